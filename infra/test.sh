@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Warroom's one test command: ./infra/test.sh (runs from any directory).
+#
+# Steps, each announced with a `==>` line:
+#   1. Python test tools: a venv in .venv-test/ from infra/requirements-test.txt, made only
+#      when missing or when that file (or python3's version) changed.
+#   2. Template lint: cfn-lint and `sam validate --lint` on template.yaml (warnings fail too),
+#      plus a circular-dependency check that neither linter makes.
+#   3. DynamoDB/SQS emulator: moto in server mode on a free loopback port, stopped on exit.
+#   4. cargo test --workspace --locked -- --include-ignored (the #[ignore]d tests are the ones
+#      that need the emulator; they read WARROOM_DYNAMODB_ENDPOINT / WARROOM_SQS_ENDPOINT).
+# Only the venv's own binaries are used (.venv-test/bin/...), never globally installed ones.
+#
+# Environment:
+#   WARROOM_TEST_SKIP_CARGO=1   skip step 4 (to check the tooling while the workspace does
+#                               not build yet, or to iterate on the template quickly).
+#   WARROOM_DYNAMODB_ENDPOINT, WARROOM_SQS_ENDPOINT
+#                               both set: use that emulator instead of starting moto.
+#   WARROOM_PYTHON              interpreter for the venv (default: python3).
+#
+# Adding a step: write a small function below and call it from main() with run_step (the
+# rest depends on it: failure stops the run) or check_step (failure is recorded and the run
+# goes on). Outputs and logs go to .test-output/ (git-ignored).
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO_ROOT"
+# shellcheck source=infra/lib/common.sh
+source infra/lib/common.sh
+# shellcheck source=infra/lib/template_checks.sh
+source infra/lib/template_checks.sh
+
+VENV_DIR=.venv-test
+VENV_BIN=$VENV_DIR/bin
+REQUIREMENTS=infra/requirements-test.txt
+VENV_STAMP=$VENV_DIR/.requirements.sha256
+OUTPUT_DIR=.test-output
+MOTO_PID=""
+RUN_START=$(_now)
+
+# The tests and linters never talk to real AWS: fake credentials, a fixed region, no
+# instance-metadata lookups, no SAM telemetry.
+setup_env() {
+    unset AWS_PROFILE AWS_SESSION_TOKEN AWS_SECURITY_TOKEN
+    export AWS_ACCESS_KEY_ID=test
+    export AWS_SECRET_ACCESS_KEY=test
+    export AWS_DEFAULT_REGION=us-east-1
+    export AWS_REGION=us-east-1
+    export AWS_EC2_METADATA_DISABLED=true
+    export SAM_CLI_TELEMETRY=0
+    export PIP_DISABLE_PIP_VERSION_CHECK=1
+    if [[ ! -t 1 ]]; then
+        export CARGO_TERM_COLOR=never
+    fi
+    mkdir -p "$OUTPUT_DIR"
+}
+
+# ---- step: Python test tools ------------------------------------------------------------
+
+requirements_hash() {
+    local python=$1
+    {
+        cat "$REQUIREMENTS"
+        "$python" -c 'import sys; print(sys.version)'
+    } | sha256sum | cut -d' ' -f1
+}
+
+ensure_venv() {
+    local python=${WARROOM_PYTHON:-python3} want have="" start
+    command -v "$python" >/dev/null || die "$python not found (needed for the test tools)"
+    want=$(requirements_hash "$python")
+    [[ -f $VENV_STAMP ]] && have=$(cat "$VENV_STAMP")
+    if [[ -x $VENV_BIN/python && $have == "$want" ]]; then
+        say "up to date ($VENV_DIR matches $REQUIREMENTS)"
+        return 0
+    fi
+    if [[ -d $VENV_DIR ]]; then
+        say "$REQUIREMENTS changed: rebuilding $VENV_DIR"
+        rm -rf "$VENV_DIR"
+    fi
+    start=$(_now)
+    say "creating $VENV_DIR and installing $REQUIREMENTS (first run: about a minute)"
+    "$python" -m venv "$VENV_DIR"
+    # -q keeps pip quiet but still prints warnings and errors.
+    "$VENV_BIN/python" -m pip install -q --progress-bar off -r "$REQUIREMENTS"
+    # The stamp is written last, so an interrupted install is redone next time.
+    printf '%s\n' "$want" >"$VENV_STAMP"
+    say "installed in $(_elapsed "$start") s:" \
+        "$("$VENV_BIN/python" -m pip list --format=freeze 2>/dev/null |
+            grep -iE '^(moto|cfn-lint|aws-sam-cli)==' | tr '\n' ' ')"
+}
+
+# ---- step: template lint ----------------------------------------------------------------
+
+lint_template() {
+    local rc=0
+    say "\$ cfn-lint template.yaml"
+    "$VENV_BIN/cfn-lint" template.yaml || rc=1
+    say "\$ sam validate --lint --region us-east-1"
+    "$VENV_BIN/sam" validate --lint --region us-east-1 --template-file template.yaml || rc=1
+    say "\$ check_template_cycles (infra/lib/template_checks.sh)"
+    check_template_cycles "$VENV_BIN/python" template.yaml || rc=1
+    return "$rc"
+}
+
+# ---- step: DynamoDB/SQS emulator --------------------------------------------------------
+
+start_emulator() {
+    local dynamodb=${WARROOM_DYNAMODB_ENDPOINT:-} sqs=${WARROOM_SQS_ENDPOINT:-} port log
+    if [[ -n $dynamodb && -n $sqs ]]; then
+        say "using the emulator given by the environment:"
+        say "  WARROOM_DYNAMODB_ENDPOINT=$dynamodb"
+        say "  WARROOM_SQS_ENDPOINT=$sqs"
+        return 0
+    fi
+    if [[ -n $dynamodb || -n $sqs ]]; then
+        die "set both WARROOM_DYNAMODB_ENDPOINT and WARROOM_SQS_ENDPOINT, or neither"
+    fi
+    port=$(free_port "$VENV_BIN/python")
+    log=$OUTPUT_DIR/moto.log
+    say "starting moto_server on 127.0.0.1:$port (log: $log)"
+    "$VENV_BIN/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    MOTO_PID=$!
+    if ! wait_for_http "http://127.0.0.1:$port/" "$MOTO_PID" 15; then
+        say "moto_server did not answer within 15 s; last lines of $log:"
+        tail -n 30 "$log" || true
+        return 1
+    fi
+    export WARROOM_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+    export WARROOM_SQS_ENDPOINT="http://127.0.0.1:$port"
+    say "moto is up (pid $MOTO_PID): WARROOM_DYNAMODB_ENDPOINT=WARROOM_SQS_ENDPOINT=http://127.0.0.1:$port"
+}
+
+stop_emulator() {
+    [[ -n $MOTO_PID ]] || return 0
+    if kill -0 "$MOTO_PID" 2>/dev/null; then
+        kill "$MOTO_PID" 2>/dev/null || true
+        wait "$MOTO_PID" 2>/dev/null || true
+    fi
+    MOTO_PID=""
+}
+
+# ---- step: cargo test -------------------------------------------------------------------
+
+cargo_test() {
+    command -v cargo >/dev/null || {
+        say "cargo not found"
+        return 1
+    }
+    cargo test --workspace --locked -- --include-ignored
+}
+
+# ---- main -------------------------------------------------------------------------------
+
+on_exit() {
+    local rc=$?
+    trap - EXIT
+    stop_emulator
+    if ((rc != 0)) && [[ -n $CURRENT_STEP ]]; then
+        steps_summary
+        say "==> FAILED: '$CURRENT_STEP' stopped the run (exit $rc, $(_elapsed "$RUN_START") s)"
+    fi
+    exit "$rc"
+}
+
+main() {
+    trap on_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    setup_env
+
+    run_step "Python test tools" ensure_venv
+    check_step "Template lint" lint_template
+    run_step "DynamoDB/SQS emulator" start_emulator
+    if [[ ${WARROOM_TEST_SKIP_CARGO:-} == 1 ]]; then
+        skip_step "cargo test" "WARROOM_TEST_SKIP_CARGO=1"
+    else
+        check_step "cargo test" cargo_test
+    fi
+
+    stop_emulator
+    steps_summary
+    local failed
+    failed=$(steps_failed)
+    if ((failed > 0)); then
+        say "==> FAILED: $failed step(s) failed ($(_elapsed "$RUN_START") s)"
+        exit 1
+    fi
+    say "==> OK: every step passed ($(_elapsed "$RUN_START") s)"
+}
+
+main "$@"

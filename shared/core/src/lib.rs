@@ -1,0 +1,25 @@
+//! Warroom's domain and ports. Knows nothing of AWS or HTTP: adapters implement the
+//! ports in `ports`, functions wire them.
+
+pub mod ids;
+pub mod incident;
+pub mod integration;
+pub mod job;
+pub mod lifecycle;
+pub mod links;
+pub mod ports;
+pub mod ratelimit;
+pub mod tenant;
+pub mod time;
+pub mod timeline;
+
+pub use ids::*;
+pub use incident::*;
+pub use integration::*;
+pub use job::{Job, JobKind};
+pub use lifecycle::{Action, Change, TransitionError};
+pub use ports::queue::{Delivery, JobQueue, QueueError, QueueResult};
+pub use ports::store::{ChatMessage, ChatRef, IncidentPage, Store, StoreError, StoreResult};
+pub use tenant::*;
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};
+pub use timeline::{Actor, TimelineAction, TimelineEntry};

@@ -1,0 +1,90 @@
+//! Tenants, their API keys and their members.
+
+use crate::ids::{MemberId, TenantId};
+use crate::incident::Severity;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    #[serde(default)]
+    pub settings: TenantSettings,
+    pub created_at: Timestamp,
+}
+
+/// Per-tenant war-room rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSettings {
+    /// Open a war room automatically for incidents at or above this severity; `None` = manual only.
+    pub auto_create_min_severity: Option<Severity>,
+    /// Create private chats (the default: incident talk is often sensitive).
+    pub private_chats: bool,
+    /// Dismiss the chat this many minutes after the incident closes; `None` = only by hand.
+    pub auto_dismiss_after_minutes: Option<u32>,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self { auto_create_min_severity: None, private_chats: true, auto_dismiss_after_minutes: None }
+    }
+}
+
+/// An API key as stored: only its SHA-256 hash, never the key itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRecord {
+    pub tenant_id: TenantId,
+    /// Lowercase hex SHA-256 of the key.
+    pub key_hash: String,
+    /// A human label ("terraform", "grafana") and the key's first characters, to tell keys apart.
+    pub label: String,
+    pub prefix: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub tenant_id: TenantId,
+    pub id: MemberId,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub updated_at: Timestamp,
+}
+
+impl Member {
+    /// Case-insensitive match on name or email, as the link list's search box does.
+    pub fn matches(&self, needle: &str) -> bool {
+        let needle = needle.trim().to_lowercase();
+        needle.is_empty()
+            || self.name.to_lowercase().contains(&needle)
+            || self.email.as_deref().is_some_and(|e| e.to_lowercase().contains(&needle))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(name: &str, email: Option<&str>) -> Member {
+        Member {
+            tenant_id: "t".into(),
+            id: MemberId::generate(),
+            name: name.into(),
+            email: email.map(Into::into),
+            phone: None,
+            updated_at: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn search_matches_name_or_email_ignoring_case() {
+        let m = member("Ada Lovelace", Some("ada@Example.com"));
+        assert!(m.matches("lovelace"));
+        assert!(m.matches("EXAMPLE.COM"));
+        assert!(m.matches(""));
+        assert!(!m.matches("grace"));
+        assert!(!member("Grace", None).matches("example"));
+    }
+}

@@ -1,0 +1,7 @@
+//! Shared by the HTTP functions: the state every router gets and the JSON error shape.
+
+mod error;
+mod state;
+
+pub use error::{not_implemented, ApiError};
+pub use state::{AppState, Settings};

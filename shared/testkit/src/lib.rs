@@ -1,0 +1,7 @@
+//! Shared test support: fixtures, emulator clients, and the conformance suites that
+//! every adapter of a port must pass (run from the workspace `tests/`).
+
+pub mod aws;
+pub mod fixtures;
+pub mod queue_suite;
+pub mod store_suite;

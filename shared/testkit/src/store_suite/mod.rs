@@ -1,0 +1,59 @@
+//! The `Store` conformance suite. Every adapter runs every case through
+//! [`store_conformance!`], each case on a fresh store.
+
+pub mod incidents;
+pub mod shortlived;
+pub mod tenancy;
+
+/// Expands to one `#[tokio::test]` per case. `$make` is an async expression yielding
+/// `Arc<dyn Store>`; an optional `ignore = "reason"` marks every case ignored.
+#[macro_export]
+macro_rules! store_conformance {
+    ($make:expr, ignore = $why:literal) => {
+        $crate::store_conformance!(@list $make, [#[ignore = $why]]);
+    };
+    ($make:expr) => {
+        $crate::store_conformance!(@list $make, []);
+    };
+    (@list $make:expr, [$($attr:tt)*]) => {
+        $crate::store_conformance!(@cases $make, [$($attr)*];
+            tenancy::a_tenant_round_trips_and_a_missing_one_is_none,
+            tenancy::api_keys_are_found_by_hash_and_a_hash_is_stored_once,
+            tenancy::members_list_in_id_order_and_deleting_one_removes_its_links,
+            tenancy::integrations_are_found_by_id_external_id_and_tenant,
+            tenancy::an_integration_id_or_external_id_cannot_be_taken_twice,
+            tenancy::updating_an_integration_keeps_its_war_room_flag,
+            tenancy::a_second_integration_cannot_take_the_war_room_and_is_told_which_has_it,
+            tenancy::twenty_concurrent_enables_leave_exactly_one_war_room_integration,
+            tenancy::links_stay_one_to_one_in_both_directions,
+            tenancy::link_lists_filter_search_and_page,
+            tenancy::deleting_an_integration_releases_its_war_room_and_links,
+            incidents::an_incident_is_created_at_version_one_and_found_by_its_source,
+            incidents::a_second_incident_for_the_same_source_is_refused,
+            incidents::updates_are_guarded_by_version,
+            incidents::ten_concurrent_updates_from_one_version_let_exactly_one_through,
+            incidents::incidents_list_newest_first_across_pages,
+            incidents::the_timeline_is_ordered_and_never_overwritten,
+            incidents::chats_lead_back_to_their_incident,
+            incidents::captured_messages_are_ordered_and_stored_once,
+            shortlived::fifty_concurrent_dedupe_claims_have_exactly_one_winner,
+            shortlived::an_expired_dedupe_claim_can_be_claimed_again,
+            shortlived::ephemeral_values_expire_and_can_be_taken_only_once,
+            shortlived::twenty_concurrent_takes_of_one_state_give_it_to_exactly_one,
+            shortlived::a_hundred_concurrent_token_takers_never_exceed_the_capacity,
+            shortlived::a_bucket_refills_at_its_rate_and_says_how_long_to_wait,
+            shortlived::asking_a_bucket_for_more_than_it_holds_is_invalid,
+        );
+    };
+    (@cases $make:expr, $attr:tt; $($module:ident :: $case:ident),+ $(,)?) => {
+        $( $crate::store_conformance!(@one $make, $attr, $module, $case); )+
+    };
+    (@one $make:expr, [$($attr:tt)*], $module:ident, $case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $($attr)*
+        async fn $case() {
+            let store = $make.await;
+            $crate::store_suite::$module::$case(store).await;
+        }
+    };
+}
