@@ -75,6 +75,13 @@ pub struct Responder {
     pub member_id: Option<MemberId>,
 }
 
+/// The status (and snooze) as pushed to the incident's source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceState {
+    pub status: Status,
+    pub snoozed_until: Option<Timestamp>,
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WarRoomState {
@@ -101,8 +108,8 @@ pub struct WarRoom {
     pub chat_id: Option<ChatId>,
     pub chat_url: Option<String>,
     pub card_message_id: Option<MessageId>,
-    /// The incident version the card currently shows.
-    pub card_version: Option<u64>,
+    /// Fingerprint of the card as last posted (`Card::fingerprint`); re-rendered on change.
+    pub card_fingerprint: Option<String>,
     pub invited: BTreeSet<ImUserId>,
     /// When the chat should be dismissed automatically (set when the incident closes).
     pub dismiss_at: Option<Timestamp>,
@@ -125,7 +132,11 @@ pub struct Incident {
     pub updated_at: Timestamp,
     /// The source's time of the newest event applied; older events are ignored.
     pub source_updated_at: Timestamp,
+    #[serde(default)]
     pub war_room: WarRoom,
+    /// What the source was last told (status sync back); `None` = nothing pushed yet.
+    #[serde(default)]
+    pub synced: Option<SourceState>,
     /// Optimistic-concurrency version; the store bumps it on every update.
     pub version: u64,
 }

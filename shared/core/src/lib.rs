@@ -1,6 +1,8 @@
 //! Warroom's domain and ports. Knows nothing of AWS or HTTP: adapters implement the
 //! ports in `ports`, functions wire them.
 
+pub mod card;
+pub mod event;
 pub mod ids;
 pub mod incident;
 pub mod integration;
@@ -13,11 +15,15 @@ pub mod tenant;
 pub mod time;
 pub mod timeline;
 
+pub use card::{Card, CardAction};
+pub use event::IncidentEvent;
 pub use ids::*;
 pub use incident::*;
 pub use integration::*;
 pub use job::{Job, JobKind};
 pub use lifecycle::{Action, Change, TransitionError};
+pub use ports::im::{ApiFamily, Capabilities, ChatSummary, CreateChat, CreatedChat, ImError, ImPlatform, ImResult, InviteResult, PlatformFactory};
+pub use ports::source::{SourceSync, SyncError, Synced};
 pub use ports::queue::{Delivery, JobQueue, QueueError, QueueResult};
 pub use ports::store::{ChatMessage, ChatRef, IncidentPage, Store, StoreError, StoreResult};
 pub use tenant::*;

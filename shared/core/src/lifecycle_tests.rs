@@ -23,6 +23,7 @@ fn incident(status: Status) -> Incident {
         updated_at: Timestamp(0),
         source_updated_at: Timestamp(0),
         war_room: WarRoom::default(),
+        synced: None,
         version: 1,
     }
 }

@@ -276,28 +276,48 @@ async fn create_queue(client: &Client, name: &str, extra: &[(QueueAttributeName,
 }
 
 /// Throttling, 5xx, timeouts and dispatch failures → retryable; an invalid / expired /
-/// not-in-flight receipt (when `receipt_op`) → `StaleReceipt`; anything else → not retryable.
+/// not-in-flight receipt (when `receipt_op`) → `StaleReceipt`; other invalid parameters →
+/// `Invalid`; anything else → not retryable.
 fn map_sdk_error<E>(op: &str, err: SdkError<E>, receipt_op: bool) -> QueueError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     let message = format!("{op}: {}", DisplayErrorContext(&err));
-    let retryable = match &err {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
-        SdkError::ServiceError(ctx) => {
+    let failure = match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Failure::Transport,
+        SdkError::ServiceError(ctx) => Failure::Service {
+            code: ctx.err().code().unwrap_or_default(),
+            message: ctx.err().message().unwrap_or_default(),
+            status: ctx.raw().status().as_u16(),
+        },
+        _ => Failure::Other,
+    };
+    classify(failure, receipt_op, message)
+}
+
+enum Failure<'a> {
+    /// The request never got an answer (connection, timeout, unreadable response).
+    Transport,
+    Service { code: &'a str, message: &'a str, status: u16 },
+    /// The request could not even be built.
+    Other,
+}
+
+fn classify(failure: Failure<'_>, receipt_op: bool, message: String) -> QueueError {
+    let retryable = match failure {
+        Failure::Transport => true,
+        Failure::Other => false,
+        Failure::Service { code, message: text, status } => {
             // Query-compatible codes may carry the `AWS.SimpleQueueService.` prefix.
-            let code = ctx.err().code().unwrap_or_default();
             let code = code.rsplit('.').next().unwrap_or(code);
-            let text = ctx.err().message().unwrap_or_default().to_ascii_lowercase();
-            if receipt_op && is_stale_receipt(code, &text) {
+            if receipt_op && is_stale_receipt(code, &text.to_ascii_lowercase()) {
                 return QueueError::StaleReceipt;
             }
             if code == "InvalidParameterValue" {
                 return QueueError::Invalid(message);
             }
-            ctx.raw().status().as_u16() >= 500 || is_throttling(code)
+            status >= 500 || is_throttling(code)
         }
-        _ => false,
     };
     QueueError::Unavailable { message, retryable }
 }

@@ -81,3 +81,46 @@ async fn smoke_send_receive_defer_ack_and_redrive_on_the_emulator() {
     assert!(matches!(q.defer("not-a-receipt", Duration::ZERO).await, Err(QueueError::StaleReceipt)));
     assert!(matches!(q.receive(11, Duration::ZERO).await, Err(QueueError::Invalid(_))));
 }
+
+fn service(code: &'static str, message: &'static str, status: u16) -> Failure<'static> {
+    Failure::Service { code, message, status }
+}
+
+#[test]
+fn sdk_failures_map_to_retryable_stale_invalid_or_fatal() {
+    let retryable = |e: &QueueError| e.is_retryable();
+    assert!(retryable(&classify(Failure::Transport, false, "x".into())));
+    assert!(retryable(&classify(service("ThrottlingException", "slow down", 400), false, "x".into())));
+    assert!(retryable(&classify(service("RequestThrottled", "", 403), true, "x".into())));
+    assert!(retryable(&classify(service("InternalError", "", 500), false, "x".into())));
+    assert!(retryable(&classify(service("Whatever", "", 503), true, "x".into())));
+
+    for (code, message) in [
+        ("ReceiptHandleIsInvalid", "The input receipt handle is invalid."),
+        ("AWS.SimpleQueueService.MessageNotInflight", ""),
+        ("InvalidParameterValue", "Value x for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired."),
+    ] {
+        assert!(matches!(classify(service(code, message, 400), true, "x".into()), QueueError::StaleReceipt), "{code}");
+        assert!(!matches!(classify(service(code, message, 400), false, "x".into()), QueueError::StaleReceipt), "{code}");
+    }
+    let too_long = service("InvalidParameterValue", "Total VisibilityTimeout for the message is beyond the limit", 400);
+    assert!(matches!(classify(too_long, true, "x".into()), QueueError::Invalid(_)));
+    let missing = classify(service("AWS.SimpleQueueService.NonExistentQueue", "", 400), false, "x".into());
+    assert!(matches!(missing, QueueError::Unavailable { retryable: false, .. }));
+    assert!(matches!(classify(Failure::Other, false, "x".into()), QueueError::Unavailable { retryable: false, .. }));
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_is_a_retryable_unavailable() {
+    let config = aws_sdk_sqs::config::Builder::new()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "static"))
+        .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled())
+        .endpoint_url("http://127.0.0.1:1")
+        .build();
+    let q = SqsQueue::new(Client::from_conf(config), "http://127.0.0.1:1/000000000000/q.fifo".into(), None);
+    let err = q.send(&Job::reconcile("t1".into(), "inc_a".into(), 1)).await.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(matches!(q.dead_letters(1).await, Err(QueueError::Invalid(_))), "no DLQ url given");
+}

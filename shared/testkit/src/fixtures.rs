@@ -67,6 +67,7 @@ pub fn incident(tenant: &TenantId, external_id: &str, created_at: Timestamp) -> 
         updated_at: created_at,
         source_updated_at: created_at,
         war_room: WarRoom::default(),
+        synced: None,
         version: 0,
     }
 }

@@ -1,4 +1,6 @@
 //! Ports: what the engine needs from the outside world, as narrow traits.
 
+pub mod im;
 pub mod queue;
+pub mod source;
 pub mod store;

@@ -72,6 +72,7 @@ fn incident(id: &str, created_ms: i64) -> Incident {
         updated_at: Timestamp(created_ms),
         source_updated_at: Timestamp(created_ms),
         war_room: WarRoom::default(),
+        synced: None,
         version: 0,
     }
 }

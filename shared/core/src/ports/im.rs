@@ -1,0 +1,138 @@
+//! The `ImPlatform` port: what the engine needs from an IM platform, for one integration.
+//! Slack, Feishu/Lark, DingTalk and WeCom implement it (crate `warroom-platforms`); the
+//! testkit has an in-memory fake that can be told to fail.
+
+use crate::card::Card;
+use crate::ids::{ChatId, ImUserId, MessageId};
+use crate::integration::{Integration, Platform};
+use crate::ports::store::ChatMessage;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What a platform can do; the engine degrades where it cannot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Cards with buttons that call back. Without: text commands ("ack", "resolve").
+    pub interactive_cards: bool,
+    /// Cards can be edited in place. Without: a new card is posted on each change.
+    pub update_card: bool,
+    /// The bot can disband/archive the chat. Without: it leaves the chat.
+    pub dismiss: bool,
+    /// A chat history API. Without: the captured transcript is used.
+    pub history: bool,
+    /// The create call takes an idempotency key, so a retried create never makes two chats.
+    pub idempotent_create: bool,
+    pub lookup_by_email: bool,
+    pub lookup_by_phone: bool,
+}
+
+/// Everything a failed IM call can mean to the engine.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ImError {
+    /// Slow down: honoured by deferring the job, never by sleeping.
+    #[error("rate limited; retry after {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+    /// The app lacks a permission; the integration needs re-authorizing.
+    #[error("missing permission {scope}")]
+    MissingPermission { scope: String },
+    /// The credentials no longer work (app uninstalled, token revoked, bad secret).
+    #[error("the platform refused the app's credentials: {0}")]
+    Unauthorized(String),
+    /// The chat is gone (disbanded or archived from inside the IM).
+    #[error("the chat no longer exists")]
+    ChatGone,
+    #[error("no such user on the platform")]
+    UserNotFound,
+    /// A network error, timeout or 5xx: try again later.
+    #[error("platform unavailable: {0}")]
+    Transient(String),
+    /// The platform refused the request for a reason retrying will not fix.
+    #[error("platform refused ({code}): {message}")]
+    Rejected { code: String, message: String },
+}
+
+impl ImError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ImError::RateLimited { .. } | ImError::Transient(_))
+    }
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ImError::RateLimited { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+pub type ImResult<T> = Result<T, ImError>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateChat {
+    pub name: String,
+    pub topic: String,
+    pub private: bool,
+    /// Stable across retries of the same war room.
+    pub idempotency_key: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedChat {
+    pub chat_id: ChatId,
+    /// A link that opens the chat, where the platform has one.
+    pub url: Option<String>,
+}
+
+/// Per-user outcome of an invite: one failure never stops the others.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InviteResult {
+    /// Now members (including those who already were).
+    pub invited: Vec<ImUserId>,
+    pub failed: Vec<(ImUserId, ImError)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatSummary {
+    pub chat_id: ChatId,
+    pub name: String,
+}
+
+/// Which family of calls an operation belongs to, for rate limiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ApiFamily {
+    CreateChat,
+    Members,
+    /// Sending or updating a message in a chat (per-chat limits apply too).
+    Message,
+    DismissChat,
+    Lookup,
+    Read,
+}
+
+#[async_trait]
+pub trait ImPlatform: Send + Sync {
+    fn platform(&self) -> Platform;
+    fn capabilities(&self) -> Capabilities;
+    /// The rate-limit buckets one call of `family` (in `chat`, if any) must take a token from.
+    fn buckets(&self, family: ApiFamily, chat: Option<&ChatId>) -> Vec<crate::ratelimit::BucketSpec>;
+    /// Permissions granted to the app, as the platform reports them.
+    async fn granted_scopes(&self) -> ImResult<Vec<String>>;
+    async fn create_chat(&self, request: &CreateChat) -> ImResult<CreatedChat>;
+    async fn add_members(&self, chat: &ChatId, users: &[ImUserId]) -> ImResult<InviteResult>;
+    async fn post_card(&self, chat: &ChatId, card: &Card) -> ImResult<MessageId>;
+    async fn update_card(&self, chat: &ChatId, message: &MessageId, card: &Card) -> ImResult<()>;
+    async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId>;
+    /// Disband / archive; where the platform cannot, leave the chat.
+    async fn dismiss_chat(&self, chat: &ChatId) -> ImResult<()>;
+    async fn lookup_by_email(&self, email: &str) -> ImResult<Option<ImUserId>>;
+    async fn lookup_by_phone(&self, phone: &str) -> ImResult<Option<ImUserId>>;
+    async fn list_bot_chats(&self) -> ImResult<Vec<ChatSummary>>;
+    /// Oldest first. Only where `capabilities().history`.
+    async fn chat_history(&self, chat: &ChatId) -> ImResult<Vec<ChatMessage>>;
+}
+
+/// Builds the platform client of an integration (decrypting its credentials).
+pub trait PlatformFactory: Send + Sync {
+    fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>>;
+    /// The permissions war rooms need on this platform, with what each is for.
+    fn required_scopes(&self, platform: Platform) -> Vec<(&'static str, &'static str)>;
+}
