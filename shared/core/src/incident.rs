@@ -111,8 +111,21 @@ pub struct WarRoom {
     /// Fingerprint of the card as last posted (`Card::fingerprint`); re-rendered on change.
     pub card_fingerprint: Option<String>,
     pub invited: BTreeSet<ImUserId>,
-    /// When the chat should be dismissed automatically (set when the incident closes).
+    /// When the chat should be dismissed (now for a manual dismiss; N minutes after the
+    /// incident closes for the tenant's auto-dismiss rule).
     pub dismiss_at: Option<Timestamp>,
+    /// Who asked for the dismiss, for the timeline.
+    pub dismissed_by: Option<crate::timeline::Actor>,
+    /// Responders already reported as unreachable (by a stable key), so the timeline and
+    /// the chat hear about each one once.
+    #[serde(default)]
+    pub unlinked_reported: BTreeSet<String>,
+    /// Users whose invite failed for good (`cant_invite`, ...): not retried on every pass.
+    #[serde(default)]
+    pub invite_failed: BTreeMap<ImUserId, String>,
+    /// The last blocking problem reported (no integration, missing permission, ...), so a
+    /// repeated pass does not repeat it in the timeline.
+    pub last_error: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,6 +16,9 @@ pub enum JobKind {
     AnswerMention { incident_id: IncidentId, chat_id: ChatId, message_id: MessageId },
     /// Write the post-mortem from the chat history.
     PostMortem { incident_id: IncidentId },
+    /// Wakes the incident up at `due` (auto-dismiss, end of a snooze). Runs in a group of
+    /// its own, so waiting for it never holds up the incident's other jobs.
+    Timer { incident_id: IncidentId, due: crate::time::Timestamp },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +51,7 @@ impl Job {
             | JobKind::AnswerMention { incident_id, .. }
             | JobKind::PostMortem { incident_id } => format!("inc.{incident_id}"),
             JobKind::LinkUsers { integration_id, .. } => format!("int.{integration_id}"),
+            JobKind::Timer { incident_id, .. } => format!("timer.{incident_id}"),
         };
         format!("{}.{}", self.tenant_id, scope)
     }
@@ -61,6 +65,7 @@ impl Job {
             JobKind::LinkUsers { .. } => "link",
             JobKind::AnswerMention { .. } => "mention",
             JobKind::PostMortem { .. } => "postmortem",
+            JobKind::Timer { .. } => "timer",
         };
         format!("{}.{}.{}", self.group(), kind, self.dedup_key)
     }

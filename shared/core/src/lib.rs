@@ -24,7 +24,7 @@ pub use job::{Job, JobKind};
 pub use lifecycle::{Action, Change, TransitionError};
 pub use ports::im::{ApiFamily, Capabilities, ChatSummary, CreateChat, CreatedChat, ImError, ImPlatform, ImResult, InviteResult, PlatformFactory};
 pub use ports::source::{SourceSync, SyncError, Synced};
-pub use ports::queue::{Delivery, JobQueue, QueueError, QueueResult};
+pub use ports::queue::{Delivery, JobHandler, JobQueue, Outcome, QueueError, QueueResult};
 pub use ports::store::{ChatMessage, ChatRef, IncidentPage, Store, StoreError, StoreResult};
 pub use tenant::*;
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -127,9 +127,13 @@ impl<'a> Obj<'a> {
         let Some(obj) = self.obj_opt(key)? else {
             return Ok(BTreeMap::new());
         };
+        // Not `str_req`: a `null` label value is a wrong type here, not a missing field.
         obj.map
-            .keys()
-            .map(|k| Ok((k.clone(), obj.str_req(k)?.to_owned())))
+            .iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Err(obj.wrong_type(k, "a string", other)),
+            })
             .collect()
     }
 

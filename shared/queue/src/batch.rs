@@ -1,30 +1,12 @@
 //! Platform-neutral batch processing: the Lambda worker (SQS event records) and the local
 //! worker loop both hand their deliveries to `process_batch`.
 
-use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
-use warroom_core::{Delivery, Job, JobQueue};
-
-/// What a handler made of one job.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Done: the message is deleted.
-    Done,
-    /// Not yet (e.g. a rate limit or a snooze): deliver it again after this delay. Its
-    /// group waits with it.
-    Defer(Duration),
-    /// Failed: leave it for the visibility timeout; after too many receives it reaches
-    /// the dead-letter queue.
-    Retry(String),
-}
-
-#[async_trait]
-pub trait JobHandler: Send + Sync {
-    async fn handle(&self, job: &Job, delivery: &Delivery) -> Outcome;
-}
+pub use warroom_core::ports::queue::{JobHandler, Outcome};
+use warroom_core::{Delivery, JobQueue};
 
 /// What became of a batch. `failed_message_ids` lists every message that must not be
 /// deleted (deferred, retried and skipped), in delivery order: the Lambda worker returns

@@ -1,4 +1,6 @@
 use super::*;
+use async_trait::async_trait;
+use warroom_core::Job;
 use crate::memory::{MemoryQueue, MemoryQueueConfig};
 use std::sync::Mutex;
 use warroom_core::{ManualClock, QueueError, QueueResult, Timestamp};

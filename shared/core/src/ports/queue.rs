@@ -2,6 +2,7 @@
 //! `warroom-queue`); one conformance suite checks both.
 
 use crate::job::Job;
+
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -64,3 +65,22 @@ pub trait JobQueue: Send + Sync {
     /// Moves every dead letter back to the main queue; returns how many.
     async fn redrive_dead_letters(&self) -> QueueResult<usize>;
 }
+
+/// What a handler made of one job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done: the message is deleted.
+    Done,
+    /// Not yet (e.g. a rate limit or a snooze): deliver it again after this delay. Its
+    /// group waits with it.
+    Defer(Duration),
+    /// Failed: leave it for the visibility timeout; after too many receives it reaches
+    /// the dead-letter queue.
+    Retry(String),
+}
+
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn handle(&self, job: &Job, delivery: &Delivery) -> Outcome;
+}
+

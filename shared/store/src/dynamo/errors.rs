@@ -2,7 +2,7 @@
 //! throttling, outages and bad requests the same way.
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use warroom_core::StoreError;
 
 /// The error code DynamoDB returns when a single-item write's condition does not hold.
@@ -35,10 +35,10 @@ where
 {
     match &err {
         // Built locally and never sent: a bug in how we build requests, not an outage.
-        SdkError::ConstructionFailure(_) => unavailable(op, DisplayErrorContext(&err).to_string(), false),
+        SdkError::ConstructionFailure(_) => unavailable(op, chain(&err), false),
         // The request may or may not have reached DynamoDB; callers retry idempotent work.
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            unavailable(op, DisplayErrorContext(&err).to_string(), true)
+            unavailable(op, chain(&err), true)
         }
         SdkError::ServiceError(service) => {
             let code = err.code().unwrap_or("Unknown");
@@ -51,13 +51,26 @@ where
             unavailable(op, text, server_side || RETRYABLE_CODES.contains(&code))
         }
         // `SdkError` is non-exhaustive: treat anything new as transient.
-        _ => unavailable(op, DisplayErrorContext(&err).to_string(), true),
+        _ => unavailable(op, chain(&err), true),
     }
 }
 
 /// A request or type that could not be built: always our bug, never worth a retry.
 pub(super) fn build_error(err: BuildError) -> StoreError {
     unavailable("build request", err.to_string(), false)
+}
+
+/// The error and its causes on one line ("dispatch failure: io error: ... refused"),
+/// without the SDK's Debug dump.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn unavailable(op: &str, detail: String, retryable: bool) -> StoreError {

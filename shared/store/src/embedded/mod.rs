@@ -20,6 +20,8 @@ mod timeline;
 mod tx;
 
 #[cfg(test)]
+mod file_tests;
+#[cfg(test)]
 mod tests;
 
 use async_trait::async_trait;

@@ -1,0 +1,110 @@
+//! The worker's job handler: runs the job, and turns failures into the queue's language.
+//! Rate limits defer the job by the time asked; passing failures back off exponentially;
+//! on the last attempt the give-up is written to the timeline before the job goes to the
+//! dead-letter queue (from where the API can redrive it).
+
+use crate::{Engine, EngineError};
+use async_trait::async_trait;
+use std::time::Duration;
+use warroom_core::{Actor, Delivery, ImError, IncidentId, Job, JobHandler, JobKind, Outcome, TimelineAction};
+
+/// Receives before a job is given up on; matches the queue's `maxReceiveCount`.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(attempt.min(8)).min(300))
+}
+
+impl Engine {
+    async fn run(&self, job: &Job) -> Result<(), EngineError> {
+        let tenant = &job.tenant_id;
+        match &job.kind {
+            JobKind::Reconcile { incident_id } => self.reconcile(tenant, incident_id).await,
+            JobKind::SyncStatus { incident_id } => self.sync_status(tenant, incident_id).await,
+            JobKind::LinkUsers { integration_id, member_ids } => {
+                let report = self.link_members(tenant, integration_id, member_ids).await?;
+                let json = serde_json::to_string(&report).unwrap_or_default();
+                let key = format!("linkrun:{integration_id}:{}", job.dedup_key);
+                self.store.put_ephemeral(&key, &json, Duration::from_secs(24 * 3600), self.clock.now()).await?;
+                Ok(())
+            }
+            JobKind::Timer { incident_id, due } => {
+                if self.clock.now() < *due {
+                    return Err(EngineError::Platform(ImError::RateLimited { retry_after: self.clock.now().until(*due) }));
+                }
+                let job = Job::new(tenant.clone(), JobKind::Reconcile { incident_id: incident_id.clone() }, format!("timer-{}", due.millis()));
+                self.queue.send(&job).await?;
+                Ok(())
+            }
+            // The AI assistant and post-mortems arrive with the AI issue; until then the
+            // job is acknowledged and logged rather than left to clog the queue.
+            JobKind::AnswerMention { .. } | JobKind::PostMortem { .. } => {
+                tracing::info!(kind = ?job.kind, "AI jobs are not handled yet");
+                Ok(())
+            }
+        }
+    }
+
+    async fn give_up(&self, job: &Job, error: &EngineError, attempts: u32) {
+        let Some(incident_id) = incident_of(job) else { return };
+        let Ok(Some(incident)) = self.store.get_incident(&job.tenant_id, incident_id).await else { return };
+        let action = if matches!(job.kind, JobKind::SyncStatus { .. }) { TimelineAction::SyncFailed } else { TimelineAction::GivenUp };
+        let detail = format!("gave up after {attempts} attempts: {error}. The job is in the dead-letter queue; redrive it from the API once the cause is fixed");
+        self.note(&incident, Actor::System, action, detail).await;
+    }
+}
+
+fn incident_of(job: &Job) -> Option<&IncidentId> {
+    match &job.kind {
+        JobKind::Reconcile { incident_id }
+        | JobKind::SyncStatus { incident_id }
+        | JobKind::AnswerMention { incident_id, .. }
+        | JobKind::PostMortem { incident_id }
+        | JobKind::Timer { incident_id, .. } => Some(incident_id),
+        JobKind::LinkUsers { .. } => None,
+    }
+}
+
+#[async_trait]
+impl JobHandler for Engine {
+    async fn handle(&self, job: &Job, delivery: &Delivery) -> Outcome {
+        let error = match self.run(job).await {
+            Ok(()) => return Outcome::Done,
+            Err(e) => e,
+        };
+        if let EngineError::Platform(ImError::RateLimited { retry_after }) = &error {
+            return Outcome::Defer(*retry_after);
+        }
+        if !error.is_retryable() {
+            // Recorded where it matters (timeline, integration); retrying cannot help.
+            tracing::warn!(kind = ?job.kind, error = %error, "job failed for good");
+            return Outcome::Done;
+        }
+        tracing::warn!(kind = ?job.kind, attempt = delivery.receive_count, error = %error, "job failed; will retry");
+        if delivery.receive_count >= MAX_ATTEMPTS {
+            self.give_up(job, &error, delivery.receive_count).await;
+            // Visible again at once: the next receive moves it to the dead-letter queue.
+            return Outcome::Defer(Duration::ZERO);
+        }
+        if delivery.receive_count == 1 && matches!(job.kind, JobKind::SyncStatus { .. }) {
+            if let Some(id) = incident_of(job) {
+                if let Ok(Some(incident)) = self.store.get_incident(&job.tenant_id, id).await {
+                    self.note(&incident, Actor::System, TimelineAction::SyncFailed, format!("{error}; retrying with backoff")).await;
+                }
+            }
+        }
+        Outcome::Defer(backoff(delivery.receive_count))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(20), Duration::from_secs(256));
+    }
+}

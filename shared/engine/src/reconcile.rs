@@ -1,0 +1,203 @@
+//! One pass over an incident's war room: read the desired state (wanted? status?
+//! responders?) and the actual one (chat? members? card shown?), take the next steps.
+//! Every step is safe to repeat, so duplicate, retried or reordered jobs do no harm.
+
+use crate::members::Reachable;
+use crate::{Engine, EngineError};
+use std::sync::Arc;
+use warroom_core::{
+    Actor, ApiFamily, Card, ChatId, ImError, ImPlatform, Incident, IncidentId, Integration, IntegrationStatus, Tenant, TenantId,
+    TimelineAction, Timestamp, WarRoomState,
+};
+
+/// What one pass knows besides the incident.
+pub(crate) struct Pass {
+    pub tenant: Tenant,
+    pub now: Timestamp,
+}
+
+impl Engine {
+    pub async fn reconcile(&self, tenant_id: &TenantId, incident_id: &IncidentId) -> Result<(), EngineError> {
+        let Some(incident) = self.store.get_incident(tenant_id, incident_id).await? else { return Ok(()) };
+        let Some(tenant) = self.store.get_tenant(tenant_id).await? else { return Ok(()) };
+        let pass = Pass { tenant, now: self.clock.now() };
+        match incident.war_room.state {
+            WarRoomState::Dismissed | WarRoomState::DisbandedExternally => Ok(()),
+            WarRoomState::None => {
+                let dismissed_before_created = incident.war_room.dismiss_at.is_some_and(|t| t <= pass.now);
+                if !incident.war_room.wanted || !incident.status.is_open() || dismissed_before_created {
+                    return Ok(());
+                }
+                let Some((integration, platform)) = self.war_room_platform(&incident).await? else { return Ok(()) };
+                let incident = self.guard(incident.clone(), self.create_room(&pass, platform.as_ref(), &integration, incident).await).await?;
+                self.tend_room(&pass, platform.as_ref(), &integration, incident).await
+            }
+            WarRoomState::Open => {
+                let Some((integration, platform)) = self.room_platform(&incident).await? else { return Ok(()) };
+                self.tend_room(&pass, platform.as_ref(), &integration, incident).await
+            }
+        }
+    }
+
+    /// Members and card of an open room, or its dismissal when due.
+    async fn tend_room(&self, pass: &Pass, platform: &dyn ImPlatform, integration: &Integration, incident: Incident) -> Result<(), EngineError> {
+        if incident.war_room.dismiss_at.is_some_and(|t| t <= pass.now) {
+            let result = self.dismiss_room(platform, incident.clone()).await;
+            return self.guard(incident, result).await.map(|_| ());
+        }
+        let result = self.sync_members(pass, platform, integration, incident.clone()).await;
+        let incident = self.guard(incident, result).await?;
+        if incident.war_room.state != WarRoomState::Open {
+            return Ok(());
+        }
+        let result = self.sync_card(pass, platform, incident.clone()).await;
+        self.guard(incident, result).await.map(|_| ())
+    }
+
+    /// Turns the errors that end this room (chat gone) or this integration (no
+    /// permission, revoked) into recorded state; passes the retryable ones up.
+    async fn guard(&self, incident: Incident, result: Result<Incident, EngineError>) -> Result<Incident, EngineError> {
+        match result {
+            Err(EngineError::Platform(ImError::ChatGone)) => self.mark_gone(incident).await,
+            Err(EngineError::Platform(ImError::MissingPermission { scope })) => {
+                let message = format!("the IM app lacks the permission {scope}; re-authorize the integration");
+                self.report_blocked(&incident, TimelineAction::PermissionMissing, message).await?;
+                Err(EngineError::Platform(ImError::MissingPermission { scope }))
+            }
+            Err(EngineError::Platform(e @ (ImError::Unauthorized(_) | ImError::Rejected { .. }))) => {
+                self.report_blocked(&incident, TimelineAction::WarRoomCreateFailed, e.to_string()).await?;
+                Err(EngineError::Platform(e))
+            }
+            other => other,
+        }
+    }
+
+    /// Records a problem once (not on every pass) in the incident and its timeline.
+    pub(crate) async fn report_blocked(&self, incident: &Incident, action: TimelineAction, message: String) -> Result<(), EngineError> {
+        if incident.war_room.last_error.as_deref() == Some(message.as_str()) {
+            return Ok(());
+        }
+        let saved = self
+            .save_with(incident, |inc| {
+                inc.war_room.last_error = Some(message.clone());
+                true
+            })
+            .await?;
+        self.note(&saved, Actor::System, action, message).await;
+        Ok(())
+    }
+
+    /// The tenant's war-room integration and its client, or a recorded reason why not.
+    async fn war_room_platform(&self, incident: &Incident) -> Result<Option<(Integration, Arc<dyn ImPlatform>)>, EngineError> {
+        let id = self.store.war_room_integration(&incident.tenant_id).await?;
+        let integration = match id {
+            Some(id) => self.store.get_integration(&id).await?,
+            None => None,
+        };
+        self.usable(incident, integration, "no IM integration has war room enabled").await
+    }
+
+    /// The integration the room was created on (it may no longer be the war-room one).
+    async fn room_platform(&self, incident: &Incident) -> Result<Option<(Integration, Arc<dyn ImPlatform>)>, EngineError> {
+        let integration = match &incident.war_room.integration_id {
+            Some(id) => self.store.get_integration(id).await?,
+            None => None,
+        };
+        self.usable(incident, integration, "the war room's IM integration was deleted").await
+    }
+
+    async fn usable(&self, incident: &Incident, integration: Option<Integration>, missing: &str) -> Result<Option<(Integration, Arc<dyn ImPlatform>)>, EngineError> {
+        let Some(integration) = integration else {
+            self.report_blocked(incident, TimelineAction::WarRoomCreateFailed, missing.to_string()).await?;
+            return Ok(None);
+        };
+        if integration.status == IntegrationStatus::Revoked {
+            let message = format!("the {} integration was uninstalled or its tokens revoked; re-authorize it", integration.platform);
+            self.report_blocked(incident, TimelineAction::WarRoomCreateFailed, message).await?;
+            return Ok(None);
+        }
+        let platform = self.platforms.for_integration(&integration)?;
+        Ok(Some((integration, platform)))
+    }
+
+    async fn sync_members(&self, pass: &Pass, platform: &dyn ImPlatform, integration: &Integration, incident: Incident) -> Result<Incident, EngineError> {
+        let Some(chat) = incident.war_room.chat_id.clone() else { return Ok(incident) };
+        let (reachable, unreachable) = self.resolve_responders(&incident, integration, platform).await?;
+        let mut incident = incident;
+        for person in unreachable {
+            if incident.war_room.unlinked_reported.contains(&person.key) {
+                continue;
+            }
+            let text = format!("{} could not be invited: no linked {} account. Link it here: {}", person.display, integration.platform, self.link_url(&integration.id));
+            self.throttle(platform, ApiFamily::Message, Some(&chat)).await?;
+            platform.send_text(&chat, &text).await?;
+            incident = self.save_with(&incident, |inc| inc.war_room.unlinked_reported.insert(person.key.clone())).await?;
+            self.note(&incident, Actor::System, TimelineAction::ResponderUnlinked, format!("{}: no linked account, and no match by email or phone", person.display)).await;
+        }
+        let pending: Vec<&Reachable> = reachable
+            .iter()
+            .filter(|r| !incident.war_room.invited.contains(&r.user) && !incident.war_room.invite_failed.contains_key(&r.user))
+            .collect();
+        if pending.is_empty() {
+            return Ok(incident);
+        }
+        let users: Vec<_> = pending.iter().map(|r| r.user.clone()).collect();
+        self.throttle(platform, ApiFamily::Members, Some(&chat)).await?;
+        let result = platform.add_members(&chat, &users).await?;
+        let permanent: Vec<_> = result.failed.iter().filter(|(_, e)| !e.is_retryable()).cloned().collect();
+        let saved = self
+            .save_with(&incident, |inc| {
+                inc.war_room.invited.extend(result.invited.iter().cloned());
+                for (user, error) in &permanent {
+                    inc.war_room.invite_failed.insert(user.clone(), error.to_string());
+                }
+                true
+            })
+            .await?;
+        let name_of = |u: &warroom_core::ImUserId| pending.iter().find(|r| &r.user == u).map(|r| r.display.clone()).unwrap_or_else(|| u.to_string());
+        for user in &result.invited {
+            self.note(&saved, Actor::System, TimelineAction::MemberInvited, format!("{} ({user})", name_of(user))).await;
+        }
+        for (user, error) in &result.failed {
+            self.note(&saved, Actor::System, TimelineAction::InviteFailed, format!("{} ({user}): {error}", name_of(user))).await;
+        }
+        // A passing failure (rate limit, outage) for some users: try them again later.
+        if let Some((_, e)) = result.failed.iter().find(|(_, e)| e.is_retryable()) {
+            return Err(e.clone().into());
+        }
+        let _ = pass;
+        Ok(saved)
+    }
+
+    async fn sync_card(&self, pass: &Pass, platform: &dyn ImPlatform, incident: Incident) -> Result<Incident, EngineError> {
+        let Some(chat) = incident.war_room.chat_id.clone() else { return Ok(incident) };
+        let card = Card::for_incident(&incident, pass.now);
+        let fingerprint = card.fingerprint();
+        if incident.war_room.card_fingerprint.as_deref() == Some(fingerprint.as_str()) && incident.war_room.card_message_id.is_some() {
+            return Ok(incident);
+        }
+        self.throttle(platform, ApiFamily::Message, Some(&chat)).await?;
+        let (message, action) = self.show_card(platform, &chat, &incident, &card).await?;
+        let saved = self
+            .save_with(&incident, |inc| {
+                inc.war_room.card_message_id = Some(message.clone());
+                inc.war_room.card_fingerprint = Some(fingerprint.clone());
+                true
+            })
+            .await?;
+        self.note(&saved, Actor::System, action, card.summary()).await;
+        Ok(saved)
+    }
+
+    /// Posts the card, or edits it in place where the platform can.
+    async fn show_card(&self, platform: &dyn ImPlatform, chat: &ChatId, incident: &Incident, card: &Card) -> Result<(warroom_core::MessageId, TimelineAction), EngineError> {
+        match &incident.war_room.card_message_id {
+            Some(id) if platform.capabilities().update_card => {
+                platform.update_card(chat, id, card).await?;
+                Ok((id.clone(), TimelineAction::CardUpdated))
+            }
+            Some(_) => Ok((platform.post_card(chat, card).await?, TimelineAction::CardUpdated)),
+            None => Ok((platform.post_card(chat, card).await?, TimelineAction::CardPosted)),
+        }
+    }
+}

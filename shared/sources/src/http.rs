@@ -1,0 +1,126 @@
+//! What every adapter does with HTTP: build URLs safely, and turn answers and transport
+//! failures into retryable or permanent [`SyncError`]s that never carry a secret.
+
+use reqwest::{StatusCode, Url};
+use std::time::Duration;
+use warroom_core::SyncError;
+
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How much of an error body goes into a message: enough to read, not a page of HTML.
+const MAX_DETAIL_CHARS: usize = 200;
+
+/// The client every push uses: rustls (the workspace's reqwest features), short timeouts
+/// so a slow source cannot hold a worker, and no redirects: a callback that redirects
+/// would otherwise get the signed body (or a PagerDuty token) re-sent somewhere else.
+pub(crate) fn client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(TOTAL_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// A configured URL, as is; only http(s) (no `file:`, no `data:`).
+pub(crate) fn parse(url: &str) -> Result<Url, SyncError> {
+    let url = Url::parse(url.trim()).map_err(|e| SyncError::permanent(format!("invalid URL in the sync settings: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(SyncError::permanent(format!("unsupported URL scheme {:?} in the sync settings", url.scheme())));
+    }
+    Ok(url)
+}
+
+/// `base` with `segments` appended, each percent-encoded, keeping any path prefix of
+/// `base` (`http://host/alertmanager` + `api/v2/silences`). An external id can therefore
+/// never add path segments or a query of its own.
+pub(crate) fn join(base: &str, segments: &[&str]) -> Result<Url, SyncError> {
+    let mut url = parse(base)?;
+    url.path_segments_mut()
+        .map_err(|()| SyncError::permanent("the URL in the sync settings cannot take a path"))?
+        .pop_if_empty()
+        .extend(segments);
+    Ok(url)
+}
+
+/// A transport failure (connect, timeout, broken body): always worth retrying. The URL is
+/// dropped from the message because a tenant's callback URL may carry a token in its query.
+pub(crate) fn transport_error(what: &str, e: reqwest::Error) -> SyncError {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    SyncError::retryable(format!("{what}: {kind} ({})", e.without_url()))
+}
+
+/// Whether a non-2xx answer may succeed later: timeouts, rate limits and server errors.
+pub(crate) fn is_retryable(status: StatusCode) -> bool {
+    status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+}
+
+/// The error for a non-2xx answer, with `detail` (already free of secrets) appended.
+pub(crate) fn status_error(what: &str, status: StatusCode, detail: &str) -> SyncError {
+    let mut message = format!("{what} answered {}", status.as_u16());
+    if status.is_redirection() {
+        message.push_str(" (redirects are not followed; configure the final URL)");
+    }
+    if !detail.is_empty() {
+        message.push_str(": ");
+        message.push_str(detail);
+    }
+    if is_retryable(status) {
+        SyncError::retryable(message)
+    } else {
+        SyncError::permanent(message)
+    }
+}
+
+/// A short, single-line excerpt of an error body, with `secret` (if any) blanked out in
+/// case a misbehaving proxy echoes request headers back.
+pub(crate) fn excerpt(body: &str, secret: Option<&str>) -> String {
+    let mut text: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(secret) = secret.filter(|s| !s.is_empty()) {
+        text = text.replace(secret, "[redacted]");
+    }
+    if text.chars().count() > MAX_DETAIL_CHARS {
+        text = text.chars().take(MAX_DETAIL_CHARS).collect::<String>() + "…";
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joined_urls_keep_the_prefix_and_escape_ids() {
+        let u = join("http://am.local/prefix/", &["api", "v2", "silences"]).unwrap();
+        assert_eq!(u.as_str(), "http://am.local/prefix/api/v2/silences");
+        let u = join("https://api.pagerduty.com", &["incidents", "../x?y"]).unwrap();
+        assert_eq!(u.as_str(), "https://api.pagerduty.com/incidents/..%2Fx%3Fy");
+        let u = join("https://api.pagerduty.com", &["incidents", "..", "snooze"]).unwrap();
+        assert!(u.path().starts_with("/incidents/"), "{u}");
+        assert_eq!(parse("https://x/cb/?t=1").unwrap().as_str(), "https://x/cb/?t=1");
+        assert!(!join("ftp://x", &["a"]).unwrap_err().retryable);
+        assert!(!join("not a url", &["a"]).unwrap_err().retryable);
+    }
+
+    #[test]
+    fn timeouts_rate_limits_and_server_errors_are_retryable() {
+        for code in [408, 429, 500, 502, 503] {
+            assert!(status_error("x", StatusCode::from_u16(code).unwrap(), "").retryable, "{code}");
+        }
+        for code in [301, 400, 401, 403, 404, 422] {
+            assert!(!status_error("x", StatusCode::from_u16(code).unwrap(), "").retryable, "{code}");
+        }
+    }
+
+    #[test]
+    fn excerpts_are_short_and_never_echo_the_secret() {
+        assert_eq!(excerpt("bad\n  token tok_123 here", Some("tok_123")), "bad token [redacted] here");
+        assert_eq!(excerpt(&"x".repeat(500), None).chars().count(), MAX_DETAIL_CHARS + 1);
+    }
+}

@@ -1,0 +1,53 @@
+//! Against a real prometheus-alertmanager (0.25 from Debian), started by ./infra/test.sh
+//! (`start_alertmanager` in infra/lib/alertmanager.sh), which exports its URL.
+
+use crate::fixtures::*;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use warroom_core::*;
+use warroom_sources::{AlertmanagerSettings, FixedSettings, SourceRouter, SyncSettings};
+
+#[tokio::test]
+#[ignore = "needs prometheus-alertmanager: run ./infra/test.sh"]
+async fn a_snooze_becomes_a_silence_listed_by_a_real_alertmanager() {
+    let url = std::env::var("WARROOM_ALERTMANAGER_URL").expect("WARROOM_ALERTMANAGER_URL (set by ./infra/test.sh)");
+    let settings = SyncSettings {
+        alertmanager: Some(AlertmanagerSettings { api_url: url.clone(), created_by: "warroom-it".into() }),
+        ..Default::default()
+    };
+    // The wall clock: Alertmanager refuses silences that end in its past.
+    let router = SourceRouter::new(Arc::new(FixedSettings(settings)), secrets()).unwrap();
+    let tenant = tenant();
+    let alertname = format!("WarroomSyncTest_{}", ids::random_suffix());
+    let mut inc = incident(&tenant, "alertmanager", &format!("{{}}:{{alertname=\"{alertname}\"}}"), Status::Triggered);
+    inc.labels = [("am.group.alertname", alertname.as_str()), ("am.group.team", "sre"), ("severity", "critical")]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let until = SystemClock.now().plus(Duration::from_secs(3600));
+    inc.snoozed_until = Some(until);
+
+    let synced = router.push(&tenant, &inc, None).await.unwrap();
+    let id = synced.detail.strip_prefix("silence ").and_then(|rest| rest.split(' ').next()).unwrap().to_owned();
+    assert_eq!(synced.detail, format!("silence {id} until {until}"));
+
+    let silences: Vec<Value> =
+        reqwest::get(format!("{url}/api/v2/silences")).await.unwrap().error_for_status().unwrap().json().await.unwrap();
+    let silence = silences.iter().find(|s| s["id"] == id.as_str()).unwrap_or_else(|| panic!("{id} not in {silences:#?}"));
+    let mut matchers: Vec<(String, String, bool, bool)> = silence["matchers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let s = |k: &str| m[k].as_str().unwrap().to_owned();
+            (s("name"), s("value"), m["isRegex"].as_bool().unwrap(), m["isEqual"].as_bool().unwrap_or(true))
+        })
+        .collect();
+    matchers.sort();
+    assert_eq!(matchers, [("alertname".into(), alertname, false, true), ("team".into(), "sre".into(), false, true)]);
+    assert_eq!(Timestamp::parse_rfc3339(silence["endsAt"].as_str().unwrap()), Some(until), "{silence:#}");
+    assert_eq!(silence["status"]["state"], "active", "{silence:#}");
+    assert_eq!(silence["createdBy"], "warroom-it");
+    assert_eq!(silence["comment"], format!("Snoozed from Warroom incident {}: Disk full on db-1", inc.id));
+}
