@@ -2,10 +2,9 @@
 //! them through the shared batch logic, and answers with the failed ones so Lambda
 //! deletes only what succeeded (`ReportBatchItemFailures`).
 
-use async_trait::async_trait;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use warroom_core::{Delivery, Job, JobQueue};
-use warroom_queue::batch::{process_batch, JobHandler, Outcome};
+use warroom_core::{Delivery, JobQueue};
+use warroom_queue::batch::{process_batch, JobHandler};
 
 /// Lambda's view of an SQS message, as a queue delivery. Records without an id cannot
 /// be reported back and are dropped from the batch (SQS always sets one).
@@ -36,17 +35,6 @@ pub async fn handle_event(event: SqsEvent, queue: &dyn JobQueue, handler: &dyn J
         })
         .collect();
     response
-}
-
-/// Until the war-room engine lands, jobs are kept (retried, then dead-lettered where
-/// they can be redriven) rather than silently dropped.
-pub struct PendingEngine;
-
-#[async_trait]
-impl JobHandler for PendingEngine {
-    async fn handle(&self, job: &Job, _delivery: &Delivery) -> Outcome {
-        Outcome::Retry(format!("no handler for {:?} jobs yet", job.kind))
-    }
 }
 
 #[cfg(test)]

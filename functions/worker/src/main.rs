@@ -8,11 +8,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     warroom_runtime::init_tracing();
     let env = warroom_runtime::Env::from_env()?;
     let aws = warroom_runtime::Aws::connect(&env).await;
+    let engine = aws.app_state(&env)?.engine;
     let queue = aws.queue.clone();
-    let handler = worker::PendingEngine;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        let (queue, handler) = (queue.clone(), &handler);
-        async move { Ok::<_, lambda_runtime::Error>(worker::handle_event(event.payload, queue.as_ref(), handler).await) }
+        let (queue, engine) = (queue.clone(), &engine);
+        async move { Ok::<_, lambda_runtime::Error>(worker::handle_event(event.payload, queue.as_ref(), engine).await) }
     }))
     .await
 }

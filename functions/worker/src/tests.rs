@@ -1,4 +1,6 @@
 use super::*;
+use async_trait::async_trait;
+use warroom_core::{Job, Outcome};
 use aws_lambda_events::event::sqs::SqsMessage;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,7 +66,9 @@ async fn a_malformed_record_fails_alone() {
 async fn the_response_serializes_as_lambda_expects() {
     let queue = MemoryQueue::new(MemoryQueueConfig::default(), Arc::new(SystemClock));
     let job = Job::reconcile("t".into(), "inc_any".into(), 1);
-    let response = handle_event(event(vec![record("m9", &job)]), &queue, &PendingEngine).await;
+    let mut bad = record("m9", &job);
+    bad.body = Some("[]".into());
+    let response = handle_event(event(vec![bad]), &queue, &DeferSlow).await;
     let json = serde_json::to_value(&response).unwrap();
     assert_eq!(json["batchItemFailures"][0]["itemIdentifier"], "m9");
 }

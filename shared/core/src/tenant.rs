@@ -5,7 +5,7 @@ use crate::incident::Severity;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
     pub id: TenantId,
     pub name: String,
@@ -15,7 +15,7 @@ pub struct Tenant {
 }
 
 /// Per-tenant war-room rules.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TenantSettings {
     /// Open a war room automatically for incidents at or above this severity; `None` = manual only.
     pub auto_create_min_severity: Option<Severity>,
@@ -23,12 +23,27 @@ pub struct TenantSettings {
     pub private_chats: bool,
     /// Dismiss the chat this many minutes after the incident closes; `None` = only by hand.
     pub auto_dismiss_after_minutes: Option<u32>,
+    /// Per-source settings (status sync targets, webhook secrets), owned and interpreted
+    /// by `warroom-sources`; secrets inside are sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<serde_json::Value>,
 }
 
 impl Default for TenantSettings {
     fn default() -> Self {
-        Self { auto_create_min_severity: None, private_chats: true, auto_dismiss_after_minutes: None }
+        Self { auto_create_min_severity: None, private_chats: true, auto_dismiss_after_minutes: None, sources: None }
     }
+}
+
+/// What a key may do.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyScope {
+    /// The management API (and intake).
+    #[default]
+    Admin,
+    /// Only `POST /hooks/{source}`: the key pasted into a monitoring tool's config.
+    Intake,
 }
 
 /// An API key as stored: only its SHA-256 hash, never the key itself.
@@ -40,6 +55,8 @@ pub struct ApiKeyRecord {
     /// A human label ("terraform", "grafana") and the key's first characters, to tell keys apart.
     pub label: String,
     pub prefix: String,
+    #[serde(default)]
+    pub scope: KeyScope,
     pub created_at: Timestamp,
 }
 

@@ -1,5 +1,6 @@
 //! Shared by the HTTP functions: the state every router gets and the JSON error shape.
 
+pub mod auth;
 mod error;
 mod state;
 

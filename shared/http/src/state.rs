@@ -3,25 +3,35 @@
 
 use std::sync::Arc;
 use warroom_core::{Clock, JobQueue, Store};
+use warroom_engine::Engine;
+use warroom_secrets::SecretBox;
 
 /// Deployment settings the routers need.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
-    /// The public base URL of the deployment (`https://abc.execute-api…/`), used to build
+    /// The public base URL of the deployment (`https://abc.execute-api…`), used to build
     /// callback and OAuth redirect URLs shown to users.
     pub public_url: String,
 }
 
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub queue: Arc<dyn JobQueue>,
-    pub clock: Arc<dyn Clock>,
+    pub engine: Engine,
+    pub secrets: SecretBox,
     pub settings: Arc<Settings>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, queue: Arc<dyn JobQueue>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self { store, queue, clock, settings: Arc::new(settings) }
+    pub fn new(engine: Engine, secrets: SecretBox, settings: Settings) -> Self {
+        Self { engine, secrets, settings: Arc::new(settings) }
+    }
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.engine.store
+    }
+    pub fn queue(&self) -> &Arc<dyn JobQueue> {
+        &self.engine.queue
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.engine.clock
     }
 }

@@ -2,8 +2,11 @@
 //! Lambda runtime: tracing, configuration, clients built once per cold start.
 
 use std::sync::Arc;
-use warroom_core::SystemClock;
+use warroom_core::{ImError, ImPlatform, ImResult, Integration, Platform, PlatformFactory, SystemClock};
+use warroom_engine::{Engine, EngineConfig};
 use warroom_http::{AppState, Settings};
+use warroom_secrets::SecretBox;
+use warroom_sources::SourceRouter;
 use warroom_queue::sqs::SqsQueue;
 use warroom_store::dynamo::DynamoStore;
 
@@ -21,8 +24,12 @@ pub fn init_tracing() {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("missing environment variable(s): {}", .0.join(", "))]
-pub struct ConfigError(pub Vec<&'static str>);
+pub enum ConfigError {
+    #[error("missing environment variable(s): {}", .0.join(", "))]
+    Missing(Vec<&'static str>),
+    #[error("WARROOM_SECRET_KEY: {0}")]
+    SecretKey(String),
+}
 
 /// The deployment's configuration, as `template.yaml` sets it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +38,8 @@ pub struct Env {
     pub queue_url: String,
     pub dlq_url: Option<String>,
     pub public_url: String,
+    /// Base64 of the 32-byte key that seals credentials at rest.
+    pub secret_key: String,
     /// Emulator or DynamoDB Local endpoint; unset in AWS.
     pub dynamodb_endpoint: Option<String>,
     pub sqs_endpoint: Option<String>,
@@ -53,13 +62,15 @@ impl Env {
         let table = need("WARROOM_TABLE");
         let queue_url = need("WARROOM_QUEUE_URL");
         let public_url = need("WARROOM_PUBLIC_URL");
+        let secret_key = need("WARROOM_SECRET_KEY");
         if !missing.is_empty() {
-            return Err(ConfigError(missing));
+            return Err(ConfigError::Missing(missing));
         }
         Ok(Self {
             table,
             queue_url,
             public_url,
+            secret_key,
             dlq_url: get("WARROOM_DLQ_URL"),
             dynamodb_endpoint: get("WARROOM_DYNAMODB_ENDPOINT"),
             sqs_endpoint: get("WARROOM_SQS_ENDPOINT"),
@@ -89,20 +100,48 @@ impl Aws {
         Self { store: Arc::new(store), queue: Arc::new(queue) }
     }
 
-    pub fn app_state(&self, env: &Env) -> AppState {
-        AppState::new(
-            self.store.clone(),
-            self.queue.clone(),
-            Arc::new(SystemClock),
-            Settings { public_url: env.public_url.clone() },
-        )
+    /// The engine over the AWS ports, and the state the HTTP routers share.
+    pub fn app_state(&self, env: &Env) -> Result<AppState, ConfigError> {
+        let secrets = SecretBox::from_base64(&env.secret_key).map_err(|e| ConfigError::SecretKey(e.to_string()))?;
+        let store: Arc<dyn warroom_core::Store> = self.store.clone();
+        let sources = SourceRouter::new(Arc::new(warroom_sources::TenantSettings::new(store.clone())), secrets.clone())
+            .map_err(|e| ConfigError::SecretKey(e.to_string()))?;
+        let engine = Engine {
+            store,
+            queue: self.queue.clone(),
+            platforms: Arc::new(PendingPlatforms),
+            sources: Arc::new(sources),
+            clock: Arc::new(SystemClock),
+            config: EngineConfig { public_url: env.public_url.clone() },
+        };
+        Ok(AppState::new(engine, secrets, Settings { public_url: env.public_url.clone() }))
     }
 }
 
 /// Everything an HTTP function's main needs: configuration read, clients built.
 pub async fn http_state() -> Result<AppState, ConfigError> {
     let env = Env::from_env()?;
-    Ok(Aws::connect(&env).await.app_state(&env))
+    Aws::connect(&env).await.app_state(&env)
+}
+
+/// Until the IM platform adapters land, every integration answers that its platform is
+/// not available in this build: recorded in the timeline, never a silent success.
+pub struct PendingPlatforms;
+
+impl PlatformFactory for PendingPlatforms {
+    fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>> {
+        Err(unavailable(integration))
+    }
+    fn required_scopes(&self, _platform: Platform) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+    fn callbacks(&self, integration: &Integration) -> ImResult<Arc<dyn warroom_core::CallbackCodec>> {
+        Err(unavailable(integration))
+    }
+}
+
+fn unavailable(integration: &Integration) -> ImError {
+    ImError::Rejected { code: "platform_unavailable".into(), message: format!("the {} platform is not available in this build yet", integration.platform) }
 }
 
 #[cfg(test)]
@@ -114,7 +153,7 @@ mod tests {
     fn every_missing_variable_is_named_at_once() {
         let vars: HashMap<&str, &str> = [("WARROOM_QUEUE_URL", "q")].into();
         let err = Env::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap_err();
-        assert_eq!(err.to_string(), "missing environment variable(s): WARROOM_TABLE, WARROOM_PUBLIC_URL");
+        assert_eq!(err.to_string(), "missing environment variable(s): WARROOM_TABLE, WARROOM_PUBLIC_URL, WARROOM_SECRET_KEY");
     }
 
     #[test]
@@ -123,6 +162,7 @@ mod tests {
             ("WARROOM_TABLE", "t"),
             ("WARROOM_QUEUE_URL", "q"),
             ("WARROOM_PUBLIC_URL", "https://x"),
+            ("WARROOM_SECRET_KEY", "k"),
             ("WARROOM_SQS_ENDPOINT", "http://127.0.0.1:5000"),
         ]
         .into();

@@ -127,6 +127,16 @@ mod tests {
     }
 
     #[test]
+    fn signatures_match_the_documented_vector() {
+        // Computed independently with Python's hmac module (docs/status-sync.md).
+        let body = br#"{"incident_id":"inc_1","status":"acknowledged"}"#;
+        assert_eq!(
+            sign(b"whsec_example", 1_763_715_600, body),
+            "v1=4d9b1281e53a4eaf856fd68c0310f6622948a42b9af285e216f2ab97acb40eb7"
+        );
+    }
+
+    #[test]
     fn any_matching_entry_of_a_rotating_header_passes() {
         let sig = sign(b"new", 10, b"x");
         assert!(verify(b"new", 10, b"x", &format!("v1=00ff, v0=zz, {sig}"), 10, DEFAULT_TOLERANCE));

@@ -27,7 +27,9 @@ pub mod generic;
 mod http;
 pub mod pagerduty;
 mod settings;
+mod store_settings;
 
+pub use store_settings::TenantSettings;
 pub use generic::{sign, verify, StatusCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 pub use settings::{
     AlertmanagerSettings, FixedSettings, GenericSettings, PagerDutySettings, SettingsSource, SyncSettings, DEFAULT_CREATED_BY,

@@ -11,9 +11,11 @@
 //! - `POST /incidents/{id}/snooze` "Snooze an incident": body `{"duration": seconds}`,
 //!   minimum 1, maximum 604800 (one week); answers 201/400/401/403/404/429.
 //! - Auth: `Authorization: Token token=<key>` (go-pagerduty `client.go`, API-key clients).
+//!
 //! The official Go client does the same calls (github.com/PagerDuty/go-pagerduty
 //! `incident.go`: `ManageIncidentsWithContext` PUTs status changes with `From`,
 //! `SnoozeIncidentWithContext` POSTs `{"duration"}` to `/incidents/{id}/snooze`).
+//!
 //! Only acknowledged incidents can be snoozed (PagerDuty Knowledge Base, "Editing
 //! Incidents" → "Snooze an Incident": "You're only able to snooze acknowledged
 //! incidents"), so every snooze acknowledges first. That also covers an incident that

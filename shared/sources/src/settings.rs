@@ -5,7 +5,9 @@
 //! any of these types shows only `SealedCredentials(N bytes)`, never a token.
 
 use async_trait::async_trait;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use warroom_core::{SealedCredentials, SyncError, TenantId};
 
 /// PagerDuty's REST API base; overridable so tests can point at a local receiver.
@@ -23,6 +25,36 @@ pub struct SyncSettings {
     pub alertmanager: Option<AlertmanagerSettings>,
     #[serde(default)]
     pub pagerduty: Option<PagerDutySettings>,
+}
+
+impl SyncSettings {
+    /// Reads the tenant's `settings.sources` JSON. Other features keep values there too
+    /// (the PagerDuty intake's `pagerduty.webhook_secret`), so a section counts as
+    /// status-sync configuration only when it has its key field (`generic.callback_url`,
+    /// `alertmanager.api_url`, `pagerduty.api_token`); a webhook secret alone does not
+    /// turn PagerDuty sync on, nor make the settings invalid. A section that has its key
+    /// field must parse, or the error names the section (values are not echoed).
+    pub fn from_sources(sources: &Value) -> Result<Self, SyncError> {
+        Ok(Self {
+            generic: section(sources, "generic", "callback_url")?,
+            alertmanager: section(sources, "alertmanager", "api_url")?,
+            pagerduty: section(sources, "pagerduty", "api_token")?,
+        })
+    }
+}
+
+fn section<T: DeserializeOwned>(sources: &Value, name: &str, key: &str) -> Result<Option<T>, SyncError> {
+    let Some(section) = sources.get(name).filter(|s| s.get(key).is_some_and(|k| !k.is_null())) else {
+        return Ok(None);
+    };
+    // Only the field and line of a serde error: its message could quote a value.
+    serde_json::from_value(section.clone()).map(Some).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Data => "a field is missing or of the wrong type",
+            _ => "not valid JSON",
+        };
+        SyncError::permanent(format!("the tenant's {name} status-sync settings are invalid: {what}"))
+    })
 }
 
 /// The tenant's own receiver for incidents that came in through the generic webhook.
@@ -91,6 +123,17 @@ mod tests {
         assert_eq!(s.alertmanager.unwrap().created_by, "warroom");
         assert_eq!(s.pagerduty.unwrap().api_url, "https://api.pagerduty.com");
         assert_eq!(s.generic, None);
+    }
+
+    #[test]
+    fn sources_sections_without_their_key_field_are_not_sync_settings() {
+        let only_intake = serde_json::json!({"pagerduty": {"webhook_secret": "v1:xyz"}, "generic": null});
+        assert_eq!(SyncSettings::from_sources(&only_intake).unwrap(), SyncSettings::default());
+        let both = serde_json::json!({"pagerduty": {"webhook_secret": "v1:x", "api_token": "v1:t", "from_email": "a@b.c"}});
+        assert_eq!(SyncSettings::from_sources(&both).unwrap().pagerduty.unwrap().api_token.0, "v1:t");
+        let broken = serde_json::json!({"pagerduty": {"api_token": "v1:t-secretish"}});
+        let err = SyncSettings::from_sources(&broken).unwrap_err();
+        assert!(!err.retryable && err.message.contains("pagerduty") && !err.message.contains("secretish"), "{err:?}");
     }
 
     #[test]

@@ -403,6 +403,11 @@ impl PlatformFactory for FakeFactory {
     }
 
     fn required_scopes(&self, _platform: Platform) -> Vec<(&'static str, &'static str)> { REQUIRED_SCOPES.to_vec() }
+
+    fn callbacks(&self, integration: &Integration) -> ImResult<Arc<dyn CallbackCodec>> {
+        self.for_integration(integration)?;
+        Ok(Arc::new(crate::fake_callbacks::FakeCodec))
+    }
 }
 
 #[cfg(test)]

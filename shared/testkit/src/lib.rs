@@ -2,6 +2,7 @@
 //! every adapter of a port must pass (run from the workspace `tests/`).
 
 pub mod aws;
+pub mod fake_callbacks;
 pub mod fake_platform;
 pub mod fixtures;
 pub mod queue_suite;

@@ -135,4 +135,6 @@ pub trait PlatformFactory: Send + Sync {
     fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>>;
     /// The permissions war rooms need on this platform, with what each is for.
     fn required_scopes(&self, platform: Platform) -> Vec<(&'static str, &'static str)>;
+    /// Verifies and decodes this integration's card callbacks.
+    fn callbacks(&self, integration: &Integration) -> ImResult<Arc<dyn crate::ports::callbacks::CallbackCodec>>;
 }

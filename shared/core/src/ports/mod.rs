@@ -1,5 +1,6 @@
 //! Ports: what the engine needs from the outside world, as narrow traits.
 
+pub mod callbacks;
 pub mod im;
 pub mod queue;
 pub mod source;

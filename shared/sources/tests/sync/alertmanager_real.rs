@@ -45,9 +45,20 @@ async fn a_snooze_becomes_a_silence_listed_by_a_real_alertmanager() {
         })
         .collect();
     matchers.sort();
-    assert_eq!(matchers, [("alertname".into(), alertname, false, true), ("team".into(), "sre".into(), false, true)]);
+    assert_eq!(matchers, [("alertname".into(), alertname.clone(), false, true), ("team".into(), "sre".into(), false, true)]);
     assert_eq!(Timestamp::parse_rfc3339(silence["endsAt"].as_str().unwrap()), Some(until), "{silence:#}");
     assert_eq!(silence["status"]["state"], "active", "{silence:#}");
     assert_eq!(silence["createdBy"], "warroom-it");
     assert_eq!(silence["comment"], format!("Snoozed from Warroom incident {}: Disk full on db-1", inc.id));
+
+    // And it mutes the group: an alert of that group is suppressed by this very silence.
+    let http = reqwest::Client::new();
+    let alert = serde_json::json!([{"labels": {"alertname": alertname, "team": "sre", "instance": "db-1"}}]);
+    http.post(format!("{url}/api/v2/alerts")).json(&alert).send().await.unwrap().error_for_status().unwrap();
+    let filter = format!("alertname=\"{alertname}\"");
+    let alerts_url = reqwest::Url::parse_with_params(&format!("{url}/api/v2/alerts"), [("filter", filter)]).unwrap();
+    let alerts: Vec<Value> = http.get(alerts_url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0]["status"]["state"], "suppressed", "{alerts:#?}");
+    assert_eq!(alerts[0]["status"]["silencedBy"], serde_json::json!([id]), "{alerts:#?}");
 }

@@ -68,7 +68,7 @@ async fn snoozing_a_triggered_incident_acknowledges_it_first_then_posts_the_dura
     let mut inc = incident(&tenant, "pagerduty", "PXYZ", Status::Triggered);
     inc.snoozed_until = Some(Timestamp(T0.0 + 3_600_000 - 400)); // rounds up to whole seconds
     let synced = router(settings(&tenant, &rx.url)).push(&tenant, &inc, None).await.unwrap();
-    assert_eq!(synced.detail, "acknowledged PagerDuty incident PXYZ; snoozed for 3600 s (until 2025-11-21T09:59:59.600Z)");
+    assert_eq!(synced.detail, "acknowledged PagerDuty incident PXYZ; snoozed for 3600 s (until 2025-11-21T09:59:59.6Z)");
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!((reqs[0].method.as_str(), reqs[0].path.as_str()), ("PUT", "/incidents/PXYZ"));

@@ -4,7 +4,8 @@
 //! emulators never, so expiry is decided on read and in conditions from a millisecond
 //! twin, `expires_at_ms`; `expires_at` only lets the table clean up.
 
-use super::ops::{attr_i64, decode, n, s, Expr, Item, Written, KIND};
+use super::codec::{attr_i64, decode, n, s, Expr, Item, KIND};
+use super::ops::Written;
 use super::DynamoStore;
 use crate::keys::{self, Key, EXPIRES_AT};
 use serde::{Deserialize, Serialize};

@@ -2,7 +2,8 @@
 //! and captured chat messages. An incident's item, timeline and messages share one
 //! partition.
 
-use super::ops::{decode, entity_item, n, s, Expr, Item, Query, Tx, Written};
+use super::codec::{decode, entity_item, n, s, Expr, Item};
+use super::ops::{Query, Tx, Written};
 use super::DynamoStore;
 use crate::keys::{self, Key, GSI1, GSI1PK, GSI1SK, PK, SK};
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,8 @@
 //! The guard (`T#{t}` / `WARROOM`) names the one integration whose `war_room_enabled`
 //! flag is set; guard and flag only ever change together, in one transaction.
 
-use super::ops::{backoff, entity_item, key_from_item, Expr, Tx};
+use super::codec::{entity_item, key_from_item, s, Expr};
+use super::ops::{backoff, Tx};
 use super::DynamoStore;
 use crate::keys::{self, Key};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -35,11 +36,11 @@ fn external_key(integration: &Integration) -> Option<Key> {
 
 /// "Absent, or already pointing at this integration".
 fn absent_or_mine(id: &IntegrationId) -> Expr {
-    Expr::when("attribute_not_exists(#pk) OR #iid = :me").name("#pk", keys::PK).name("#iid", ID_ATTR).value(":me", AttributeValue::S(id.0.clone()))
+    Expr::when("attribute_not_exists(#pk) OR #iid = :me").name("#pk", keys::PK).name("#iid", ID_ATTR).value(":me", s(id.as_str()))
 }
 
 fn is_mine(id: &IntegrationId) -> Expr {
-    Expr::when("#iid = :me").name("#iid", ID_ATTR).value(":me", AttributeValue::S(id.0.clone()))
+    Expr::when("#iid = :me").name("#iid", ID_ATTR).value(":me", s(id.as_str()))
 }
 
 pub(super) async fn create(store: &DynamoStore, integration: &Integration) -> StoreResult<()> {

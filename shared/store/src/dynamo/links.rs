@@ -4,7 +4,8 @@
 //! "still as I read it"; if another writer got in between, the transaction is cancelled
 //! and the whole decision is made again. So the two directions never disagree.
 
-use super::ops::{backoff, entity_item, s, Expr, Tx};
+use super::codec::{entity_item, s, Expr};
+use super::ops::{backoff, Tx};
 use super::{tenancy, DynamoStore};
 use crate::keys;
 use warroom_core::links::{page_links, LinkPage, LinkQuery};

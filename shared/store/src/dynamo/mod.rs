@@ -5,10 +5,11 @@
 //! one `TransactWriteItems`; single-item races use condition expressions, so nothing
 //! here needs a lock. Reads are strongly consistent except through the GSI.
 //!
-//! Modules, by responsibility: `errors` (SDK failures → `StoreError`), `ops` (the SDK
-//! calls and item encoding), `table` (creating the table), then one module per group of
-//! entities.
+//! Modules, by responsibility: `errors` (SDK failures → `StoreError`), `codec` (items
+//! and expressions), `ops` (the SDK calls), `table` (creating the table), then one
+//! module per group of entities.
 
+mod codec;
 mod ephemeral;
 mod errors;
 mod incidents;

@@ -1,113 +1,21 @@
-//! The few DynamoDB calls every entity goes through: item encoding, expressions, get,
-//! put, update, delete, query and transactions. Entity modules stay free of SDK plumbing.
+//! The few DynamoDB calls every entity goes through: get, put, update, delete, query
+//! and transactions. Entity modules stay free of SDK plumbing.
 
-use super::errors::{build_error, corrupt, is_condition_failure, sdk_error};
+use super::codec::{decode, key_item, s, Expr, Item};
+use super::errors::{build_error, is_condition_failure, sdk_error};
 use super::DynamoStore;
 use crate::keys::{Key, PK, SK};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem, Update,
+    Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem, Update,
 };
 use serde::de::DeserializeOwned;
-use serde::Serialize;
-use std::collections::HashMap;
 use std::time::Duration;
 use warroom_core::{StoreError, StoreResult};
 
-pub(super) type Item = HashMap<String, AttributeValue>;
-
-/// Marks what an item is, for people reading the table (entities carry no type tag).
-pub(super) const KIND: &str = "kind";
-
 /// DynamoDB's cap on the actions of one transaction.
 const MAX_TRANSACTION: usize = 100;
-
-pub(super) fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-pub(super) fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-/// The primary key attributes alone: what get/delete calls take.
-pub(super) fn key_item(key: &Key) -> Item {
-    HashMap::from([(PK.to_owned(), s(&key.pk)), (SK.to_owned(), s(&key.sk))])
-}
-
-/// Encodes an entity with serde_dynamo and lays the table's own attributes on top.
-pub(super) fn entity_item<T: Serialize>(value: &T, key: &Key, kind: &str) -> StoreResult<Item> {
-    let mut item: Item = serde_dynamo::to_item(value)
-        .map_err(|e| StoreError::Invalid(format!("{kind} cannot be encoded: {e}")))?;
-    item.extend(key_item(key));
-    item.insert(KIND.to_owned(), s(kind));
-    Ok(item)
-}
-
-/// Decodes an entity; the key and bookkeeping attributes are ignored by serde.
-pub(super) fn decode<T: DeserializeOwned>(item: Item, what: &str) -> StoreResult<T> {
-    serde_dynamo::from_item(item).map_err(|e| corrupt(what, e))
-}
-
-/// A string attribute of a raw item, if present.
-pub(super) fn attr_str<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
-}
-
-/// A number attribute of a raw item; `Corrupt` if present but not an integer.
-pub(super) fn attr_i64(item: &Item, name: &str, what: &str) -> StoreResult<Option<i64>> {
-    match item.get(name) {
-        None => Ok(None),
-        Some(AttributeValue::N(v)) => v.parse().map(Some).map_err(|e| corrupt(what, format!("{name}={v}: {e}"))),
-        Some(other) => Err(corrupt(what, format!("{name} is not a number: {other:?}"))),
-    }
-}
-
-/// Condition and update expressions with their placeholders. Every attribute name goes
-/// through a `#placeholder` so no name can collide with DynamoDB's reserved words.
-#[derive(Clone, Debug, Default)]
-pub(super) struct Expr {
-    condition: Option<String>,
-    update: Option<String>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl Expr {
-    /// A condition expression.
-    pub(super) fn when(condition: impl Into<String>) -> Self {
-        Self { condition: Some(condition.into()), ..Self::default() }
-    }
-    /// Only "the item does not exist yet".
-    pub(super) fn absent() -> Self {
-        Self::when("attribute_not_exists(#pk)").name("#pk", PK)
-    }
-    /// Only "the item exists".
-    pub(super) fn present() -> Self {
-        Self::when("attribute_exists(#pk)").name("#pk", PK)
-    }
-    /// Adds an update expression (`SET ...`).
-    pub(super) fn set(mut self, update: impl Into<String>) -> Self {
-        self.update = Some(update.into());
-        self
-    }
-    pub(super) fn name(mut self, placeholder: &str, attribute: &str) -> Self {
-        self.names.insert(placeholder.to_owned(), attribute.to_owned());
-        self
-    }
-    pub(super) fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
-        self.values.insert(placeholder.to_owned(), value);
-        self
-    }
-    // DynamoDB rejects empty placeholder maps, so absent ones are sent as `None`.
-    fn names_opt(&self) -> Option<HashMap<String, String>> {
-        (!self.names.is_empty()).then(|| self.names.clone())
-    }
-    fn values_opt(&self) -> Option<Item> {
-        (!self.values.is_empty()).then(|| self.values.clone())
-    }
-}
 
 /// What a conditional single-item write did.
 pub(super) enum Written<T> {
@@ -170,7 +78,7 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .set_condition_expression(cond.condition.clone())
+            .set_condition_expression(cond.condition())
             .set_expression_attribute_names(cond.names_opt())
             .set_expression_attribute_values(cond.values_opt())
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -203,8 +111,8 @@ impl DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
-            .set_update_expression(expr.update.clone())
-            .set_condition_expression(expr.condition.clone())
+            .set_update_expression(expr.update())
+            .set_condition_expression(expr.condition())
             .set_expression_attribute_names(expr.names_opt())
             .set_expression_attribute_values(expr.values_opt())
             .send()
@@ -224,7 +132,7 @@ impl DynamoStore {
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
-            .set_condition_expression(cond.condition.clone())
+            .set_condition_expression(cond.condition())
             .set_expression_attribute_names(cond.names_opt())
             .set_expression_attribute_values(cond.values_opt())
             .return_values(ReturnValue::AllOld)
@@ -288,7 +196,7 @@ impl DynamoStore {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))
-            .set_condition_expression(cond.condition.clone())
+            .set_condition_expression(cond.condition())
             .set_expression_attribute_names(cond.names_opt())
             .set_expression_attribute_values(cond.values_opt())
             .build()
@@ -301,7 +209,7 @@ impl DynamoStore {
         let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
-            .set_condition_expression(cond.condition.clone())
+            .set_condition_expression(cond.condition())
             .set_expression_attribute_names(cond.names_opt())
             .set_expression_attribute_values(cond.values_opt())
             .build()
@@ -313,8 +221,8 @@ impl DynamoStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key_item(key)))
-            .set_update_expression(expr.update.clone())
-            .set_condition_expression(expr.condition.clone())
+            .set_update_expression(expr.update())
+            .set_condition_expression(expr.condition())
             .set_expression_attribute_names(expr.names_opt())
             .set_expression_attribute_values(expr.values_opt())
             .build()
@@ -383,9 +291,4 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 /// A write without a condition reported a failed condition: DynamoDB broke its contract.
 fn unexpected(op: &str) -> StoreError {
     StoreError::Unavailable { message: format!("dynamodb {op}: unexpected condition failure"), retryable: true }
-}
-
-/// Parses a raw key attribute the way items carry it.
-pub(super) fn key_from_item(item: &Item) -> Option<Key> {
-    Some(Key { pk: attr_str(item, PK)?.to_owned(), sk: attr_str(item, SK)?.to_owned() })
 }

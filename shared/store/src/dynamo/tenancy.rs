@@ -1,6 +1,7 @@
 //! Tenants, API keys and members.
 
-use super::ops::{entity_item, Expr, Tx};
+use super::codec::{entity_item, Expr};
+use super::ops::Tx;
 use super::{integrations, links, DynamoStore};
 use crate::keys;
 use serde::{Deserialize, Serialize};

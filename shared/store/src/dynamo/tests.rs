@@ -3,7 +3,7 @@
 //! the workspace `tests/`. Emulator tests read `WARROOM_DYNAMODB_ENDPOINT`; each makes
 //! its own table.
 
-use super::ops::{n, s, Item};
+use super::codec::{key_item, n, s, Item};
 use super::DynamoStore;
 use crate::keys;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
@@ -39,7 +39,7 @@ async fn fresh() -> (Client, DynamoStore) {
 }
 
 async fn raw(client: &Client, table: &str, key: &keys::Key) -> Item {
-    let out = client.get_item().table_name(table).set_key(Some(super::ops::key_item(key))).send().await.unwrap();
+    let out = client.get_item().table_name(table).set_key(Some(key_item(key))).send().await.unwrap();
     out.item.expect("item present")
 }
 
@@ -110,7 +110,7 @@ async fn the_war_room_guard_admits_one_integration_and_names_it() {
 async fn an_item_that_does_not_decode_is_corrupt() {
     let (client, store) = fresh().await;
     let t = TenantId::generate();
-    let mut item = super::ops::key_item(&keys::tenant(&t));
+    let mut item = key_item(&keys::tenant(&t));
     item.insert("name".into(), n(42));
     client.put_item().table_name(store.table()).set_item(Some(item)).send().await.unwrap();
     assert!(matches!(store.get_tenant(&t).await, Err(StoreError::Corrupt(_))));

@@ -20,7 +20,7 @@ pub async fn a_tenant_round_trips_and_a_missing_one_is_none(store: S) {
 
 pub async fn api_keys_are_found_by_hash_and_a_hash_is_stored_once(store: S) {
     let t = tenant_id();
-    let key = ApiKeyRecord { tenant_id: t.clone(), key_hash: "ab".repeat(32), label: "ci".into(), prefix: "wr_12".into(), created_at: T0 };
+    let key = ApiKeyRecord { tenant_id: t.clone(), key_hash: "ab".repeat(32), label: "ci".into(), prefix: "wr_12".into(), scope: KeyScope::Intake, created_at: T0 };
     store.put_api_key(&key).await.unwrap();
     assert_eq!(store.find_api_key(&key.key_hash).await.unwrap(), Some(key.clone()));
     assert_eq!(store.find_api_key(&"cd".repeat(32)).await.unwrap(), None);

@@ -1,0 +1,72 @@
+//! Card-button callbacks, platform by platform: each platform verifies and decodes its own
+//! request format, and renders the answer the way it expects it (Slack: empty 200 and a
+//! `chat.update`; Feishu: a toast and the new card in the body). HTTP-shaped, but with
+//! plain types so the port stays free of any web framework.
+
+use crate::card::{Card, CardAction};
+use crate::ids::{ChatId, ImUserId, IncidentId};
+use crate::time::Timestamp;
+
+/// A callback request as received.
+pub struct RawRequest<'a> {
+    /// Header lookup by lower-case name.
+    pub header: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    pub body: &'a [u8],
+    pub now: Timestamp,
+}
+
+/// A verified button click.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Click {
+    pub user: ImUserId,
+    pub incident_id: IncidentId,
+    pub action: CardAction,
+    pub chat_id: Option<ChatId>,
+    /// The platform's id of this delivery, to refuse a replay; `None` if it has none.
+    pub delivery_id: Option<String>,
+}
+
+/// What a callback can be refused for. Nothing is changed by a refused callback.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackError {
+    #[error("the request signature does not verify")]
+    BadSignature,
+    #[error("the request is too old or from the future; refusing a possible replay")]
+    Stale,
+    #[error("malformed callback: {0}")]
+    Malformed(String),
+    #[error("this callback is not a card action Warroom handles: {0}")]
+    Unsupported(String),
+}
+
+impl CallbackError {
+    /// HTTP status for the refusal.
+    pub fn status(&self) -> u16 {
+        match self {
+            CallbackError::BadSignature | CallbackError::Stale => 401,
+            CallbackError::Malformed(_) | CallbackError::Unsupported(_) => 400,
+        }
+    }
+    pub fn code(&self) -> &'static str {
+        match self {
+            CallbackError::BadSignature => "bad_signature",
+            CallbackError::Stale => "stale_request",
+            CallbackError::Malformed(_) => "malformed_callback",
+            CallbackError::Unsupported(_) => "unsupported_callback",
+        }
+    }
+}
+
+/// A response in the platform's own shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+pub trait CallbackCodec: Send + Sync {
+    fn decode_click(&self, request: &RawRequest<'_>) -> Result<Click, CallbackError>;
+    /// The answer to a click: a short message for the clicker and, if it changed, the card.
+    fn click_reply(&self, message: &str, card: Option<&Card>) -> RawResponse;
+}
