@@ -6,9 +6,14 @@
 #      when missing or when that file (or python3's version) changed.
 #   2. Template lint: cfn-lint and `sam validate --lint` on template.yaml (warnings fail too),
 #      plus a circular-dependency check that neither linter makes.
-#   3. DynamoDB/SQS emulator: moto in server mode on a free loopback port, stopped on exit.
-#   4. cargo test --workspace --locked -- --include-ignored (the #[ignore]d tests are the ones
-#      that need the emulator; they read WARROOM_DYNAMODB_ENDPOINT / WARROOM_SQS_ENDPOINT).
+#   3. DynamoDB/SQS emulator: moto in server mode (infra/moto_server.py) on a free loopback
+#      port, stopped on exit.
+#   4. Alertmanager: Debian's prometheus-alertmanager installed if missing (the tests start
+#      their own instance, pointed at the bundle they serve).
+#   5. OpenAPI: docs/openapi.json validated with openapi-spec-validator.
+#   6. cargo test --workspace --locked -- --include-ignored (the #[ignore]d tests are the ones
+#      that need the emulator or Alertmanager; they read WARROOM_DYNAMODB_ENDPOINT /
+#      WARROOM_SQS_ENDPOINT, and find prometheus-alertmanager on PATH).
 # Only the venv's own binaries are used (.venv-test/bin/...), never globally installed ones.
 #
 # Environment:
@@ -29,6 +34,8 @@ cd "$REPO_ROOT"
 source infra/lib/common.sh
 # shellcheck source=infra/lib/template_checks.sh
 source infra/lib/template_checks.sh
+# shellcheck source=infra/lib/alertmanager.sh
+source infra/lib/alertmanager.sh
 
 VENV_DIR=.venv-test
 VENV_BIN=$VENV_DIR/bin
@@ -118,8 +125,9 @@ start_emulator() {
     fi
     port=$(free_port "$VENV_BIN/python")
     log=$OUTPUT_DIR/moto.log
-    say "starting moto_server on 127.0.0.1:$port (log: $log)"
-    "$VENV_BIN/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    # infra/moto_server.py: moto's server with DynamoDB calls serialised (see its docstring).
+    say "starting moto (infra/moto_server.py) on 127.0.0.1:$port (log: $log)"
+    "$VENV_BIN/python" infra/moto_server.py 127.0.0.1 "$port" >"$log" 2>&1 &
     MOTO_PID=$!
     if ! wait_for_http "http://127.0.0.1:$port/" "$MOTO_PID" 15; then
         say "moto_server did not answer within 15 s; last lines of $log:"
@@ -134,10 +142,28 @@ start_emulator() {
 stop_emulator() {
     [[ -n $MOTO_PID ]] || return 0
     if kill -0 "$MOTO_PID" 2>/dev/null; then
-        kill "$MOTO_PID" 2>/dev/null || true
+        # SIGINT: moto's SIGTERM handler can leave the server running.
+        kill -INT "$MOTO_PID" 2>/dev/null || true
+        for _ in {1..50}; do
+            kill -0 "$MOTO_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$MOTO_PID" 2>/dev/null || true
         wait "$MOTO_PID" 2>/dev/null || true
     fi
     MOTO_PID=""
+}
+
+# ---- step: Alertmanager, OpenAPI ---------------------------------------------------------
+
+ensure_alertmanager() {
+    _alertmanager_install || return 1
+    say "$(prometheus-alertmanager --version 2>&1 | head -n 1)"
+}
+
+validate_openapi() {
+    say "\$ openapi-spec-validator docs/openapi.json"
+    "$VENV_BIN/openapi-spec-validator" docs/openapi.json
 }
 
 # ---- step: cargo test -------------------------------------------------------------------
@@ -171,6 +197,8 @@ main() {
 
     run_step "Python test tools" ensure_venv
     check_step "Template lint" lint_template
+    check_step "OpenAPI document" validate_openapi
+    run_step "Alertmanager" ensure_alertmanager
     run_step "DynamoDB/SQS emulator" start_emulator
     if [[ ${WARROOM_TEST_SKIP_CARGO:-} == 1 ]]; then
         skip_step "cargo test" "WARROOM_TEST_SKIP_CARGO=1"

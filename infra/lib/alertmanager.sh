@@ -10,6 +10,9 @@
 #                                WARROOM_ALERTMANAGER_URL already set: that one is used.
 #   stop_alertmanager            stops what start_alertmanager started (safe to call twice;
 #                                call it from the EXIT trap, as stop_emulator is).
+#   _alertmanager_install        only installs the package when missing (infra/test.sh's
+#                                ensure_alertmanager uses it; tests that start their own
+#                                instance need just the binary on PATH).
 #
 # The route sends every group to a webhook receiver at $WARROOM_ALERTMANAGER_WEBHOOK_URL
 # (default http://127.0.0.1:9/hooks/alertmanager: the discard port, so notifications fail

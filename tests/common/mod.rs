@@ -5,6 +5,18 @@
 
 pub mod receiver;
 
+/// Status-sync settings a test can change after the app is built (e.g. to point at an
+/// Alertmanager it started).
+#[derive(Default)]
+pub struct MutableSettings(pub std::sync::Mutex<SyncSettings>);
+
+#[async_trait::async_trait]
+impl warroom_sources::SettingsSource for MutableSettings {
+    async fn sync_settings(&self, _tenant: &TenantId) -> Result<SyncSettings, SyncError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+}
+
 use axum::body::{to_bytes, Body};
 use axum::http::{Method, Request, StatusCode};
 use axum::Router;
@@ -17,7 +29,7 @@ use warroom_engine::{Engine, EngineConfig};
 use warroom_http::{auth, AppState, Settings};
 use warroom_queue::{process_batch, MemoryQueue, MemoryQueueConfig};
 use warroom_secrets::SecretBox;
-use warroom_sources::{FixedSettings, GenericSettings, SourceRouter, SyncSettings};
+use warroom_sources::{GenericSettings, SourceRouter, SyncSettings};
 use warroom_store::embedded::EmbeddedStore;
 use warroom_testkit::fake_callbacks;
 use warroom_testkit::fake_platform::{FakeFactory, FakePlatform};
@@ -37,6 +49,7 @@ pub struct App {
     pub admin_key: String,
     pub intake_key: String,
     pub receiver: receiver::Receiver,
+    pub sync_settings: Arc<MutableSettings>,
     /// Set for the in-process queue: lets `drain` move time past deferrals.
     memory_queue: Option<Arc<MemoryQueue>>,
 }
@@ -70,7 +83,8 @@ impl App {
         let receiver = receiver::Receiver::start().await;
         let sealed = secrets.seal(CALLBACK_SECRET, &warroom_sources::secret_context(&tenant));
         let settings = SyncSettings { generic: Some(GenericSettings { callback_url: receiver.url(), signing_secret: sealed }), ..Default::default() };
-        let sources = SourceRouter::new(Arc::new(FixedSettings(settings)), secrets.clone()).unwrap().with_clock(clock.clone());
+        let sync_settings = Arc::new(MutableSettings(std::sync::Mutex::new(settings)));
+        let sources = SourceRouter::new(sync_settings.clone(), secrets.clone()).unwrap().with_clock(clock.clone());
         let engine = Engine {
             store: store.clone(),
             queue: queue.clone(),
@@ -89,7 +103,7 @@ impl App {
         let (intake_key, intake) = auth::new_key(&tenant, "monitoring", KeyScope::Intake, clock.now());
         store.put_api_key(&admin).await.unwrap();
         store.put_api_key(&intake).await.unwrap();
-        Self { router, state, store, queue, clock, fake, tenant, integration, admin_key, intake_key, receiver, memory_queue }
+        Self { router, state, store, queue, clock, fake, tenant, integration, admin_key, intake_key, receiver, sync_settings, memory_queue }
     }
 
     pub async fn request(&self, method: Method, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> (StatusCode, Value) {
@@ -139,6 +153,15 @@ impl App {
             }
         }
         panic!("the queue never went idle");
+    }
+
+    /// Serves every route on a loopback port (for peers that call us: Alertmanager).
+    pub async fn serve(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let router = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        addr
     }
 
     pub async fn incident(&self, external: &str) -> Incident {

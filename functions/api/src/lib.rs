@@ -1,12 +1,41 @@
-//! The management API under `/api/v1`.
+//! The management API under `/api/v1` (see `docs/api.md` and `docs/openapi.json`).
+//!
+//! Every request carries `Authorization: Bearer <admin-scope API key>`; the key names one
+//! tenant and every object is looked up within it: another tenant's object answers
+//! `404 not_found` exactly like a missing one. Bodies are JSON in and out; every error is
+//! `{"error": {"code", "message", ...}}` with a stable `code` (an unknown route is
+//! `404 no_such_route`, a known route with the wrong method `405 method_not_allowed`).
+//!
+//! One module per resource: [`integrations`], [`links`], [`members`], [`incidents`],
+//! [`settings`], [`keys`], [`dead_letters`]. [`cli`] backs the `warroom-admin` binary.
 
-use axum::routing::any;
+pub mod cli;
+pub mod dead_letters;
+pub mod error;
+pub mod extract;
+pub mod incidents;
+pub mod integrations;
+pub mod keys;
+pub mod links;
+mod lookup;
+pub mod members;
+pub mod settings;
+pub mod views;
+
 use axum::Router;
-use warroom_http::{not_implemented, AppState};
+use warroom_http::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/api/v1", any(not_implemented))
-        .route("/api/v1/{*rest}", any(not_implemented))
+        .merge(integrations::routes())
+        .merge(links::routes())
+        .merge(members::routes())
+        .merge(incidents::routes())
+        .merge(settings::routes())
+        .merge(keys::routes())
+        .merge(dead_letters::routes())
+        // After the routes: it applies to the routes present when called.
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .fallback(error::no_such_route)
         .with_state(state)
 }

@@ -10,6 +10,10 @@
 //! A source the tenant has not configured is not an error either: the push succeeds with
 //! a detail saying so, and the timeline shows it.
 //!
+//! Settings come from a [`SettingsSource`]: [`TenantSettings`] reads the tenant record's
+//! `settings.sources` JSON from the store (the deployment's wiring, parsed by
+//! [`SyncSettings::from_sources`]); [`FixedSettings`] serves tests and single-tenant setups.
+//!
 //! # Secrets
 //!
 //! Credentials in the settings are sealed with [`SecretBox`] under the context
@@ -29,12 +33,12 @@ pub mod pagerduty;
 mod settings;
 mod store_settings;
 
-pub use store_settings::TenantSettings;
 pub use generic::{sign, verify, StatusCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 pub use settings::{
     AlertmanagerSettings, FixedSettings, GenericSettings, PagerDutySettings, SettingsSource, SyncSettings, DEFAULT_CREATED_BY,
     PAGERDUTY_API_URL,
 };
+pub use store_settings::TenantSettings;
 
 use async_trait::async_trait;
 use std::sync::Arc;

@@ -169,12 +169,14 @@ fn to_hex(text: &str) -> String {
 }
 
 fn from_hex(hex: &str) -> Option<String> {
-    if hex.len() % 2 != 0 || !hex.is_ascii() {
-        return None;
-    }
-    let bytes = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+    let nibble = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+    let bytes = hex
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| match pair {
+            [hi, lo] => Some(nibble(*hi)? << 4 | nibble(*lo)?),
+            _ => None,
+        })
         .collect::<Option<Vec<u8>>>()?;
     String::from_utf8(bytes).ok()
 }

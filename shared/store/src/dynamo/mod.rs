@@ -8,6 +8,12 @@
 //! Modules, by responsibility: `errors` (SDK failures → `StoreError`), `codec` (items
 //! and expressions), `ops` (the SDK calls), `table` (creating the table), then one
 //! module per group of entities.
+//!
+//! Emulators (moto) differ from DynamoDB in two ways that matter here: TTL is never
+//! enforced (expiry is decided on read, see `ephemeral`), and concurrent requests are
+//! not isolated (a cancelled transaction restores a whole-table snapshot, undoing
+//! writes committed meanwhile), so concurrency tests need moto to run DynamoDB
+//! requests one at a time.
 
 mod codec;
 mod ephemeral;

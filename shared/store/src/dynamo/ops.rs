@@ -252,6 +252,9 @@ impl DynamoStore {
             if codes.iter().any(|c| c == "ConditionalCheckFailed") {
                 return Ok(Tx::ConditionFailed(codes));
             }
+            if let Some(refused) = codes.iter().find(|c| !TRANSIENT_CANCELLATIONS.contains(&c.as_str())) {
+                return Err(refused_transaction(refused, &codes));
+            }
             if attempt < ATTEMPTS {
                 tokio::time::sleep(backoff(attempt)).await;
                 continue;
@@ -276,6 +279,20 @@ impl DynamoStore {
             }
         }
         Ok(())
+    }
+}
+
+/// Cancellation codes that mean "nothing wrong with the request, try again": contention
+/// and throttling ("None" marks the actions that were fine).
+const TRANSIENT_CANCELLATIONS: &[&str] = &["None", "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"];
+
+/// A transaction refused for what it asked (an item too large, a bad expression).
+fn refused_transaction(code: &str, codes: &[String]) -> StoreError {
+    let message = format!("dynamodb TransactWriteItems refused: {}", codes.join(", "));
+    if code == "ValidationError" {
+        StoreError::Invalid(message)
+    } else {
+        StoreError::Unavailable { message, retryable: false }
     }
 }
 

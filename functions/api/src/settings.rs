@@ -1,0 +1,271 @@
+//! `/api/v1/settings`: the tenant's war-room rules and per-source status-sync settings.
+//!
+//! `PUT` is a partial update (JSON merge-patch style): fields left out are unchanged,
+//! `null` removes a value (or a whole source section). Secrets arrive in plaintext, are
+//! sealed under `tenant:{id}:sync` before they are stored, and are never shown again: `GET`
+//! answers `"set"` for a stored secret, and sending `"set"` back keeps it.
+
+use crate::error::{ApiResult, Failure};
+use crate::extract::{Body, Caller};
+use crate::lookup;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+use warroom_core::{Severity, Tenant, TenantSettings};
+use warroom_http::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/settings", get(show).put(update))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Url,
+    Email,
+    Text,
+    Secret,
+}
+
+/// The source sections and their fields, as `warroom-sources` and the intake read them.
+const SECTIONS: [(&str, &[(&str, Kind)]); 3] = [
+    ("generic", &[("callback_url", Kind::Url), ("signing_secret", Kind::Secret)]),
+    ("alertmanager", &[("api_url", Kind::Url), ("created_by", Kind::Text)]),
+    ("pagerduty", &[("api_token", Kind::Secret), ("from_email", Kind::Email), ("webhook_secret", Kind::Secret), ("api_url", Kind::Url)]),
+];
+
+/// What `GET` shows for a stored secret (and what `PUT` takes as "keep it").
+pub const SET: &str = "set";
+/// Longest "auto dismiss after" (30 days).
+const MAX_DISMISS_MINUTES: u64 = 30 * 24 * 60;
+
+async fn show(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+    let tenant = lookup::tenant(&state, &caller).await?;
+    Ok(Json(render(&tenant.settings)))
+}
+
+async fn update(State(state): State<AppState>, caller: Caller, Body(patch): Body<Value>) -> ApiResult<Json<Value>> {
+    let mut tenant = lookup::tenant(&state, &caller).await?;
+    let context = warroom_sources::secret_context(&tenant.id);
+    apply(&mut tenant, patch, &|plain| state.secrets.seal(plain, &context).0)?;
+    state.store().put_tenant(&tenant).await?;
+    tracing::info!(tenant = %tenant.id, key = %caller.prefix, "settings updated");
+    Ok(Json(render(&tenant.settings)))
+}
+
+/// The settings as shown: secrets only as `"set"`, unknown stored keys not at all.
+pub fn render(settings: &TenantSettings) -> Value {
+    let mut sources = Map::new();
+    let stored = settings.sources.as_ref().and_then(Value::as_object);
+    for (section, fields) in SECTIONS {
+        let Some(values) = stored.and_then(|s| s.get(section)).and_then(Value::as_object) else { continue };
+        let mut shown = Map::new();
+        for (name, kind) in fields {
+            match values.get(*name) {
+                Some(Value::Null) | None => {}
+                Some(_) if *kind == Kind::Secret => _ = shown.insert((*name).into(), SET.into()),
+                Some(v) => _ = shown.insert((*name).into(), v.clone()),
+            }
+        }
+        sources.insert(section.into(), Value::Object(shown));
+    }
+    json!({
+        "auto_create_min_severity": settings.auto_create_min_severity,
+        "private_chats": settings.private_chats,
+        "auto_dismiss_after_minutes": settings.auto_dismiss_after_minutes,
+        "sources": sources,
+    })
+}
+
+/// Applies a partial update; nothing changes unless all of it is valid.
+pub fn apply(tenant: &mut Tenant, patch: Value, seal: &dyn Fn(&str) -> String) -> ApiResult<()> {
+    let Value::Object(patch) = patch else { return Err(Failure::bad_request("body: expected a JSON object")) };
+    let mut next = tenant.settings.clone();
+    for (key, value) in patch {
+        match key.as_str() {
+            "auto_create_min_severity" => {
+                next.auto_create_min_severity = match &value {
+                    Value::Null => None,
+                    Value::String(s) => Some(severity(s).ok_or_else(|| Failure::bad_request(format!("auto_create_min_severity: must be info, warning, critical or null, got {s:?}")))?),
+                    _ => return Err(Failure::bad_request("auto_create_min_severity: must be info, warning, critical or null")),
+                }
+            }
+            "private_chats" => next.private_chats = value.as_bool().ok_or_else(|| Failure::bad_request("private_chats: must be true or false"))?,
+            "auto_dismiss_after_minutes" => {
+                next.auto_dismiss_after_minutes = match &value {
+                    Value::Null => None,
+                    v => Some(v.as_u64().filter(|m| *m <= MAX_DISMISS_MINUTES).map(|m| m as u32).ok_or_else(|| {
+                        Failure::bad_request(format!("auto_dismiss_after_minutes: must be a whole number from 0 to {MAX_DISMISS_MINUTES}, or null"))
+                    })?),
+                }
+            }
+            "sources" => next.sources = merge_sources(next.sources.take(), value, seal)?,
+            other => {
+                return Err(Failure::bad_request(format!(
+                    "{other}: unknown field; expected auto_create_min_severity, private_chats, auto_dismiss_after_minutes or sources"
+                )))
+            }
+        }
+    }
+    if let Some(sources) = &next.sources {
+        // What the status sync will read must parse (the checks above should ensure it).
+        warroom_sources::SyncSettings::from_sources(sources).map_err(|e| Failure::bad_request(format!("sources: {e}")))?;
+    }
+    tenant.settings = next;
+    Ok(())
+}
+
+fn severity(s: &str) -> Option<Severity> {
+    match s {
+        "info" => Some(Severity::Info),
+        "warning" => Some(Severity::Warning),
+        "critical" => Some(Severity::Critical),
+        _ => None,
+    }
+}
+
+fn merge_sources(stored: Option<Value>, patch: Value, seal: &dyn Fn(&str) -> String) -> ApiResult<Option<Value>> {
+    let patch = match patch {
+        Value::Null => return Ok(None),
+        Value::Object(p) => p,
+        _ => return Err(Failure::bad_request("sources: must be an object or null")),
+    };
+    let mut sources = match stored {
+        Some(Value::Object(s)) => s,
+        _ => Map::new(),
+    };
+    for (section, value) in patch {
+        let Some((_, fields)) = SECTIONS.iter().find(|(name, _)| *name == section) else {
+            return Err(Failure::bad_request(format!("sources.{section}: unknown source; expected generic, alertmanager or pagerduty")));
+        };
+        let merged = match value {
+            Value::Null => None,
+            Value::Object(p) => {
+                let current = match sources.remove(&section) {
+                    Some(Value::Object(c)) => c,
+                    _ => Map::new(),
+                };
+                merge_section(&section, fields, current, p, seal)?
+            }
+            _ => return Err(Failure::bad_request(format!("sources.{section}: must be an object or null"))),
+        };
+        match merged {
+            Some(m) => _ = sources.insert(section, Value::Object(m)),
+            None => _ = sources.remove(&section),
+        }
+    }
+    Ok((!sources.is_empty()).then_some(Value::Object(sources)))
+}
+
+fn merge_section(section: &str, fields: &[(&str, Kind)], mut current: Map<String, Value>, patch: Map<String, Value>, seal: &dyn Fn(&str) -> String) -> ApiResult<Option<Map<String, Value>>> {
+    for (name, value) in patch {
+        let path = format!("sources.{section}.{name}");
+        let Some((_, kind)) = fields.iter().find(|(f, _)| *f == name) else {
+            let known: Vec<&str> = fields.iter().map(|(f, _)| *f).collect();
+            return Err(Failure::bad_request(format!("{path}: unknown field; expected {}", known.join(", "))));
+        };
+        let text = match value {
+            Value::Null => {
+                current.remove(&name);
+                continue;
+            }
+            Value::String(s) => s,
+            _ => return Err(Failure::bad_request(format!("{path}: must be a string or null"))),
+        };
+        let stored = match kind {
+            Kind::Secret if text == SET => {
+                if !current.get(&name).is_some_and(Value::is_string) {
+                    return Err(Failure::bad_request(format!("{path}: no secret is stored yet; send the secret itself")));
+                }
+                continue;
+            }
+            Kind::Secret if (8..=4096).contains(&text.len()) => seal(&text),
+            Kind::Secret => return Err(Failure::bad_request(format!("{path}: a secret must be 8 to 4096 characters"))),
+            Kind::Url => valid_url(text.trim()).map_err(|m| Failure::bad_request(format!("{path}: {m}")))?,
+            Kind::Email => crate::members::valid_email(text.trim()).map_err(|m| Failure::bad_request(format!("{path}: {m}")))?,
+            Kind::Text if (1..=100).contains(&text.trim().chars().count()) => text.trim().to_owned(),
+            Kind::Text => return Err(Failure::bad_request(format!("{path}: must be 1 to 100 characters"))),
+        };
+        current.insert(name, Value::String(stored));
+    }
+    if current.is_empty() {
+        return Ok(None);
+    }
+    let has = |f: &str| current.get(f).is_some_and(Value::is_string);
+    let missing = |f: &str, why: &str| Failure::bad_request(format!("sources.{section}.{f}: required {why}"));
+    match section {
+        "generic" if !has("callback_url") => return Err(missing("callback_url", "for generic status sync")),
+        "generic" if !has("signing_secret") => return Err(missing("signing_secret", "to sign the status callbacks")),
+        "alertmanager" if !has("api_url") => return Err(missing("api_url", "for Alertmanager silences")),
+        "pagerduty" if has("api_token") && !has("from_email") => return Err(missing("from_email", "with api_token: PagerDuty changes are made as this user")),
+        _ => {}
+    }
+    Ok(Some(current))
+}
+
+/// An absolute `http://` or `https://` URL with a host.
+pub fn valid_url(url: &str) -> Result<String, String> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{url:?} is not a valid URL"));
+    }
+    Ok(url.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tenant() -> Tenant {
+        Tenant { id: "ten_1".into(), name: "t".into(), settings: TenantSettings::default(), created_at: warroom_core::Timestamp(0) }
+    }
+    fn seal(s: &str) -> String {
+        format!("sealed({})", s.len())
+    }
+
+    #[test]
+    fn urls_must_be_http_with_a_host() {
+        assert!(valid_url("https://ops.example.com/cb").is_ok());
+        assert!(valid_url("http://alertmanager:9093").is_ok());
+        for bad in ["ftp://x", "https://", "https:///path", "example.com", "https://a b"] {
+            assert!(valid_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_partial_update_keeps_what_it_leaves_out_and_set_keeps_a_secret() {
+        let mut t = tenant();
+        let first = json!({"sources": {"pagerduty": {"api_token": "pd-token-123", "from_email": "ops@example.com"}}});
+        apply(&mut t, first, &seal).unwrap();
+        apply(&mut t, json!({"private_chats": false, "sources": {"pagerduty": {"api_token": "set", "webhook_secret": "whsec-12345"}}}), &seal).unwrap();
+        let pd = &t.settings.sources.as_ref().unwrap()["pagerduty"];
+        assert_eq!(pd["api_token"], "sealed(12)");
+        assert_eq!(pd["webhook_secret"], "sealed(11)");
+        assert_eq!(pd["from_email"], "ops@example.com");
+        assert!(!t.settings.private_chats);
+        let shown = render(&t.settings);
+        assert_eq!(shown["sources"]["pagerduty"]["api_token"], "set");
+        apply(&mut t, json!({"sources": {"pagerduty": null}}), &seal).unwrap();
+        assert_eq!(t.settings.sources, None);
+    }
+
+    #[test]
+    fn invalid_updates_name_the_field_and_change_nothing() {
+        let mut t = tenant();
+        for (patch, field) in [
+            (json!({"sources": {"generic": {"callback_url": "https://x.example.com"}}}), "sources.generic.signing_secret"),
+            (json!({"sources": {"generic": {"callback_url": "gopher://x", "signing_secret": "0123456789"}}}), "sources.generic.callback_url"),
+            (json!({"sources": {"pagerduty": {"api_token": "set"}}}), "sources.pagerduty.api_token"),
+            (json!({"sources": {"pagerduty": {"api_token": "pd-token-123"}}}), "sources.pagerduty.from_email"),
+            (json!({"sources": {"teams": {}}}), "sources.teams"),
+            (json!({"auto_create_min_severity": "p1"}), "auto_create_min_severity"),
+            (json!({"auto_dismiss_after_minutes": -1}), "auto_dismiss_after_minutes"),
+            (json!({"private_chat": true}), "private_chat"),
+        ] {
+            let err = apply(&mut t, patch, &seal).unwrap_err();
+            assert!(err.error.message.starts_with(field), "{field}: {}", err.error.message);
+            assert_eq!(t.settings, TenantSettings::default());
+        }
+    }
+}

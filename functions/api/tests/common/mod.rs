@@ -1,0 +1,168 @@
+//! One app per test: the real router over the embedded store, the in-process queue, fake
+//! IM platforms and a manual clock, called in-process with `oneshot`.
+#![allow(dead_code)]
+
+use async_trait::async_trait;
+use axum::body::{to_bytes, Body};
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+use warroom_core::*;
+use warroom_engine::{Engine, EngineConfig};
+use warroom_http::{auth, AppState, Settings};
+use warroom_queue::{process_batch, MemoryQueue, MemoryQueueConfig};
+use warroom_secrets::SecretBox;
+use warroom_store::embedded::EmbeddedStore;
+use warroom_testkit::fake_platform::{FakeFactory, FakePlatform};
+use warroom_testkit::fixtures;
+
+pub const PUBLIC_URL: &str = "https://warroom.example.com";
+
+/// Status sync is not what these tests are about.
+pub struct NoSync;
+
+#[async_trait]
+impl SourceSync for NoSync {
+    async fn push(&self, _t: &Tenant, _i: &Incident, _p: Option<&SourceState>) -> Result<Synced, SyncError> {
+        Ok(Synced { detail: "not synced in tests".into() })
+    }
+}
+
+pub struct App {
+    pub router: Router,
+    pub engine: Engine,
+    pub store: Arc<EmbeddedStore>,
+    pub queue: Arc<MemoryQueue>,
+    pub clock: Arc<ManualClock>,
+    pub factory: FakeFactory,
+    pub secrets: SecretBox,
+}
+
+/// A tenant and its admin key.
+pub struct TenantCtx {
+    pub id: TenantId,
+    pub key: String,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+    pub fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
+}
+
+impl App {
+    pub fn new() -> Self {
+        Self::with_queue(MemoryQueueConfig::default())
+    }
+
+    pub fn with_queue(config: MemoryQueueConfig) -> Self {
+        let clock = Arc::new(ManualClock::at(fixtures::T0));
+        let store = Arc::new(EmbeddedStore::open_temporary().unwrap());
+        let queue = Arc::new(MemoryQueue::new(config, clock.clone()));
+        let factory = FakeFactory::new();
+        let engine = Engine {
+            store: store.clone(),
+            queue: queue.clone(),
+            platforms: Arc::new(factory.clone()),
+            sources: Arc::new(NoSync),
+            clock: clock.clone(),
+            config: EngineConfig { public_url: PUBLIC_URL.into() },
+        };
+        let secrets = SecretBox::from_key(&[7; 32]);
+        let state = AppState::new(engine.clone(), secrets.clone(), Settings { public_url: PUBLIC_URL.into() });
+        Self { router: api::router(state), engine, store, queue, clock, factory, secrets }
+    }
+
+    pub async fn tenant(&self, name: &str) -> TenantCtx {
+        let id = TenantId::generate();
+        let tenant = Tenant { id: id.clone(), name: name.into(), settings: TenantSettings::default(), created_at: fixtures::T0 };
+        self.store.put_tenant(&tenant).await.unwrap();
+        let key = self.key(&id, KeyScope::Admin).await;
+        TenantCtx { id, key }
+    }
+
+    pub async fn key(&self, tenant: &TenantId, scope: KeyScope) -> String {
+        let (key, record) = auth::new_key(tenant, "tests", scope, fixtures::T0);
+        self.store.put_api_key(&record).await.unwrap();
+        key
+    }
+
+    /// An integration with these granted scopes, and the fake platform behind it (which
+    /// reports the same scopes).
+    pub async fn integration(&self, tenant: &TenantId, platform: Platform, scopes: &[&str]) -> (Integration, FakePlatform) {
+        let mut integration = fixtures::integration(tenant, platform);
+        integration.granted_scopes = scopes.iter().map(|s| s.to_string()).collect();
+        self.store.create_integration(&integration).await.unwrap();
+        let fake = FakePlatform::new(platform);
+        fake.set_granted_scopes(integration.granted_scopes.clone());
+        self.factory.insert(integration.id.clone(), fake.clone());
+        (integration, fake)
+    }
+
+    /// Every scope the fake factory requires.
+    pub fn all_scopes() -> Vec<&'static str> {
+        warroom_testkit::fake_platform::REQUIRED_SCOPES.iter().map(|(s, _)| *s).collect()
+    }
+
+    pub async fn incident(&self, tenant: &TenantId, external_id: &str) -> Incident {
+        self.store.create_incident(&fixtures::incident(tenant, external_id, fixtures::T0)).await.unwrap()
+    }
+
+    pub async fn member(&self, tenant: &TenantId, id: &str, name: &str) -> Member {
+        let m = fixtures::member(tenant, id, name);
+        self.store.put_member(&m).await.unwrap();
+        m
+    }
+
+    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Reply {
+        let raw = body.map(|b| b.to_string());
+        self.raw(method, path, key, raw.as_deref(), Some("application/json")).await
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Reply {
+        self.call(Method::GET, path, Some(key), None).await
+    }
+
+    pub async fn raw(&self, method: Method, path: &str, key: Option<&str>, body: Option<&str>, content_type: Option<&str>) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        if let (Some(ct), Some(_)) = (content_type, body) {
+            req = req.header(header::CONTENT_TYPE, ct);
+        }
+        let req = req.body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned()))).unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+
+    /// Jobs waiting in the queue (received and left in flight: call last).
+    pub async fn queued_jobs(&self) -> Vec<Job> {
+        let deliveries = self.queue.receive(10, Duration::ZERO).await.unwrap();
+        deliveries.iter().map(|d| d.job().unwrap()).collect()
+    }
+
+    /// One worker pass over whatever is queued.
+    pub async fn run_worker(&self) {
+        let deliveries = self.queue.receive(10, Duration::ZERO).await.unwrap();
+        process_batch(self.queue.as_ref(), &self.engine, deliveries, true).await;
+    }
+}

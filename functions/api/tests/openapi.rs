@@ -1,0 +1,161 @@
+//! `docs/openapi.json` and the router agree: every documented operation is served, and
+//! every route the router serves is documented.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::App;
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Every route of `api::router`, by hand: keep in step with the `routes()` of each module.
+const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/integrations"),
+    ("GET", "/api/v1/integrations/{id}"),
+    ("DELETE", "/api/v1/integrations/{id}"),
+    ("POST", "/api/v1/integrations/{id}/war-room"),
+    ("DELETE", "/api/v1/integrations/{id}/war-room"),
+    ("GET", "/api/v1/integrations/{id}/chats"),
+    ("GET", "/api/v1/integrations/{id}/links"),
+    ("POST", "/api/v1/integrations/{id}/links/auto"),
+    ("GET", "/api/v1/integrations/{id}/links/runs/{run_id}"),
+    ("PUT", "/api/v1/integrations/{id}/links/{member_id}"),
+    ("DELETE", "/api/v1/integrations/{id}/links/{member_id}"),
+    ("GET", "/api/v1/members"),
+    ("PUT", "/api/v1/members"),
+    ("DELETE", "/api/v1/members/{id}"),
+    ("GET", "/api/v1/incidents"),
+    ("GET", "/api/v1/incidents/{id}"),
+    ("GET", "/api/v1/incidents/{id}/timeline"),
+    ("GET", "/api/v1/incidents/{id}/war-room"),
+    ("POST", "/api/v1/incidents/{id}/war-room"),
+    ("DELETE", "/api/v1/incidents/{id}/war-room"),
+    ("GET", "/api/v1/settings"),
+    ("PUT", "/api/v1/settings"),
+    ("GET", "/api/v1/keys"),
+    ("POST", "/api/v1/keys"),
+    ("GET", "/api/v1/dead-letters"),
+    ("POST", "/api/v1/dead-letters/redrive"),
+];
+
+const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+fn document() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
+}
+
+/// (METHOD, path, has a request body) of every operation in the document.
+fn operations(doc: &Value) -> Vec<(String, String, bool)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().unwrap() {
+            if METHODS.contains(&method.as_str()) {
+                out.push((method.to_uppercase(), path.clone(), op.get("requestBody").is_some()));
+            }
+        }
+    }
+    out
+}
+
+/// `{id}` → `id_dummy`: a well-formed id that names nothing.
+fn concrete(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let end = rest[start..].find('}').unwrap() + start;
+        out.push_str(&rest[..start]);
+        out.push_str(&format!("{}_dummy", &rest[start + 1..end]));
+        rest = &rest[end + 1..];
+    }
+    out + rest
+}
+
+#[test]
+fn every_route_the_router_serves_is_in_the_document_and_nothing_else() {
+    let documented: BTreeSet<(String, String)> = operations(&document()).into_iter().map(|(m, p, _)| (m, p)).collect();
+    let served: BTreeSet<(String, String)> = ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(undocumented.is_empty(), "routes missing from docs/openapi.json: {undocumented:?}");
+    assert!(unserved.is_empty(), "documented but not in the route table: {unserved:?}");
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served_by_the_router() {
+    let app = App::new();
+    let t = app.tenant("acme").await;
+    let ops = operations(&document());
+    assert_eq!(ops.len(), ROUTES.len());
+    for (method, path, has_body) in ops {
+        let uri = concrete(&path);
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let body = has_body.then_some("{}");
+        let r = app.raw(method.clone(), &uri, Some(&t.key), body, Some("application/json")).await;
+        let code = r.code();
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}: {}", r.text);
+        assert!(!matches!(code, "no_such_route" | "method_not_allowed"), "{method} {path} is not routed: {}", r.text);
+        if r.status == StatusCode::NOT_FOUND {
+            assert_eq!(code, "not_found", "{method} {path}: a 404 must be a missing object: {}", r.text);
+        }
+        if !r.status.is_success() {
+            assert!(!code.is_empty(), "{method} {path}: error without a JSON code: {} {}", r.status, r.text);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_route_that_is_not_documented_is_not_served() {
+    let app = App::new();
+    let t = app.tenant("acme").await;
+    for (method, path) in [(Method::GET, "/api/v1"), (Method::GET, "/api/v1/integrations/x/war-room"), (Method::POST, "/api/v1/members"), (Method::DELETE, "/api/v1/keys/wr_abcd")] {
+        let r = app.call(method.clone(), path, Some(&t.key), None).await;
+        assert!(matches!(r.code(), "no_such_route" | "method_not_allowed"), "{method} {path}: {} {}", r.status, r.text);
+    }
+}
+
+fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r);
+            }
+            m.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_document_is_openapi_3_0_3_with_bearer_auth_errors_and_resolvable_refs() {
+    let doc = document();
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
+    assert!(doc["security"].as_array().unwrap().iter().any(|s| s.get("bearerAuth").is_some()));
+    assert!(doc["components"]["schemas"]["Error"]["properties"]["error"]["required"] == serde_json::json!(["code", "message"]));
+
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in all {
+        let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("external $ref {r}"));
+        assert!(doc.pointer(pointer).is_some(), "unresolved $ref {r}");
+    }
+
+    let mut ids = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let declared: BTreeSet<&str> = item["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect();
+        let in_template: BTreeSet<&str> = path.split('/').filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect();
+        assert_eq!(declared, in_template, "{path}: path parameters");
+        for (method, op) in item.as_object().unwrap().iter().filter(|(m, _)| METHODS.contains(&m.as_str())) {
+            assert!(ids.insert(op["operationId"].as_str().unwrap().to_owned()), "{method} {path}: duplicate operationId");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.keys().any(|c| c.starts_with('2')), "{method} {path}: no success response");
+            assert!(responses.contains_key("401") && responses.contains_key("403"), "{method} {path}: auth errors undocumented");
+            if op.get("requestBody").is_some() {
+                assert!(responses.contains_key("400"), "{method} {path}: takes a body but documents no 400");
+            }
+        }
+    }
+}
