@@ -31,12 +31,27 @@ async fn a_new_key_is_shown_once_with_its_scope_and_works() {
 }
 
 #[tokio::test]
-async fn listing_keys_answers_501_until_the_store_can_list_them() {
+async fn keys_are_listed_without_hashes_and_revoked_except_the_last_admin_key() {
     let app = App::new();
     let t = app.tenant("acme").await;
+    let r = app.call(Method::POST, "/api/v1/keys", Some(&t.key), Some(json!({"label": "grafana", "scope": "intake"}))).await;
+    let intake = r.body["key"].as_str().unwrap().to_string();
     let r = app.get("/api/v1/keys", &t.key).await;
-    assert_eq!(r.status, StatusCode::NOT_IMPLEMENTED);
-    assert_eq!(r.code(), "not_implemented");
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let keys = r.body["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2);
+    assert!(!r.text.contains(&warroom_http::auth::hash_key(&intake)), "no hashes");
+    let id_of = |label: &str| keys.iter().find(|k| k["label"] == label).unwrap()["id"].as_str().unwrap().to_string();
+    let r = app.call(Method::DELETE, &format!("/api/v1/keys/{}", id_of("grafana")), Some(&t.key), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let hook = app.get("/api/v1/settings", &intake).await;
+    assert_eq!(hook.status, StatusCode::UNAUTHORIZED, "a revoked key stops working");
+    let admin_id = app.get("/api/v1/keys", &t.key).await.body["keys"][0]["id"].as_str().unwrap().to_string();
+    let r = app.call(Method::DELETE, &format!("/api/v1/keys/{admin_id}"), Some(&t.key), None).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "last_admin_key"));
+    let other = app.tenant("other").await;
+    let r = app.call(Method::DELETE, &format!("/api/v1/keys/{admin_id}"), Some(&other.key), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "another tenant's key is not found");
 }
 
 /// A queue that dead-letters after one failed delivery.

@@ -34,6 +34,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/settings"),
     ("GET", "/api/v1/keys"),
     ("POST", "/api/v1/keys"),
+    ("DELETE", "/api/v1/keys/{id}"),
     ("GET", "/api/v1/dead-letters"),
     ("POST", "/api/v1/dead-letters/redrive"),
 ];
@@ -109,7 +110,7 @@ async fn every_documented_operation_is_served_by_the_router() {
 async fn a_route_that_is_not_documented_is_not_served() {
     let app = App::new();
     let t = app.tenant("acme").await;
-    for (method, path) in [(Method::GET, "/api/v1"), (Method::GET, "/api/v1/integrations/x/war-room"), (Method::POST, "/api/v1/members"), (Method::DELETE, "/api/v1/keys/wr_abcd")] {
+    for (method, path) in [(Method::GET, "/api/v1"), (Method::GET, "/api/v1/integrations/x/war-room"), (Method::POST, "/api/v1/members"), (Method::PATCH, "/api/v1/keys/wr_abcd")] {
         let r = app.call(method.clone(), path, Some(&t.key), None).await;
         assert!(matches!(r.code(), "no_such_route" | "method_not_allowed"), "{method} {path}: {} {}", r.status, r.text);
     }

@@ -60,8 +60,9 @@ pub fn tenant_pk(t: &TenantId) -> String {
 pub fn tenant(t: &TenantId) -> Key {
     Key::new(tenant_pk(t), "TENANT")
 }
+pub const API_KEY_PREFIX: &str = "APIKEY#";
 pub fn api_key(t: &TenantId, hash: &str) -> Key {
-    Key::new(tenant_pk(t), format!("APIKEY#{hash}"))
+    Key::new(tenant_pk(t), format!("{API_KEY_PREFIX}{hash}"))
 }
 pub fn api_key_pointer(hash: &str) -> Key {
     Key::new(format!("APIKEY#{hash}"), "APIKEY")

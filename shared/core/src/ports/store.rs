@@ -84,6 +84,10 @@ pub trait Store: Send + Sync {
     /// Stores a key record (by its hash); `AlreadyExists` if that hash is known.
     async fn put_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     async fn find_api_key(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>>;
+    /// The tenant's keys (records only: hashes never leave the API).
+    async fn list_api_keys(&self, tenant: &TenantId) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// Revokes a key of the tenant; a no-op if it is not one of theirs.
+    async fn delete_api_key(&self, tenant: &TenantId, key_hash: &str) -> StoreResult<()>;
 
     // --- members ----------------------------------------------------------------------
     async fn put_member(&self, member: &Member) -> StoreResult<()>;

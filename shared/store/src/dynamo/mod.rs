@@ -77,6 +77,12 @@ impl Store for DynamoStore {
     async fn find_api_key(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>> {
         tenancy::find_api_key(self, key_hash).await
     }
+    async fn list_api_keys(&self, tenant: &TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
+        tenancy::list_api_keys(self, tenant).await
+    }
+    async fn delete_api_key(&self, tenant: &TenantId, key_hash: &str) -> StoreResult<()> {
+        tenancy::delete_api_key(self, tenant, key_hash).await
+    }
 
     async fn put_member(&self, member: &Member) -> StoreResult<()> {
         tenancy::put_member(self, member).await

@@ -43,6 +43,19 @@ pub(super) async fn find_api_key(store: &DynamoStore, key_hash: &str) -> StoreRe
     store.get(&keys::api_key(&pointer.tenant_id, &pointer.key_hash), "API key").await
 }
 
+pub(super) async fn list_api_keys(store: &DynamoStore, tenant: &TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
+    store.query_all_as(keys::tenant_pk(tenant), keys::API_KEY_PREFIX, "API key").await
+}
+
+/// Only the tenant's own key: another tenant's hash finds no record here, so its
+/// pointer is left alone.
+pub(super) async fn delete_api_key(store: &DynamoStore, tenant: &TenantId, key_hash: &str) -> StoreResult<()> {
+    if store.get::<ApiKeyRecord>(&keys::api_key(tenant, key_hash), "API key").await?.is_none() {
+        return Ok(());
+    }
+    store.delete_all(vec![keys::api_key(tenant, key_hash), keys::api_key_pointer(key_hash)]).await
+}
+
 pub(super) async fn put_member(store: &DynamoStore, member: &Member) -> StoreResult<()> {
     store.put(entity_item(member, &keys::member(&member.tenant_id, &member.id), "member")?).await
 }

@@ -98,6 +98,14 @@ impl Store for EmbeddedStore {
         let hash = key_hash.to_owned();
         db::read(&self.db, move |v| tenants::find_api_key(v, &hash)).await
     }
+    async fn list_api_keys(&self, tenant: &TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
+        let tenant = tenant.clone();
+        db::read(&self.db, move |v| tenants::list_api_keys(v, &tenant)).await
+    }
+    async fn delete_api_key(&self, tenant: &TenantId, key_hash: &str) -> StoreResult<()> {
+        let (tenant, hash) = (tenant.clone(), key_hash.to_owned());
+        db::write(&self.db, move |tx| tenants::delete_api_key(tx, &tenant, &hash)).await
+    }
 
     async fn put_member(&self, member: &Member) -> StoreResult<()> {
         let member = member.clone();

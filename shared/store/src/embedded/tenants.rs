@@ -33,6 +33,18 @@ pub(super) fn find_api_key(v: &impl View, key_hash: &str) -> StoreResult<Option<
     v.get(&keys::api_key(&pointer.tenant_id, &pointer.target))
 }
 
+pub(super) fn list_api_keys(v: &impl View, tenant: &TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
+    v.scan(&keys::tenant_pk(tenant), keys::API_KEY_PREFIX)
+}
+
+/// Only the tenant's own key: the record is looked up under the tenant first.
+pub(super) fn delete_api_key(tx: &mut WriteTx, tenant: &TenantId, key_hash: &str) -> StoreResult<()> {
+    if tx.delete(&keys::api_key(tenant, key_hash))? {
+        tx.delete(&keys::api_key_pointer(key_hash))?;
+    }
+    Ok(())
+}
+
 pub(super) fn put_member(tx: &mut WriteTx, member: &Member) -> StoreResult<()> {
     tx.put(&keys::member(&member.tenant_id, &member.id), member)
 }

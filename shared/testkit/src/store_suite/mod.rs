@@ -19,6 +19,7 @@ macro_rules! store_conformance {
         $crate::store_conformance!(@cases $make, [$($attr)*];
             tenancy::a_tenant_round_trips_and_a_missing_one_is_none,
             tenancy::api_keys_are_found_by_hash_and_a_hash_is_stored_once,
+            tenancy::keys_are_listed_per_tenant_and_a_revoked_key_is_gone,
             tenancy::members_list_in_id_order_and_deleting_one_removes_its_links,
             tenancy::integrations_are_found_by_id_external_id_and_tenant,
             tenancy::an_integration_id_or_external_id_cannot_be_taken_twice,

@@ -29,6 +29,21 @@ pub async fn api_keys_are_found_by_hash_and_a_hash_is_stored_once(store: S) {
     assert_eq!(store.find_api_key(&key.key_hash).await.unwrap().unwrap().tenant_id, t, "the first owner keeps the key");
 }
 
+pub async fn keys_are_listed_per_tenant_and_a_revoked_key_is_gone(store: S) {
+    let (t, other) = (tenant_id(), tenant_id());
+    let mk = |tenant: &TenantId, n: u8| ApiKeyRecord { tenant_id: tenant.clone(), key_hash: format!("{n:02x}").repeat(32), label: format!("k{n}"), prefix: "wr_ab".into(), scope: KeyScope::Admin, created_at: T0 };
+    for key in [mk(&t, 1), mk(&t, 2), mk(&other, 3)] {
+        store.put_api_key(&key).await.unwrap();
+    }
+    let labels: Vec<_> = store.list_api_keys(&t).await.unwrap().into_iter().map(|k| k.label).collect();
+    assert_eq!(labels, ["k1", "k2"]);
+    store.delete_api_key(&other, &mk(&t, 1).key_hash).await.unwrap();
+    assert!(store.find_api_key(&mk(&t, 1).key_hash).await.unwrap().is_some(), "another tenant cannot revoke it");
+    store.delete_api_key(&t, &mk(&t, 1).key_hash).await.unwrap();
+    assert_eq!(store.find_api_key(&mk(&t, 1).key_hash).await.unwrap(), None);
+    assert_eq!(store.list_api_keys(&t).await.unwrap().len(), 1);
+}
+
 pub async fn members_list_in_id_order_and_deleting_one_removes_its_links(store: S) {
     let t = tenant_id();
     for (id, name) in [("m2", "Bob"), ("m1", "Alice"), ("m3", "Carol")] {
