@@ -103,11 +103,19 @@ async fn run(State(state): State<AppState>, caller: Caller, PathParams((id, run_
     let Some(stored) = stored else {
         return Err(Failure::not_found(format!("report of link run {run_id} (it is queued or running, or unknown)")));
     };
-    let report: LinkReport = serde_json::from_str(&stored).map_err(|e| {
+    let stored: Value = serde_json::from_str(&stored).map_err(|e| {
         tracing::error!(run = %run_id, error = %e, "stored link report unreadable");
         Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the stored report could not be read")
     })?;
-    let mut v = json!({ "run_id": run_id });
+    // A run that failed for good is stored as {"error": …}; a finished one as a LinkReport.
+    if let Some(error) = stored.get("error").and_then(Value::as_str) {
+        return Ok(Json(json!({ "run_id": run_id, "status": "failed", "error": error })));
+    }
+    let report: LinkReport = serde_json::from_value(stored).map_err(|e| {
+        tracing::error!(run = %run_id, error = %e, "stored link report unreadable");
+        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the stored report could not be read")
+    })?;
+    let mut v = json!({ "run_id": run_id, "status": "done" });
     if let (Value::Object(out), Ok(Value::Object(r))) = (&mut v, serde_json::to_value(&report)) {
         out.extend(r);
     }

@@ -21,13 +21,12 @@ impl Engine {
         match &job.kind {
             JobKind::Reconcile { incident_id } => self.reconcile(tenant, incident_id).await,
             JobKind::SyncStatus { incident_id } => self.sync_status(tenant, incident_id).await,
-            JobKind::LinkUsers { integration_id, member_ids } => {
-                let report = self.link_members(tenant, integration_id, member_ids).await?;
-                let json = serde_json::to_string(&report).unwrap_or_default();
-                let key = format!("linkrun:{integration_id}:{}", job.dedup_key);
-                self.store.put_ephemeral(&key, &json, Duration::from_secs(24 * 3600), self.clock.now()).await?;
-                Ok(())
-            }
+            JobKind::LinkUsers { integration_id, member_ids } => match self.link_members(tenant, integration_id, member_ids).await {
+                Ok(report) => self.store_link_run(job, &serde_json::to_value(&report).unwrap_or_default()).await,
+                Err(e) if e.is_retryable() => Err(e),
+                // A run that cannot succeed still ends with an answer for whoever polls it.
+                Err(e) => self.store_link_run(job, &serde_json::json!({ "error": e.to_string() })).await,
+            },
             JobKind::Timer { incident_id, due } => {
                 if self.clock.now() < *due {
                     return Err(EngineError::Platform(ImError::RateLimited { retry_after: self.clock.now().until(*due) }));
@@ -45,7 +44,21 @@ impl Engine {
         }
     }
 
+    /// Where `GET …/links/runs/{run}` finds the outcome of a one-click link run.
+    async fn store_link_run(&self, job: &Job, report: &serde_json::Value) -> Result<(), EngineError> {
+        let JobKind::LinkUsers { integration_id, .. } = &job.kind else { return Ok(()) };
+        let key = format!("linkrun:{integration_id}:{}", job.dedup_key);
+        self.store.put_ephemeral(&key, &report.to_string(), Duration::from_secs(24 * 3600), self.clock.now()).await?;
+        Ok(())
+    }
+
     async fn give_up(&self, job: &Job, error: &EngineError, attempts: u32) {
+        if matches!(job.kind, JobKind::LinkUsers { .. }) {
+            let report = serde_json::json!({ "error": format!("gave up after {attempts} attempts: {error}") });
+            if let Err(e) = self.store_link_run(job, &report).await {
+                tracing::error!(error = %e, "could not store the failed link run");
+            }
+        }
         let Some(incident_id) = incident_of(job) else { return };
         let Ok(Some(incident)) = self.store.get_incident(&job.tenant_id, incident_id).await else { return };
         let action = if matches!(job.kind, JobKind::SyncStatus { .. }) { TimelineAction::SyncFailed } else { TimelineAction::GivenUp };

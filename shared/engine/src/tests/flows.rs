@@ -163,3 +163,15 @@ async fn one_click_linking_reports_linked_and_failed_members_with_reasons() {
     assert!(dee.detail.contains("no slack user with this email"), "{}", dee.detail);
     assert!(w.store.link_by_im_user(&w.tenant, &w.integration.id, &"U_CY".into()).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_link_run_that_cannot_succeed_still_leaves_an_answer_to_poll() {
+    let w = World::new().await;
+    w.fake.fail_always(warroom_testkit::fake_platform::FakeOp::LookupEmail, ImError::Unauthorized("token revoked".into()));
+    let kind = JobKind::LinkUsers { integration_id: w.integration.id.clone(), member_ids: vec![] };
+    w.queue.send(&Job::new(w.tenant.clone(), kind, "run-1")).await.unwrap();
+    w.drain().await;
+    let key = format!("linkrun:{}:run-1", w.integration.id);
+    let stored = w.store.get_ephemeral(&key, w.clock.now()).await.unwrap().expect("a report");
+    assert!(stored.contains("token revoked"), "{stored}");
+}
