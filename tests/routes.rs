@@ -30,6 +30,7 @@ async fn every_designed_route_is_served_by_its_function() {
         (oauth_callback::router(s.clone()), Method::GET, "/oauth/slack/callback"),
         (oauth_callback::router(s.clone()), Method::GET, "/im/int_1/web"),
         (oauth_callback::router(s.clone()), Method::GET, "/oauth/int_1/callback"),
+        (oauth_callback::router(s.clone()), Method::GET, "/oauth/int_1/authorize"),
         (api::router(s.clone()), Method::GET, "/api/v1/incidents"),
     ];
     for (router, method, path) in table {
