@@ -32,7 +32,7 @@ async fn card_callback(State(state): State<AppState>, Path(integration_id): Path
     let integration = state.store().get_integration(&integration_id).await?.ok_or_else(|| ApiError::not_found("no such integration"))?;
     let codec = state.engine.platforms.callbacks(&integration).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "platform_unavailable", e.to_string()))?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let request = RawRequest { header: &header, body: &body, now: state.clock().now() };
+    let request = RawRequest { method: "POST", query: "", header: &header, body: &body, now: state.clock().now() };
     let click = codec.decode_click(&request).map_err(|e| {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
         ApiError::new(status, e.code(), e.to_string())

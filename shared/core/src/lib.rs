@@ -22,7 +22,7 @@ pub use incident::*;
 pub use integration::*;
 pub use job::{Job, JobKind};
 pub use lifecycle::{Action, Change, TransitionError};
-pub use ports::callbacks::{CallbackCodec, CallbackError, Click, RawRequest, RawResponse};
+pub use ports::callbacks::{CallbackCodec, CallbackError, Click, EventDelivery, ImEvent, RawRequest, RawResponse};
 pub use ports::im::{ApiFamily, Capabilities, ChatSummary, CreateChat, CreatedChat, ImError, ImPlatform, ImResult, InviteResult, PlatformFactory};
 pub use ports::source::{SourceSync, SyncError, Synced};
 pub use ports::queue::{Delivery, JobHandler, JobQueue, Outcome, QueueError, QueueResult};

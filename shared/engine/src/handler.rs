@@ -35,9 +35,10 @@ impl Engine {
                 self.queue.send(&job).await?;
                 Ok(())
             }
-            // The AI assistant and post-mortems arrive with the AI issue; until then the
-            // job is acknowledged and logged rather than left to clog the queue.
-            JobKind::AnswerMention { .. } | JobKind::PostMortem { .. } => {
+            JobKind::AnswerMention { incident_id, chat_id, .. } => self.answer_mention(tenant, incident_id, chat_id).await,
+            // Post-mortems arrive with the AI issue; until then the job is acknowledged and
+            // logged rather than left to clog the queue.
+            JobKind::PostMortem { .. } => {
                 tracing::info!(kind = ?job.kind, "AI jobs are not handled yet");
                 Ok(())
             }

@@ -10,6 +10,7 @@
 
 mod actions;
 mod error;
+mod events;
 mod handler;
 mod ingest;
 mod linking;
@@ -22,6 +23,7 @@ mod throttle;
 
 pub use actions::{ActionReply, ClickOrigin};
 pub use error::EngineError;
+pub use events::{parse_command, EventOutcome};
 pub use ingest::IngestOutcome;
 pub use linking::{LinkReport, MemberLinkResult};
 

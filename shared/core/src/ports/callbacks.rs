@@ -5,10 +5,15 @@
 
 use crate::card::{Card, CardAction};
 use crate::ids::{ChatId, ImUserId, IncidentId};
+use crate::ports::store::ChatMessage;
 use crate::time::Timestamp;
 
 /// A callback request as received.
 pub struct RawRequest<'a> {
+    /// `GET` or `POST` (WeCom verifies its URL with a GET).
+    pub method: &'a str,
+    /// The raw query string, without `?` (signatures of some platforms travel there).
+    pub query: &'a str,
     /// Header lookup by lower-case name.
     pub header: &'a (dyn Fn(&str) -> Option<String> + Sync),
     pub body: &'a [u8],
@@ -24,6 +29,36 @@ pub struct Click {
     pub chat_id: Option<ChatId>,
     /// The platform's id of this delivery, to refuse a replay; `None` if it has none.
     pub delivery_id: Option<String>,
+    /// The installation it came from (Slack team id), for deployment-wide apps whose
+    /// callbacks all arrive at one URL; `None` for per-integration URLs.
+    pub installation: Option<String>,
+}
+
+/// What an event callback was about, platform-neutral.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImEvent {
+    /// A URL handshake (Slack `url_verification`, Feishu `challenge`): answer exactly this.
+    Handshake(RawResponse),
+    /// A message in a chat. `mentions_bot` when the app was @mentioned; the text is plain,
+    /// with the bot's own mention markup removed (so `@warroom ack` arrives as `ack`).
+    Message { chat: ChatId, message: ChatMessage, mentions_bot: bool },
+    /// The chat was disbanded, archived or deleted from inside the IM.
+    ChatGone { chat: ChatId },
+    MemberJoined { chat: ChatId, user: ImUserId },
+    /// The app was uninstalled or its tokens revoked.
+    AppRevoked,
+    /// Verified, but nothing Warroom acts on.
+    Ignored(String),
+}
+
+/// A verified event callback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventDelivery {
+    /// The platform's event id: the same event delivered again is handled once.
+    pub delivery_id: Option<String>,
+    /// As in [`Click::installation`].
+    pub installation: Option<String>,
+    pub event: ImEvent,
 }
 
 /// What a callback can be refused for. Nothing is changed by a refused callback.
@@ -69,4 +104,7 @@ pub trait CallbackCodec: Send + Sync {
     fn decode_click(&self, request: &RawRequest<'_>) -> Result<Click, CallbackError>;
     /// The answer to a click: a short message for the clicker and, if it changed, the card.
     fn click_reply(&self, message: &str, card: Option<&Card>) -> RawResponse;
+    fn decode_event(&self, request: &RawRequest<'_>) -> Result<EventDelivery, CallbackError>;
+    /// The answer to a handled (or ignored) event.
+    fn event_ack(&self) -> RawResponse;
 }

@@ -135,6 +135,12 @@ pub trait PlatformFactory: Send + Sync {
     fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>>;
     /// The permissions war rooms need on this platform, with what each is for.
     fn required_scopes(&self, platform: Platform) -> Vec<(&'static str, &'static str)>;
-    /// Verifies and decodes this integration's card callbacks.
+    /// Verifies and decodes this integration's callbacks (events and card clicks).
     fn callbacks(&self, integration: &Integration) -> ImResult<Arc<dyn crate::ports::callbacks::CallbackCodec>>;
+    /// The codec of the deployment's own app on `platform` (Slack's one Request URL for
+    /// every workspace), if this deployment has one.
+    fn app_callbacks(&self, platform: Platform) -> Option<Arc<dyn crate::ports::callbacks::CallbackCodec>> {
+        let _ = platform;
+        None
+    }
 }

@@ -156,6 +156,8 @@ pub trait Store: Send + Sync {
     /// Claims a key until `now + ttl`: true for exactly one claimer; an expired claim can be
     /// claimed again. (Expired items are filtered on read: not every backend enforces TTL.)
     async fn claim_dedupe(&self, key: &str, ttl: Duration, now: Timestamp) -> StoreResult<bool>;
+    /// Gives a claim up (the work it guarded failed and will be redelivered).
+    async fn release_dedupe(&self, key: &str) -> StoreResult<()>;
     /// Stores a value until `now + ttl` (OAuth states, cached access tokens).
     async fn put_ephemeral(&self, key: &str, value: &str, ttl: Duration, now: Timestamp) -> StoreResult<()>;
     async fn get_ephemeral(&self, key: &str, now: Timestamp) -> StoreResult<Option<String>>;

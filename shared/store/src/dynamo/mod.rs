@@ -176,6 +176,9 @@ impl Store for DynamoStore {
         incidents::list_chat_messages(self, tenant, incident).await
     }
 
+    async fn release_dedupe(&self, key: &str) -> StoreResult<()> {
+        self.delete_all(vec![crate::keys::dedupe(key)]).await
+    }
     async fn claim_dedupe(&self, key: &str, ttl: Duration, now: Timestamp) -> StoreResult<bool> {
         ephemeral::claim_dedupe(self, key, ttl, now).await
     }

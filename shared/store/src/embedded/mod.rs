@@ -228,6 +228,10 @@ impl Store for EmbeddedStore {
         db::read(&self.db, move |v| timeline::list_chat_messages(v, &tenant, &incident)).await
     }
 
+    async fn release_dedupe(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_owned();
+        db::write(&self.db, move |tx| tx.delete(&crate::keys::dedupe(&key)).map(|_| ())).await
+    }
     async fn claim_dedupe(&self, key: &str, ttl: Duration, now: Timestamp) -> StoreResult<bool> {
         let key = key.to_owned();
         db::write(&self.db, move |tx| ephemeral::claim_dedupe(tx, &key, ttl, now)).await

@@ -39,6 +39,7 @@ macro_rules! store_conformance {
             incidents::captured_messages_are_ordered_and_stored_once,
             shortlived::fifty_concurrent_dedupe_claims_have_exactly_one_winner,
             shortlived::an_expired_dedupe_claim_can_be_claimed_again,
+            shortlived::a_released_dedupe_claim_can_be_claimed_again,
             shortlived::ephemeral_values_expire_and_can_be_taken_only_once,
             shortlived::twenty_concurrent_takes_of_one_state_give_it_to_exactly_one,
             shortlived::a_hundred_concurrent_token_takers_never_exceed_the_capacity,

@@ -29,6 +29,15 @@ pub async fn an_expired_dedupe_claim_can_be_claimed_again(store: S) {
     assert!(store.claim_dedupe(&k, Duration::from_secs(60), T0.plus(Duration::from_secs(61))).await.unwrap());
 }
 
+pub async fn a_released_dedupe_claim_can_be_claimed_again(store: S) {
+    let k = key("evt");
+    assert!(store.claim_dedupe(&k, Duration::from_secs(600), T0).await.unwrap());
+    store.release_dedupe(&k).await.unwrap();
+    assert!(store.claim_dedupe(&k, Duration::from_secs(600), T0).await.unwrap());
+    assert!(!store.claim_dedupe(&k, Duration::from_secs(600), T0).await.unwrap());
+    store.release_dedupe(&key("never-claimed")).await.expect("releasing nothing is fine");
+}
+
 pub async fn ephemeral_values_expire_and_can_be_taken_only_once(store: S) {
     let k = key("oauth-state");
     store.put_ephemeral(&k, "tenant=t1", Duration::from_secs(600), T0).await.unwrap();

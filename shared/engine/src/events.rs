@@ -1,0 +1,123 @@
+//! What the IM tells us: messages (captured for the transcript; text commands where there
+//! are no buttons; @mentions for the assistant), chats disbanded from inside, the app
+//! uninstalled.
+
+use crate::{ClickOrigin, Engine, EngineError};
+use warroom_core::{
+    ApiFamily, CardAction, ChatId, ImEvent, Integration, IntegrationStatus, Job, JobKind, MessageId, TimelineAction, Actor,
+};
+
+/// What an event led to, for logs and tests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EventOutcome {
+    Captured,
+    Command(String),
+    MentionQueued,
+    ChatGone,
+    Revoked,
+    Ignored,
+}
+
+/// `ack`, `resolve`, `snooze 30m` (also `/ack`, any case): the text commands that stand
+/// in for the card's buttons.
+pub fn parse_command(text: &str) -> Option<CardAction> {
+    let text = text.trim().trim_start_matches('/').to_lowercase();
+    let mut words = text.split_whitespace();
+    let action = match (words.next()?, words.next()) {
+        ("ack" | "acknowledge", None) => CardAction::Acknowledge,
+        ("resolve", None) => CardAction::Resolve,
+        ("snooze", Some(d)) => {
+            let minutes = match d.strip_suffix('h') {
+                Some(h) => h.parse::<u32>().ok()?.checked_mul(60)?,
+                None => d.trim_end_matches('m').parse::<u32>().ok()?,
+            };
+            CardAction::parse(&format!("snooze:{minutes}"))?
+        }
+        _ => return None,
+    };
+    words.next().is_none().then_some(action)
+}
+
+impl Engine {
+    pub async fn handle_im_event(&self, integration: &Integration, event: ImEvent) -> Result<EventOutcome, EngineError> {
+        match event {
+            ImEvent::Message { chat, message, mentions_bot } => {
+                let Some(chat_ref) = self.store.find_chat(&integration.id, &chat).await? else { return Ok(EventOutcome::Ignored) };
+                self.store.append_chat_message(&chat_ref.tenant_id, &chat_ref.incident_id, &message).await?;
+                if let Some(action) = parse_command(&message.text) {
+                    let origin = ClickOrigin { integration_id: integration.id.clone(), im_user: message.author.clone() };
+                    let reply = match self.card_action(&origin, &chat_ref.incident_id, action).await {
+                        Ok(reply) => reply.message,
+                        Err(e @ (EngineError::NotLinked { .. } | EngineError::Refused(_))) => e.to_string(),
+                        Err(e) => return Err(e),
+                    };
+                    self.reply_in_chat(integration, &chat, &reply).await;
+                    return Ok(EventOutcome::Command(reply));
+                }
+                if mentions_bot {
+                    let kind = JobKind::AnswerMention { incident_id: chat_ref.incident_id.clone(), chat_id: chat.clone(), message_id: MessageId::new(message.id.clone()) };
+                    self.queue.send(&Job::new(chat_ref.tenant_id.clone(), kind, format!("msg-{}", message.id))).await?;
+                    return Ok(EventOutcome::MentionQueued);
+                }
+                Ok(EventOutcome::Captured)
+            }
+            ImEvent::ChatGone { chat } => {
+                self.chat_disbanded(&integration.id, &chat).await?;
+                Ok(EventOutcome::ChatGone)
+            }
+            ImEvent::AppRevoked => {
+                let mut revoked = integration.clone();
+                revoked.status = IntegrationStatus::Revoked;
+                revoked.updated_at = self.clock.now();
+                self.store.update_integration(&revoked).await?;
+                tracing::warn!(integration = %integration.id, "the IM app was uninstalled or its tokens revoked");
+                Ok(EventOutcome::Revoked)
+            }
+            ImEvent::Handshake(_) | ImEvent::MemberJoined { .. } | ImEvent::Ignored(_) => Ok(EventOutcome::Ignored),
+        }
+    }
+
+    /// A short answer in the chat. Best effort: the card already shows the change, so a
+    /// rate limit or outage here is logged, not retried.
+    pub(crate) async fn reply_in_chat(&self, integration: &Integration, chat: &ChatId, text: &str) {
+        let result = async {
+            let platform = self.platforms.for_integration(integration)?;
+            self.throttle(platform.as_ref(), ApiFamily::Message, Some(chat)).await?;
+            platform.send_text(chat, text).await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(chat = %chat, error = %e, "could not reply in the chat");
+        }
+    }
+
+    /// The assistant's answer to an @mention. The AI assistant is a later feature; until
+    /// then the mention is acknowledged so nobody waits for an answer that never comes.
+    pub(crate) async fn answer_mention(&self, tenant: &warroom_core::TenantId, incident_id: &warroom_core::IncidentId, chat: &ChatId) -> Result<(), EngineError> {
+        let Some(incident) = self.store.get_incident(tenant, incident_id).await? else { return Ok(()) };
+        let Some(integration_id) = &incident.war_room.integration_id else { return Ok(()) };
+        let Some(integration) = self.store.get_integration(integration_id).await? else { return Ok(()) };
+        let platform = self.platforms.for_integration(&integration)?;
+        self.throttle(platform.as_ref(), ApiFamily::Message, Some(chat)).await?;
+        platform.send_text(chat, "The Warroom assistant is not available in this version yet. Commands: ack, resolve, snooze 30m | 2h | 8h.").await?;
+        self.note(&incident, Actor::System, TimelineAction::IncidentUpdated, "answered an @mention with the assistant placeholder").await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_commands_parse_only_whole_known_commands() {
+        assert_eq!(parse_command("ack"), Some(CardAction::Acknowledge));
+        assert_eq!(parse_command(" /Resolve "), Some(CardAction::Resolve));
+        assert_eq!(parse_command("snooze 2h"), Some(CardAction::Snooze { minutes: 120 }));
+        assert_eq!(parse_command("snooze 30m"), Some(CardAction::Snooze { minutes: 30 }));
+        assert_eq!(parse_command("snooze 7m"), None, "only the offered durations");
+        assert_eq!(parse_command("ack the db alert please"), None, "a sentence is not a command");
+        assert_eq!(parse_command("i will resolve it"), None);
+        assert_eq!(parse_command(""), None);
+    }
+}
