@@ -1,0 +1,1 @@
+//! Feishu sandbox (being written).

@@ -1,0 +1,7 @@
+//! The IM sandbox: stateful emulators of the platforms' Web APIs, faithful to the reference
+//! docs in shape, errors and rate limits, that can also send signed / encrypted callbacks
+//! (a button click, a message, a chat disbanded) to the bundle, exactly as the platform
+//! would. Tests start them on loopback ports; the local stack mounts them in-process.
+
+pub mod feishu;
+pub mod slack;

@@ -1,0 +1,1 @@
+//! Slack sandbox (being written).
