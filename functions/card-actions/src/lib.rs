@@ -50,14 +50,16 @@ async fn card_callback(State(state): State<AppState>, Path(integration_id): Path
 /// Applies the click; every outcome a clicker can act on becomes a reply in the chat.
 async fn apply(state: &AppState, codec: &dyn CallbackCodec, integration_id: &IntegrationId, click: Click) -> RawResponse {
     let origin = ClickOrigin { integration_id: integration_id.clone(), im_user: click.user.clone() };
-    match state.engine.card_action(&origin, &click.incident_id, click.action).await {
-        Ok(reply) => codec.click_reply(&reply.message, reply.changed.then_some(&reply.card)),
-        Err(e @ (EngineError::NotLinked { .. } | EngineError::Refused(_) | EngineError::NotFound(_))) => codec.click_reply(&e.to_string(), None),
+    let (message, card) = match state.engine.card_action(&origin, &click.incident_id, click.action).await {
+        Ok(reply) => (reply.message, reply.changed.then_some(reply.card)),
+        Err(e @ (EngineError::NotLinked { .. } | EngineError::Refused(_) | EngineError::NotFound(_))) => (e.to_string(), None),
         Err(e) => {
             tracing::error!(error = %e, "card action failed");
-            codec.click_reply("Warroom could not apply this right now; please try again.", None)
+            ("Warroom could not apply this right now; please try again.".to_string(), None)
         }
-    }
+    };
+    codec.after_click(&click, &message).await;
+    codec.click_reply(&message, card.as_ref())
 }
 
 fn raw(r: RawResponse) -> Response {

@@ -47,6 +47,7 @@ fn verified_json(request: &RawRequest<'_>) -> Result<Value, CallbackError> {
 
 pub struct FakeCodec;
 
+#[async_trait::async_trait]
 impl CallbackCodec for FakeCodec {
     fn decode_click(&self, request: &RawRequest<'_>) -> Result<Click, CallbackError> {
         let v = verified_json(request)?;
@@ -59,6 +60,7 @@ impl CallbackCodec for FakeCodec {
             chat_id: v.get("chat_id").and_then(Value::as_str).map(Into::into),
             delivery_id: v.get("delivery_id").and_then(Value::as_str).map(str::to_owned),
             installation: None,
+            reply_to: None,
         })
     }
 

@@ -32,6 +32,8 @@ pub struct Click {
     /// The installation it came from (Slack team id), for deployment-wide apps whose
     /// callbacks all arrive at one URL; `None` for per-integration URLs.
     pub installation: Option<String>,
+    /// Where a reply to the clicker can be sent (Slack's `response_url`).
+    pub reply_to: Option<String>,
 }
 
 /// What an event callback was about, platform-neutral.
@@ -100,10 +102,17 @@ pub struct RawResponse {
     pub body: Vec<u8>,
 }
 
+#[async_trait::async_trait]
 pub trait CallbackCodec: Send + Sync {
     fn decode_click(&self, request: &RawRequest<'_>) -> Result<Click, CallbackError>;
     /// The answer to a click: a short message for the clicker and, if it changed, the card.
     fn click_reply(&self, message: &str, card: Option<&Card>) -> RawResponse;
+    /// Delivers the message to the clicker by another channel, for platforms whose click
+    /// response carries none (Slack: an ephemeral message through the click's
+    /// `response_url`). Best effort, before the callback is answered.
+    async fn after_click(&self, click: &Click, message: &str) {
+        let _ = (click, message);
+    }
     fn decode_event(&self, request: &RawRequest<'_>) -> Result<EventDelivery, CallbackError>;
     /// The answer to a handled (or ignored) event.
     fn event_ack(&self) -> RawResponse;
