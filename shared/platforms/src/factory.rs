@@ -1,0 +1,152 @@
+//! The deployment's `PlatformFactory`: opens an integration's sealed credentials and hands
+//! out the platform's client and callback codec; also the install / connect flows the
+//! management API and the OAuth routes use.
+
+use crate::{feishu, slack};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::sync::Arc;
+use warroom_core::{
+    CallbackCodec, Clock, ImError, ImPlatform, ImResult, Integration, IntegrationId, Platform, PlatformFactory, SealedCredentials, Store,
+};
+use warroom_secrets::{Secret, SecretBox};
+
+/// The deployment's own Slack app (one Request URL for every workspace, installed by OAuth).
+#[derive(Clone, Debug)]
+pub struct SlackApp {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub signing_secret: Secret,
+}
+
+#[derive(Clone, Debug)]
+pub struct PlatformsConfig {
+    pub public_url: String,
+    /// `https://slack.com/api`, or the sandbox.
+    pub slack_api_base: String,
+    /// `https://slack.com` (the OAuth authorize page), or the sandbox.
+    pub slack_oauth_base: String,
+    pub slack_app: Option<SlackApp>,
+    /// Replaces every Feishu/Lark integration's base URL (the sandbox); `None` in production.
+    pub feishu_base_override: Option<String>,
+}
+
+impl PlatformsConfig {
+    pub fn production(public_url: impl Into<String>) -> Self {
+        Self {
+            public_url: public_url.into(),
+            slack_api_base: slack::API_BASE.to_string(),
+            slack_oauth_base: slack::OAUTH_BASE.to_string(),
+            slack_app: None,
+            feishu_base_override: None,
+        }
+    }
+}
+
+pub struct Platforms {
+    pub config: PlatformsConfig,
+    secrets: SecretBox,
+    http: reqwest::Client,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Credentials are sealed for their integration: a sealed value copied onto another
+/// integration does not open.
+fn context(id: &IntegrationId) -> String {
+    format!("integration:{id}")
+}
+
+impl Platforms {
+    pub fn new(config: PlatformsConfig, secrets: SecretBox, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
+        // No sleeping on slow peers inside a Lambda: short connect, bounded total.
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .timeout(std::time::Duration::from_secs(10))
+            .build()?;
+        Ok(Self { config, secrets, http, store, clock })
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub fn seal<T: Serialize>(&self, integration: &IntegrationId, credentials: &T) -> SealedCredentials {
+        let json = serde_json::to_string(credentials).expect("credentials serialize");
+        self.secrets.seal(&json, &context(integration))
+    }
+
+    pub fn open<T: DeserializeOwned>(&self, integration: &Integration) -> ImResult<T> {
+        let plain = self
+            .secrets
+            .open(&integration.credentials, &context(&integration.id))
+            .map_err(|e| ImError::Unauthorized(format!("the integration's credentials could not be opened ({e}); enter them again")))?;
+        serde_json::from_str(plain.expose()).map_err(|_| ImError::Unauthorized("the integration's stored credentials are not readable; enter them again".into()))
+    }
+
+    pub fn slack_credentials(&self, integration: &Integration) -> ImResult<slack::SlackCredentials> {
+        self.open(integration)
+    }
+
+    pub fn feishu_credentials(&self, integration: &Integration) -> ImResult<feishu::FeishuCredentials> {
+        let mut credentials: feishu::FeishuCredentials = self.open(integration)?;
+        if let Some(base) = &self.config.feishu_base_override {
+            credentials.base_url = base.clone();
+        }
+        Ok(credentials)
+    }
+
+    pub fn slack(&self, credentials: slack::SlackCredentials) -> Arc<dyn ImPlatform> {
+        Arc::new(slack::SlackPlatform::new(credentials, self.config.slack_api_base.clone(), self.http.clone()))
+    }
+
+    pub fn feishu(&self, credentials: feishu::FeishuCredentials) -> Arc<dyn ImPlatform> {
+        Arc::new(feishu::FeishuPlatform::new(credentials, self.http.clone(), self.store.clone(), self.clock.clone()))
+    }
+}
+
+fn unsupported(platform: Platform) -> ImError {
+    ImError::Rejected { code: "platform_unavailable".into(), message: format!("the {platform} platform is not available in this build yet") }
+}
+
+impl PlatformFactory for Platforms {
+    fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>> {
+        match integration.platform {
+            Platform::Slack => Ok(self.slack(self.slack_credentials(integration)?)),
+            Platform::Feishu => Ok(self.feishu(self.feishu_credentials(integration)?)),
+            other => Err(unsupported(other)),
+        }
+    }
+
+    fn required_scopes(&self, platform: Platform) -> Vec<(&'static str, &'static str)> {
+        match platform {
+            Platform::Slack => slack::REQUIRED_SCOPES.to_vec(),
+            Platform::Feishu => feishu::REQUIRED_SCOPES.to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn callbacks(&self, integration: &Integration) -> ImResult<Arc<dyn CallbackCodec>> {
+        match integration.platform {
+            Platform::Slack => {
+                let credentials = self.slack_credentials(integration)?;
+                // A self-managed app signs with its own secret; else the deployment's app.
+                let secret = match (credentials.signing_secret, &self.config.slack_app) {
+                    (Some(own), _) => Secret::new(own),
+                    (None, Some(app)) => app.signing_secret.clone(),
+                    (None, None) => return Err(ImError::Unauthorized("no Slack signing secret: this integration has none and the deployment has no Slack app".into())),
+                };
+                Ok(Arc::new(slack::SlackCodec::new(secret, self.http.clone())))
+            }
+            Platform::Feishu => Ok(Arc::new(feishu::FeishuCodec::new(self.feishu_credentials(integration)?))),
+            other => Err(unsupported(other)),
+        }
+    }
+
+    fn app_callbacks(&self, platform: Platform) -> Option<Arc<dyn CallbackCodec>> {
+        match (platform, &self.config.slack_app) {
+            (Platform::Slack, Some(app)) => Some(Arc::new(slack::SlackCodec::new(app.signing_secret.clone(), self.http.clone()))),
+            _ => None,
+        }
+    }
+}
