@@ -9,15 +9,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use std::time::Duration;
-use warroom_core::{CallbackCodec, Click, IntegrationId, RawRequest, RawResponse};
-use warroom_engine::{ClickOrigin, EngineError};
-use warroom_http::{not_implemented, ApiError, AppState};
+use warroom_core::{CallbackError, EventDelivery, ImEvent, IntegrationId, RawRequest, RawResponse};
+use warroom_http::{clicks, not_implemented, ApiError, AppState};
 
 /// Card callbacks are small; anything larger is not one.
 const MAX_BODY: usize = 64 * 1024;
-/// How long a callback's delivery id is remembered to refuse replays.
-const REPLAY_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -33,33 +29,20 @@ async fn card_callback(State(state): State<AppState>, Path(integration_id): Path
     let codec = state.engine.platforms.callbacks(&integration).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "platform_unavailable", e.to_string()))?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let request = RawRequest { method: "POST", query: "", header: &header, body: &body, now: state.clock().now() };
-    let click = codec.decode_click(&request).map_err(|e| {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
-        ApiError::new(status, e.code(), e.to_string())
-    })?;
-    if let Some(delivery) = &click.delivery_id {
-        let key = format!("click:{integration_id}:{delivery}");
-        if !state.store().claim_dedupe(&key, REPLAY_WINDOW, state.clock().now()).await? {
-            // The platform retried a click we already applied: answer as before, change nothing.
-            return Ok(raw(codec.click_reply("Already handled", None)));
-        }
-    }
-    Ok(raw(apply(&state, codec.as_ref(), &integration_id, click).await))
+    let click = match codec.decode_click(&request) {
+        Ok(click) => click,
+        // The platform checks the URL with its handshake before it sends clicks (Feishu).
+        Err(e @ CallbackError::Unsupported(_)) => match codec.decode_event(&request) {
+            Ok(EventDelivery { event: ImEvent::Handshake(answer), .. }) => return Ok(raw(answer)),
+            _ => return Err(refused(e)),
+        },
+        Err(e) => return Err(refused(e)),
+    };
+    Ok(raw(clicks::apply_click(&state, codec.as_ref(), &integration_id, click).await?))
 }
 
-/// Applies the click; every outcome a clicker can act on becomes a reply in the chat.
-async fn apply(state: &AppState, codec: &dyn CallbackCodec, integration_id: &IntegrationId, click: Click) -> RawResponse {
-    let origin = ClickOrigin { integration_id: integration_id.clone(), im_user: click.user.clone() };
-    let (message, card) = match state.engine.card_action(&origin, &click.incident_id, click.action).await {
-        Ok(reply) => (reply.message, reply.changed.then_some(reply.card)),
-        Err(e @ (EngineError::NotLinked { .. } | EngineError::Refused(_) | EngineError::NotFound(_))) => (e.to_string(), None),
-        Err(e) => {
-            tracing::error!(error = %e, "card action failed");
-            ("Warroom could not apply this right now; please try again.".to_string(), None)
-        }
-    };
-    codec.after_click(&click, &message).await;
-    codec.click_reply(&message, card.as_ref())
+fn refused(e: CallbackError) -> ApiError {
+    ApiError::new(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code(), e.to_string())
 }
 
 fn raw(r: RawResponse) -> Response {

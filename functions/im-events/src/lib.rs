@@ -43,6 +43,13 @@ impl Incoming {
         let request = RawRequest { method: self.method.as_str(), query: &self.query, header: &header, body: &self.body, now: state.clock().now() };
         codec.decode_event(&request).map_err(|e| ApiError::new(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST), e.code(), e.to_string()))
     }
+
+    /// A card click that arrived at the events URL (Feishu lets one URL serve both).
+    fn decode_click(&self, state: &AppState, codec: &dyn CallbackCodec) -> Option<warroom_core::Click> {
+        let header = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let request = RawRequest { method: self.method.as_str(), query: &self.query, header: &header, body: &self.body, now: state.clock().now() };
+        codec.decode_click(&request).ok()
+    }
 }
 
 async fn integration_event(
@@ -57,6 +64,11 @@ async fn integration_event(
     let codec = codec_for(&state, &integration)?;
     let incoming = Incoming { method, query: query.unwrap_or_default(), headers, body };
     let delivery = incoming.decode(&state, codec.as_ref())?;
+    if matches!(delivery.event, ImEvent::Ignored(_)) {
+        if let Some(click) = incoming.decode_click(&state, codec.as_ref()) {
+            return Ok(raw(warroom_http::clicks::apply_click(&state, codec.as_ref(), &integration.id, click).await?));
+        }
+    }
     handle(&state, codec.as_ref(), &integration, delivery).await
 }
 

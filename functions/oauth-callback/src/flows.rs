@@ -44,7 +44,7 @@ pub async fn slack_install_url(app: &AppState, tenant: &warroom_core::TenantId, 
     let pending = Pending::SlackInstall { tenant_id: tenant.clone(), integration_id: integration };
     let state = state::begin(app, &pending).await.map_err(store_failed)?;
     let scopes: Vec<&str> = slack::REQUIRED_SCOPES.iter().map(|(s, _)| *s).collect();
-    Ok(slack::oauth::authorize_url(&platforms.config.slack_oauth_base, &slack_app.client_id, &scopes, &slack_redirect_uri(app), &state))
+    Ok(slack::authorize_url(&platforms.config.slack_oauth_base, &slack_app.client_id, &scopes, &slack_redirect_uri(app), &state))
 }
 
 pub async fn slack_callback(State(app): State<AppState>, Query(q): Query<Callback>) -> Response {
@@ -68,7 +68,7 @@ pub async fn slack_callback(State(app): State<AppState>, Query(q): Query<Callbac
 async fn finish_slack_install(app: &AppState, code: String, tenant: warroom_core::TenantId, reauthorize: Option<IntegrationId>) -> Result<Response, Response> {
     let platforms = platforms(app)?;
     let slack_app = platforms.config.slack_app.clone().ok_or_else(|| page::error(StatusCode::CONFLICT, "No Slack app", "This deployment has no Slack app of its own."))?;
-    let grant = slack::oauth::exchange_code(platforms.http(), &platforms.config.slack_api_base, &slack_app.client_id, &slack_app.client_secret, &code, &slack_redirect_uri(app))
+    let grant = slack::exchange_code(platforms.http(), &platforms.config.slack_api_base, &slack_app.client_id, &slack_app.client_secret, &code, &slack_redirect_uri(app))
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "slack oauth exchange failed");
@@ -100,7 +100,7 @@ async fn finish_slack_install(app: &AppState, code: String, tenant: warroom_core
                 credentials: platforms.seal(&id, &grant.credentials),
                 id,
                 platform: Platform::Slack,
-                name: grant.team_name.clone(),
+                name: grant.team_name.clone().unwrap_or_else(|| format!("Slack {team}")),
                 external_id: Some(team.clone()),
                 granted_scopes: grant.scopes.clone(),
                 war_room_enabled: false,
@@ -113,7 +113,8 @@ async fn finish_slack_install(app: &AppState, code: String, tenant: warroom_core
         }
     };
     let missing = integration.missing_scopes(&slack::REQUIRED_SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>());
-    let mut lines = vec![format!("Warroom is connected to the Slack workspace {} (integration {}).", grant.team_name, integration.id)];
+    let team_name = grant.team_name.clone().unwrap_or_else(|| team.clone());
+    let mut lines = vec![format!("Warroom is connected to the Slack workspace {team_name} (integration {}).", integration.id)];
     if missing.is_empty() {
         lines.push("Every permission war rooms need was granted. Enable war rooms on this integration in Warroom.".into());
     } else {
@@ -175,7 +176,7 @@ pub async fn sign_in(State(app): State<AppState>, Path(id): Path<String>) -> Res
     };
     let pending = Pending::SignIn { tenant_id: integration.tenant_id.clone(), integration_id: integration.id.clone() };
     match state::begin(&app, &pending).await {
-        Ok(state) => redirect(&feishu::login::authorize_url(&credentials, &sign_in_redirect_uri(&app, &integration.id), &state)),
+        Ok(state) => redirect(&feishu::authorize_url(&credentials, &sign_in_redirect_uri(&app, &integration.id), &state)),
         Err(e) => store_failed(e),
     }
 }
@@ -203,7 +204,7 @@ pub async fn sign_in_callback(State(app): State<AppState>, Path(id): Path<String
 async fn link_signed_in(app: &AppState, integration: &Integration, code: &str) -> Result<Response, Response> {
     let platforms = platforms(app)?;
     let credentials = platforms.feishu_credentials(integration).map_err(|e| page::error(StatusCode::SERVICE_UNAVAILABLE, "Integration not usable", &e.to_string()))?;
-    let user = feishu::login::login_user(platforms.http(), &credentials, app.store().clone(), app.clock().clone(), code)
+    let user = feishu::login_user(platforms.http(), &credentials, &sign_in_redirect_uri(app, &integration.id), code)
         .await
         .map_err(|e| page::error(StatusCode::BAD_GATEWAY, "Sign-in failed", &format!("{e}. Open Warroom from the IM app again.")))?;
     let members = app.store().list_members(&integration.tenant_id).await.map_err(store_failed)?;

@@ -1,6 +1,7 @@
 //! Shared by the HTTP functions: the state every router gets and the JSON error shape.
 
 pub mod auth;
+pub mod clicks;
 pub mod oauth_state;
 mod error;
 mod state;

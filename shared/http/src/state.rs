@@ -19,11 +19,20 @@ pub struct AppState {
     pub engine: Engine,
     pub secrets: SecretBox,
     pub settings: Arc<Settings>,
+    /// The real platform adapters, for the install and sign-in flows (the engine reaches
+    /// them through its `PlatformFactory`); `None` where a deployment has none (tests
+    /// with a fake platform).
+    pub platforms: Option<Arc<warroom_platforms::Platforms>>,
 }
 
 impl AppState {
     pub fn new(engine: Engine, secrets: SecretBox, settings: Settings) -> Self {
-        Self { engine, secrets, settings: Arc::new(settings) }
+        Self { engine, secrets, settings: Arc::new(settings), platforms: None }
+    }
+
+    pub fn with_platforms(mut self, platforms: Arc<warroom_platforms::Platforms>) -> Self {
+        self.platforms = Some(platforms);
+        self
     }
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.engine.store

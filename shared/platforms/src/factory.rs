@@ -51,6 +51,16 @@ pub struct Platforms {
     clock: Arc<dyn Clock>,
 }
 
+/// A Feishu integration's stored (sealed) form: the app credentials the admin entered plus
+/// the bot's own open_id, learned when connecting (events name mentions only by open_id).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredFeishu {
+    #[serde(flatten)]
+    pub credentials: feishu::FeishuCredentials,
+    #[serde(default)]
+    pub bot_open_id: Option<String>,
+}
+
 /// Credentials are sealed for their integration: a sealed value copied onto another
 /// integration does not open.
 fn context(id: &IntegrationId) -> String {
@@ -89,11 +99,15 @@ impl Platforms {
     }
 
     pub fn feishu_credentials(&self, integration: &Integration) -> ImResult<feishu::FeishuCredentials> {
-        let mut credentials: feishu::FeishuCredentials = self.open(integration)?;
+        Ok(self.feishu_stored(integration)?.credentials)
+    }
+
+    fn feishu_stored(&self, integration: &Integration) -> ImResult<StoredFeishu> {
+        let mut stored: StoredFeishu = self.open(integration)?;
         if let Some(base) = &self.config.feishu_base_override {
-            credentials.base_url = base.clone();
+            stored.credentials.base_url = base.clone();
         }
-        Ok(credentials)
+        Ok(stored)
     }
 
     pub fn slack(&self, credentials: slack::SlackCredentials) -> Arc<dyn ImPlatform> {
@@ -138,7 +152,15 @@ impl PlatformFactory for Platforms {
                 };
                 Ok(Arc::new(slack::SlackCodec::new(secret, self.http.clone())))
             }
-            Platform::Feishu => Ok(Arc::new(feishu::FeishuCodec::new(self.feishu_credentials(integration)?))),
+            Platform::Feishu => {
+                let stored = self.feishu_stored(integration)?;
+                let codec = feishu::FeishuCodec::new(stored.credentials);
+                // Without the bot's own open_id, an @mention of it cannot be recognised.
+                Ok(Arc::new(match stored.bot_open_id {
+                    Some(id) => codec.with_bot_open_id(id),
+                    None => codec,
+                }))
+            }
             other => Err(unsupported(other)),
         }
     }

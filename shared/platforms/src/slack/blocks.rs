@@ -1,0 +1,124 @@
+//! The status card in Block Kit.
+//!
+//! Shapes and limits (docs.slack.dev/reference/block-kit): header text is `plain_text`,
+//! at most 150 characters; a section has `text` (≤ 3000) or up to 10 `fields` (≤ 2000
+//! each); an `actions` block holds up to 25 elements; a button has `text` (`plain_text`,
+//! ≤ 75), `action_id` (≤ 255, unique within its block), `value` (≤ 2000) and `style`
+//! `primary` | `danger`; `block_id` is left out so Slack generates a fresh one on every
+//! update, as the docs ask ("If a message is updated, use a new block_id").
+//! Sources: docs.slack.dev/reference/block-kit/blocks/header-block, …/actions-block;
+//! slack-messaging crate `blocks/elements/button.rs` (limits table of the button element).
+
+use serde_json::{json, Value};
+use warroom_core::card::{Card, CardAction};
+use warroom_core::{Severity, Status};
+
+use super::util::truncate_chars;
+
+/// Every button of Warroom's cards has an `action_id` starting with this, so clicks on
+/// other apps' or other blocks' elements are told apart.
+pub const ACTION_ID_PREFIX: &str = "warroom.";
+
+const HEADER_MAX: usize = 150;
+const FIELD_MAX: usize = 2000;
+const SECTION_TEXT_MAX: usize = 3000;
+const BUTTON_TEXT_MAX: usize = 75;
+const ACTION_ID_MAX: usize = 255;
+const BUTTON_VALUE_MAX: usize = 2000;
+
+/// The card as a Block Kit `blocks` array.
+pub fn render_card(card: &Card) -> Value {
+    let mut blocks = vec![json!({
+        "type": "header",
+        "text": {"type": "plain_text", "text": truncate_chars(&card.title, HEADER_MAX), "emoji": true},
+    })];
+
+    let mut facts = vec![field("Status", status_word(card.status)), field("Severity", severity_word(card.severity))];
+    if let Some(until) = card.snoozed_until {
+        facts.push(field("Snoozed until", &until.to_rfc3339()));
+    }
+    blocks.push(json!({"type": "section", "fields": facts}));
+
+    // Description, responders, labels: free text of any length, so one section each
+    // rather than 2000-character fields.
+    for (label, value) in &card.fields {
+        let text = format!("*{}*\n{}", escape(label), escape(value));
+        blocks.push(json!({"type": "section", "text": mrkdwn(&truncate_chars(&text, SECTION_TEXT_MAX))}));
+    }
+
+    let buttons: Vec<Value> = card.actions.iter().map(|a| button(&card.incident_id, *a)).filter(|b| !b.is_null()).collect();
+    if !buttons.is_empty() {
+        blocks.push(json!({"type": "actions", "elements": buttons}));
+    }
+
+    let mut context = format!("Incident `{}`", escape(&card.incident_id));
+    if let Some(url) = &card.url {
+        context.push_str(&format!(" · <{}|Open incident>", escape_link(url)));
+    }
+    blocks.push(json!({"type": "context", "elements": [mrkdwn(&context)]}));
+    Value::Array(blocks)
+}
+
+/// `action_id` = `warroom.ack`, `warroom.snooze:30`; `value` = `{incident_id}|{action}`.
+/// Both well within their limits for Warroom's ids; a button that would not fit is left
+/// out rather than sent for Slack to refuse the whole message.
+fn button(incident_id: &str, action: CardAction) -> Value {
+    let action_id = format!("{ACTION_ID_PREFIX}{}", action.to_value());
+    let value = format!("{incident_id}|{}", action.to_value());
+    if action_id.len() > ACTION_ID_MAX || value.chars().count() > BUTTON_VALUE_MAX {
+        return Value::Null;
+    }
+    let mut b = json!({
+        "type": "button",
+        "text": {"type": "plain_text", "text": truncate_chars(&action.label(), BUTTON_TEXT_MAX), "emoji": true},
+        "action_id": action_id,
+        "value": value,
+    });
+    match action {
+        CardAction::Acknowledge => b["style"] = json!("primary"),
+        CardAction::Resolve => b["style"] = json!("danger"),
+        CardAction::Snooze { .. } => {}
+    }
+    b
+}
+
+fn field(label: &str, value: &str) -> Value {
+    mrkdwn(&truncate_chars(&format!("*{label}*\n{}", escape(value)), FIELD_MAX))
+}
+
+fn mrkdwn(text: &str) -> Value {
+    json!({"type": "mrkdwn", "text": text})
+}
+
+/// mrkdwn control characters: Slack asks for `&`, `<`, `>` to be escaped as HTML
+/// entities in message text (docs.slack.dev "Formatting text for app surfaces",
+/// "Escaping text").
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A URL inside `<url|label>`: besides the entities, a `|` would end the URL early.
+fn escape_link(url: &str) -> String {
+    escape(url).replace('|', "%7C")
+}
+
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Triggered => "Triggered",
+        Status::Acknowledged => "Acknowledged",
+        Status::Resolved => "Resolved",
+        Status::Closed => "Closed",
+    }
+}
+
+fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "Critical",
+        Severity::Warning => "Warning",
+        Severity::Info => "Info",
+    }
+}
+
+#[cfg(test)]
+#[path = "blocks_tests.rs"]
+mod tests;
