@@ -3,6 +3,7 @@
 //! and a local HTTP receiver standing in for the incident source's status callback.
 #![allow(dead_code)]
 
+pub mod platform_app;
 pub mod receiver;
 
 /// Status-sync settings a test can change after the app is built (e.g. to point at an
@@ -172,6 +173,26 @@ impl App {
     pub async fn timeline(&self, incident: &Incident) -> Vec<TimelineEntry> {
         self.store.list_timeline(&self.tenant, &incident.id).await.unwrap()
     }
+}
+
+/// Runs the worker over an in-process queue until it is idle (waiting out deferrals of up
+/// to two minutes, in real time).
+pub async fn drain_queue(queue: &Arc<MemoryQueue>, state: &AppState, clock: &ManualClock) {
+    let deadline = clock.now().plus(Duration::from_secs(120));
+    for _ in 0..2000 {
+        let batch = queue.receive(10, Duration::ZERO).await.unwrap();
+        if !batch.is_empty() {
+            process_batch(queue.as_ref(), &state.engine, batch, true).await;
+            continue;
+        }
+        if queue.is_empty() || clock.now() >= deadline {
+            return;
+        }
+        // In step with the wall clock: the sandboxes' rate limits run on it.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        clock.advance(Duration::from_millis(50));
+    }
+    panic!("the queue never went idle");
 }
 
 pub fn fake_platform_scopes() -> Vec<String> {

@@ -1,7 +1,8 @@
 //! Card button callbacks. Per-integration apps post to `/im/{integration_id}/cards`; the
 //! integration's platform verifies and decodes the request (its own signature scheme) and
 //! shapes the answer. A refused callback changes nothing and gets a JSON error.
-//! Slack's deployment-wide app posts to `/im/slack/interactions` (built with Slack).
+//! Slack's deployment-wide app posts every workspace's clicks to `/im/slack/interactions`;
+//! the workspace (team id) in the payload names the integration.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -9,15 +10,15 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use warroom_core::{CallbackError, EventDelivery, ImEvent, IntegrationId, RawRequest, RawResponse};
-use warroom_http::{clicks, not_implemented, ApiError, AppState};
+use warroom_core::{CallbackError, EventDelivery, ImEvent, IntegrationId, Platform, RawRequest, RawResponse};
+use warroom_http::{clicks, ApiError, AppState};
 
 /// Card callbacks are small; anything larger is not one.
 const MAX_BODY: usize = 64 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/im/slack/interactions", post(not_implemented))
+        .route("/im/slack/interactions", post(slack_app_interaction))
         .route("/im/{integration_id}/cards", post(card_callback))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -39,6 +40,23 @@ async fn card_callback(State(state): State<AppState>, Path(integration_id): Path
         Err(e) => return Err(refused(e)),
     };
     Ok(raw(clicks::apply_click(&state, codec.as_ref(), &integration_id, click).await?))
+}
+
+async fn slack_app_interaction(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let codec = state
+        .engine
+        .platforms
+        .app_callbacks(Platform::Slack)
+        .ok_or_else(|| ApiError::not_found("this deployment has no Slack app of its own; use the integration's /im/{integration_id}/cards URL"))?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let request = RawRequest { method: "POST", query: "", header: &header, body: &body, now: state.clock().now() };
+    let click = codec.decode_click(&request).map_err(refused)?;
+    let team = click.installation.clone().ok_or_else(|| ApiError::bad_request("the interaction names no workspace (team.id)"))?;
+    let Some(integration) = state.store().find_integration_by_external(Platform::Slack, &team).await? else {
+        let answer = codec.click_reply("This Slack workspace is not connected to Warroom.", None);
+        return Ok(raw(answer));
+    };
+    Ok(raw(clicks::apply_click(&state, codec.as_ref(), &integration.id, click).await?))
 }
 
 fn refused(e: CallbackError) -> ApiError {

@@ -2,10 +2,11 @@
 //! Lambda runtime: tracing, configuration, clients built once per cold start.
 
 use std::sync::Arc;
-use warroom_core::{ImError, ImPlatform, ImResult, Integration, Platform, PlatformFactory, SystemClock};
+use warroom_core::{Clock, JobQueue, Store, SystemClock};
 use warroom_engine::{Engine, EngineConfig};
+use warroom_platforms::{Platforms, PlatformsConfig, SlackApp};
 use warroom_http::{AppState, Settings};
-use warroom_secrets::SecretBox;
+use warroom_secrets::{Secret, SecretBox};
 use warroom_sources::SourceRouter;
 use warroom_queue::sqs::SqsQueue;
 use warroom_store::dynamo::DynamoStore;
@@ -29,10 +30,14 @@ pub enum ConfigError {
     Missing(Vec<&'static str>),
     #[error("WARROOM_SECRET_KEY: {0}")]
     SecretKey(String),
+    #[error("WARROOM_SLACK_CLIENT_ID, WARROOM_SLACK_CLIENT_SECRET and WARROOM_SLACK_SIGNING_SECRET go together: set all three or none (missing: {0})")]
+    PartialSlackApp(String),
+    #[error("could not build the HTTP client: {0}")]
+    Http(String),
 }
 
 /// The deployment's configuration, as `template.yaml` sets it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Env {
     pub table: String,
     pub queue_url: String,
@@ -43,6 +48,8 @@ pub struct Env {
     /// Emulator or DynamoDB Local endpoint; unset in AWS.
     pub dynamodb_endpoint: Option<String>,
     pub sqs_endpoint: Option<String>,
+    /// IM platform settings: the deployment's own Slack app, API base overrides (sandbox).
+    pub platforms: PlatformsConfig,
 }
 
 impl Env {
@@ -66,7 +73,9 @@ impl Env {
         if !missing.is_empty() {
             return Err(ConfigError::Missing(missing));
         }
+        let platforms = platforms_config(&public_url, &get)?;
         Ok(Self {
+            platforms,
             table,
             queue_url,
             public_url,
@@ -76,6 +85,31 @@ impl Env {
             sqs_endpoint: get("WARROOM_SQS_ENDPOINT"),
         })
     }
+}
+
+/// `WARROOM_SLACK_CLIENT_ID` / `_CLIENT_SECRET` / `_SIGNING_SECRET`: the deployment's own
+/// Slack app (all three, or none). `WARROOM_SLACK_API_URL`, `WARROOM_SLACK_OAUTH_URL`,
+/// `WARROOM_FEISHU_BASE_URL`: point the adapters elsewhere (the sandbox).
+fn platforms_config(public_url: &str, get: &impl Fn(&str) -> Option<String>) -> Result<PlatformsConfig, ConfigError> {
+    let mut config = PlatformsConfig::production(public_url);
+    let app = [get("WARROOM_SLACK_CLIENT_ID"), get("WARROOM_SLACK_CLIENT_SECRET"), get("WARROOM_SLACK_SIGNING_SECRET")];
+    config.slack_app = match app {
+        [Some(client_id), Some(secret), Some(signing)] => Some(SlackApp { client_id, client_secret: Secret::new(secret), signing_secret: Secret::new(signing) }),
+        [None, None, None] => None,
+        partial => {
+            let names = ["WARROOM_SLACK_CLIENT_ID", "WARROOM_SLACK_CLIENT_SECRET", "WARROOM_SLACK_SIGNING_SECRET"];
+            let missing: Vec<_> = names.iter().zip(&partial).filter(|(_, v)| v.is_none()).map(|(n, _)| *n).collect();
+            return Err(ConfigError::PartialSlackApp(missing.join(", ")));
+        }
+    };
+    if let Some(url) = get("WARROOM_SLACK_API_URL") {
+        config.slack_api_base = url;
+    }
+    if let Some(url) = get("WARROOM_SLACK_OAUTH_URL") {
+        config.slack_oauth_base = url;
+    }
+    config.feishu_base_override = get("WARROOM_FEISHU_BASE_URL");
+    Ok(config)
 }
 
 /// The AWS-backed ports, built once per cold start.
@@ -103,45 +137,39 @@ impl Aws {
     /// The engine over the AWS ports, and the state the HTTP routers share.
     pub fn app_state(&self, env: &Env) -> Result<AppState, ConfigError> {
         let secrets = SecretBox::from_base64(&env.secret_key).map_err(|e| ConfigError::SecretKey(e.to_string()))?;
-        let store: Arc<dyn warroom_core::Store> = self.store.clone();
-        let sources = SourceRouter::new(Arc::new(warroom_sources::TenantSettings::new(store.clone())), secrets.clone())
-            .map_err(|e| ConfigError::SecretKey(e.to_string()))?;
-        let engine = Engine {
-            store,
-            queue: self.queue.clone(),
-            platforms: Arc::new(PendingPlatforms),
-            sources: Arc::new(sources),
-            clock: Arc::new(SystemClock),
-            config: EngineConfig { public_url: env.public_url.clone() },
-        };
-        Ok(AppState::new(engine, secrets, Settings { public_url: env.public_url.clone() }))
+        compose(self.store.clone(), self.queue.clone(), Arc::new(SystemClock), secrets, env.platforms.clone())
     }
+}
+
+/// Wires the engine and the routers' state over any store and queue: Lambda passes
+/// DynamoDB and SQS, the local stack the embedded store and the in-process queue.
+pub fn compose(
+    store: Arc<dyn Store>,
+    queue: Arc<dyn JobQueue>,
+    clock: Arc<dyn Clock>,
+    secrets: SecretBox,
+    platforms: PlatformsConfig,
+) -> Result<AppState, ConfigError> {
+    let public_url = platforms.public_url.clone();
+    let sources = SourceRouter::new(Arc::new(warroom_sources::TenantSettings::new(store.clone())), secrets.clone())
+        .map_err(|e| ConfigError::Http(e.to_string()))?
+        .with_clock(clock.clone());
+    let platforms = Arc::new(Platforms::new(platforms, secrets.clone(), store.clone(), clock.clone()).map_err(|e| ConfigError::Http(e.to_string()))?);
+    let engine = Engine {
+        store,
+        queue,
+        platforms: platforms.clone(),
+        sources: Arc::new(sources),
+        clock,
+        config: EngineConfig { public_url: public_url.clone() },
+    };
+    Ok(AppState::new(engine, secrets, Settings { public_url }).with_platforms(platforms))
 }
 
 /// Everything an HTTP function's main needs: configuration read, clients built.
 pub async fn http_state() -> Result<AppState, ConfigError> {
     let env = Env::from_env()?;
     Aws::connect(&env).await.app_state(&env)
-}
-
-/// Until the IM platform adapters land, every integration answers that its platform is
-/// not available in this build: recorded in the timeline, never a silent success.
-pub struct PendingPlatforms;
-
-impl PlatformFactory for PendingPlatforms {
-    fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>> {
-        Err(unavailable(integration))
-    }
-    fn required_scopes(&self, _platform: Platform) -> Vec<(&'static str, &'static str)> {
-        Vec::new()
-    }
-    fn callbacks(&self, integration: &Integration) -> ImResult<Arc<dyn warroom_core::CallbackCodec>> {
-        Err(unavailable(integration))
-    }
-}
-
-fn unavailable(integration: &Integration) -> ImError {
-    ImError::Rejected { code: "platform_unavailable".into(), message: format!("the {} platform is not available in this build yet", integration.platform) }
 }
 
 #[cfg(test)]
@@ -169,5 +197,20 @@ mod tests {
         let env = Env::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(env.sqs_endpoint.as_deref(), Some("http://127.0.0.1:5000"));
         assert_eq!(env.dynamodb_endpoint, None);
+        assert!(env.platforms.slack_app.is_none());
+    }
+
+    #[test]
+    fn a_half_configured_slack_app_is_refused_naming_what_is_missing() {
+        let vars: HashMap<&str, &str> = [
+            ("WARROOM_TABLE", "t"),
+            ("WARROOM_QUEUE_URL", "q"),
+            ("WARROOM_PUBLIC_URL", "https://x"),
+            ("WARROOM_SECRET_KEY", "k"),
+            ("WARROOM_SLACK_CLIENT_ID", "123.456"),
+        ]
+        .into();
+        let err = Env::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap_err();
+        assert!(err.to_string().contains("WARROOM_SLACK_CLIENT_SECRET, WARROOM_SLACK_SIGNING_SECRET"), "{err}");
     }
 }

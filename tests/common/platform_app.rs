@@ -1,0 +1,77 @@
+//! An app wired like a deployment (real platform adapters, through `warroom_runtime::compose`)
+//! over the embedded store and the in-process queue, served on a loopback port so the IM
+//! sandboxes can call it back.
+
+use super::drain_queue;
+use axum::Router;
+use std::sync::Arc;
+use warroom_core::*;
+use warroom_http::{auth, AppState};
+use warroom_platforms::PlatformsConfig;
+use warroom_queue::{MemoryQueue, MemoryQueueConfig};
+use warroom_secrets::SecretBox;
+use warroom_store::embedded::EmbeddedStore;
+use warroom_testkit::fixtures;
+
+pub struct PlatformApp {
+    pub state: AppState,
+    pub store: Arc<dyn Store>,
+    pub queue: Arc<MemoryQueue>,
+    pub clock: Arc<ManualClock>,
+    pub tenant: TenantId,
+    pub admin_key: String,
+    pub intake_key: String,
+    /// `http://127.0.0.1:PORT`: where the sandboxes send callbacks.
+    pub url: String,
+}
+
+impl PlatformApp {
+    /// `platforms(public_url)` builds the adapters' configuration once the app's own URL is known.
+    pub async fn start(platforms: impl FnOnce(&str) -> PlatformsConfig) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let clock = Arc::new(ManualClock::at(SystemClock.now()));
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_temporary().unwrap());
+        let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), clock.clone()));
+        let state = warroom_runtime::compose(store.clone(), queue.clone(), clock.clone(), SecretBox::from_key(&[9u8; 32]), platforms(&url)).unwrap();
+        let router = Router::new()
+            .merge(incident_intake::router(state.clone()))
+            .merge(im_events::router(state.clone()))
+            .merge(card_actions::router(state.clone()))
+            .merge(oauth_callback::router(state.clone()))
+            .merge(api::router(state.clone()));
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+        let tenant = fixtures::tenant_id();
+        let mut t = fixtures::tenant(&tenant);
+        t.settings.auto_create_min_severity = Some(Severity::Critical);
+        store.put_tenant(&t).await.unwrap();
+        for (id, name) in [("m_ada", "Ada"), ("m_bob", "Bob"), ("m_dee", "Dee")] {
+            store.put_member(&fixtures::member(&tenant, id, name)).await.unwrap();
+        }
+        let (admin_key, admin) = auth::new_key(&tenant, "tests", KeyScope::Admin, clock.now());
+        let (intake_key, intake) = auth::new_key(&tenant, "monitoring", KeyScope::Intake, clock.now());
+        store.put_api_key(&admin).await.unwrap();
+        store.put_api_key(&intake).await.unwrap();
+        Self { state, store, queue, clock, tenant, admin_key, intake_key, url }
+    }
+
+    pub async fn drain(&self) {
+        drain_queue(&self.queue, &self.state, &self.clock).await;
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let resp = reqwest::Client::new().post(format!("{}{path}", self.url)).bearer_auth(key).json(&body).send().await.unwrap();
+        let code = resp.status().as_u16();
+        (code, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn incident(&self, external: &str) -> Incident {
+        let src = SourceRef { source: "generic".into(), external_id: external.into() };
+        self.store.find_incident_by_source(&self.tenant, &src).await.unwrap().expect("incident exists")
+    }
+
+    pub async fn timeline(&self, incident: &Incident) -> Vec<TimelineEntry> {
+        self.store.list_timeline(&self.tenant, &incident.id).await.unwrap()
+    }
+}
