@@ -6,10 +6,12 @@
 //! `{"error": {"code", "message", ...}}` with a stable `code` (an unknown route is
 //! `404 no_such_route`, a known route with the wrong method `405 method_not_allowed`).
 //!
-//! One module per resource: [`integrations`], [`links`], [`members`], [`incidents`],
+//! One module per resource: [`integrations`] (and [`connect`]: connecting apps by their
+//! credentials, the Slack install link and manifest), [`links`], [`members`], [`incidents`],
 //! [`settings`], [`keys`], [`dead_letters`]. [`cli`] backs the `warroom-admin` binary.
 
 pub mod cli;
+pub mod connect;
 pub mod dead_letters;
 pub mod error;
 pub mod extract;
@@ -28,6 +30,7 @@ use warroom_http::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(integrations::routes())
+        .merge(connect::routes())
         .merge(links::routes())
         .merge(members::routes())
         .merge(incidents::routes())
