@@ -136,7 +136,6 @@ fn public_url(state: &AppState) -> &str {
 /// What connecting learned: the sealed-to-be credentials, the installation's id on the
 /// platform, the granted permissions and a default name.
 struct Checked {
-    platform: Platform,
     external_id: String,
     scopes: Vec<String>,
     default_name: String,
@@ -207,7 +206,6 @@ async fn check_slack(platforms: &Platforms, body: &CredentialsBody) -> ApiResult
         Vec::new()
     });
     Ok(Checked {
-        platform: Platform::Slack,
         default_name: format!("Slack {}", who.team_id),
         external_id: who.team_id,
         scopes: tidy(scopes),
@@ -280,7 +278,6 @@ async fn check_feishu(state: &AppState, platforms: &Platforms, body: &Credential
         }
     };
     Ok(Checked {
-        platform: Platform::Feishu,
         default_name: format!("{label} {app_id}"),
         external_id: app_id,
         scopes: tidy(scopes),

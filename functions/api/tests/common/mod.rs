@@ -13,6 +13,7 @@ use tower::ServiceExt;
 use warroom_core::*;
 use warroom_engine::{Engine, EngineConfig};
 use warroom_http::{auth, AppState, Settings};
+use warroom_platforms::{Platforms, PlatformsConfig};
 use warroom_queue::{process_batch, MemoryQueue, MemoryQueueConfig};
 use warroom_secrets::SecretBox;
 use warroom_store::embedded::EmbeddedStore;
@@ -39,6 +40,8 @@ pub struct App {
     pub clock: Arc<ManualClock>,
     pub factory: FakeFactory,
     pub secrets: SecretBox,
+    /// The router's state (for what tests do beside the routes, e.g. finishing an OAuth state).
+    pub state: AppState,
 }
 
 /// A tenant and its admin key.
@@ -83,7 +86,28 @@ impl App {
         };
         let secrets = SecretBox::from_key(&[7; 32]);
         let state = AppState::new(engine.clone(), secrets.clone(), Settings { public_url: PUBLIC_URL.into() });
-        Self { router: api::router(state), engine, store, queue, clock, factory, secrets }
+        Self { router: api::router(state.clone()), engine, store, queue, clock, factory, secrets, state }
+    }
+
+    /// The real platform adapters (pointed at the IM sandboxes by `config`) instead of the
+    /// fakes: the engine's factory and the routers' `platforms` are the same [`Platforms`].
+    pub fn with_platforms(config: PlatformsConfig) -> (Self, Arc<Platforms>) {
+        let clock = Arc::new(ManualClock::at(fixtures::T0));
+        let store = Arc::new(EmbeddedStore::open_temporary().unwrap());
+        let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), clock.clone()));
+        let secrets = SecretBox::from_key(&[7; 32]);
+        let platforms = Arc::new(Platforms::new(config, secrets.clone(), store.clone(), clock.clone()).unwrap());
+        let engine = Engine {
+            store: store.clone(),
+            queue: queue.clone(),
+            platforms: platforms.clone(),
+            sources: Arc::new(NoSync),
+            clock: clock.clone(),
+            config: EngineConfig { public_url: PUBLIC_URL.into() },
+        };
+        let state = AppState::new(engine.clone(), secrets.clone(), Settings { public_url: PUBLIC_URL.into() }).with_platforms(platforms.clone());
+        let app = Self { router: api::router(state.clone()), engine, store, queue, clock, factory: FakeFactory::new(), secrets, state };
+        (app, platforms)
     }
 
     pub async fn tenant(&self, name: &str) -> TenantCtx {

@@ -1,0 +1,373 @@
+//! Bench-local wrappers around the real pieces, for counting and for trying other
+//! rate-limit buckets without touching the adapter:
+//!
+//! - [`BenchFactory`] / [`BenchPlatform`]: the deployment's `Platforms` factory and the
+//!   Feishu client it builds, unchanged except that `buckets()` may be reshaped (see
+//!   [`Buckets`]) and that rate-limit answers seen by the engine are counted;
+//! - [`CountingHandler`]: the engine as the worker's `JobHandler`, counting outcomes and
+//!   receives (the local worker loop only logs its batch reports);
+//! - [`NoopSync`]: a `SourceSync` that accepts every push.
+
+use async_trait::async_trait;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use warroom_core::ratelimit::BucketSpec;
+use warroom_core::*;
+use warroom_engine::Engine;
+
+/// A GCRA bucket's shape: `capacity` tokens, one refilled every `interval_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub capacity: u32,
+    pub interval_ms: i64,
+}
+
+impl Shape {
+    pub const fn new(capacity: u32, interval_ms: i64) -> Self {
+        Self { capacity, interval_ms }
+    }
+
+    /// The most takes this bucket can grant inside any window of `window_ms` milliseconds
+    /// (half-open, millisecond clock): `capacity + floor((window_ms - 1) / interval_ms)`.
+    /// A fresh `per(50, 1 s)` bucket (50 / 20 ms) gives 99 for a one-second window.
+    pub fn max_in_window(&self, window_ms: i64) -> i64 {
+        i64::from(self.capacity) + (window_ms - 1).max(0) / self.interval_ms.max(1)
+    }
+
+    /// Parses `CAP:INTERVAL_MS`, e.g. `1:21`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (c, i) = s.split_once(':')?;
+        let (capacity, interval_ms) = (c.trim().parse().ok()?, i.trim().parse().ok()?);
+        (capacity >= 1 && interval_ms >= 1).then_some(Self { capacity, interval_ms })
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}ms", self.capacity, self.interval_ms)
+    }
+}
+
+/// Which buckets the engine takes tokens from before each Feishu call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Buckets {
+    /// `FeishuPlatform::buckets()` as shipped (`BucketSpec::per`: app 50:20ms,
+    /// messages 1000:60ms, chat 5:200ms).
+    Shipped,
+    /// The shipped keys, with these shapes where given (`None` keeps the shipped one).
+    Reshaped { name: String, app: Option<Shape>, messages: Option<Shape>, chat: Option<Shape> },
+}
+
+impl Buckets {
+    /// Burst-free, window-safe shapes: at most `limit − 2` grants in any window of the
+    /// sandbox's sliding limits (app 1:21ms → ≤ 48 in any second; messages 500:120ms →
+    /// ≤ 999 in any minute; chat 2:334ms → ≤ 4 in any second).
+    pub fn proposed() -> Self {
+        Buckets::Reshaped {
+            name: "proposed".into(),
+            app: Some(Shape::new(1, 21)),
+            messages: Some(Shape::new(500, 120)),
+            chat: Some(Shape::new(2, 334)),
+        }
+    }
+
+    /// No burst but the full rate (app 1:20ms): ≤ 50 in any second, no slack for the
+    /// delay between taking a token and the call reaching the platform.
+    pub fn exact() -> Self {
+        Buckets::Reshaped { name: "exact".into(), app: Some(Shape::new(1, 20)), messages: None, chat: None }
+    }
+
+    /// `shipped`, `proposed`, `exact`, or `app=CAP:MS[,messages=CAP:MS][,chat=CAP:MS]`
+    /// (`+` also separates the parts, for comma-separated lists of profiles).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "shipped" => return Some(Buckets::Shipped),
+            "proposed" => return Some(Buckets::proposed()),
+            "exact" => return Some(Buckets::exact()),
+            _ => {}
+        }
+        let (mut app, mut messages, mut chat) = (None, None, None);
+        for part in s.split(['+', ';']) {
+            let (k, v) = part.split_once('=')?;
+            let shape = Some(Shape::parse(v)?);
+            match k.trim() {
+                "app" => app = shape,
+                "messages" => messages = shape,
+                "chat" => chat = shape,
+                _ => return None,
+            }
+        }
+        Some(Buckets::Reshaped { name: s.to_string(), app, messages, chat })
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Buckets::Shipped => "shipped".into(),
+            Buckets::Reshaped { name, .. } => name.clone(),
+        }
+    }
+
+    /// The shipped specs, reshaped. Keys are the adapter's: `feishu.{app}.app`,
+    /// `feishu.{app}.messages`, `feishu.{app}.chat.{chat}`.
+    pub fn apply(&self, specs: Vec<BucketSpec>) -> Vec<BucketSpec> {
+        let Buckets::Reshaped { app, messages, chat, .. } = self else { return specs };
+        specs
+            .into_iter()
+            .map(|spec| {
+                let shape = if spec.key.ends_with(".app") {
+                    app
+                } else if spec.key.ends_with(".messages") {
+                    messages
+                } else if spec.key.contains(".chat.") {
+                    chat
+                } else {
+                    &None
+                };
+                match shape {
+                    Some(s) => BucketSpec { key: spec.key, capacity: s.capacity, interval_ms: s.interval_ms },
+                    None => spec,
+                }
+            })
+            .collect()
+    }
+
+    /// One line per bucket kind, for the report.
+    pub fn describe(&self) -> String {
+        let shipped = |name: &str| match name {
+            "app" => Shape::new(50, 20),
+            "messages" => Shape::new(1000, 60),
+            _ => Shape::new(5, 200),
+        };
+        let pick = |name: &str, s: &Option<Shape>| s.unwrap_or_else(|| shipped(name));
+        let (a, m, c) = match self {
+            Buckets::Shipped => (shipped("app"), shipped("messages"), shipped("chat")),
+            Buckets::Reshaped { app, messages, chat, .. } => (pick("app", app), pick("messages", messages), pick("chat", chat)),
+        };
+        format!(
+            "app {a} (≤{}/s window), messages {m} (≤{}/min window), chat {c} (≤{}/s window)",
+            a.max_in_window(1000),
+            m.max_in_window(60_000),
+            c.max_in_window(1000)
+        )
+    }
+}
+
+/// Counters shared by the wrappers.
+#[derive(Default, Debug)]
+pub struct Counters {
+    /// Job deliveries handled (passes).
+    pub passes: AtomicU64,
+    pub done: AtomicU64,
+    /// `Outcome::Defer` for any reason (local bucket wait or a platform rate limit).
+    pub deferrals: AtomicU64,
+    /// Sum of the deferral delays, in milliseconds.
+    pub deferred_ms: AtomicU64,
+    pub retries: AtomicU64,
+    /// The highest `receive_count` a delivery carried.
+    pub max_receive_count: AtomicU64,
+    /// Platform answers the engine saw as `ImError::RateLimited` (429 / 99991400 / 230020).
+    pub platform_rate_limited: AtomicU64,
+    /// Other platform errors seen by the engine.
+    pub platform_errors: AtomicU64,
+}
+
+impl Counters {
+    fn get(a: &AtomicU64) -> u64 {
+        a.load(Ordering::Relaxed)
+    }
+
+    pub fn snapshot(&self) -> CounterSnapshot {
+        CounterSnapshot {
+            passes: Self::get(&self.passes),
+            done: Self::get(&self.done),
+            deferrals: Self::get(&self.deferrals),
+            deferred_ms: Self::get(&self.deferred_ms),
+            retries: Self::get(&self.retries),
+            max_receive_count: Self::get(&self.max_receive_count),
+            platform_rate_limited: Self::get(&self.platform_rate_limited),
+            platform_errors: Self::get(&self.platform_errors),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CounterSnapshot {
+    pub passes: u64,
+    pub done: u64,
+    pub deferrals: u64,
+    pub deferred_ms: u64,
+    pub retries: u64,
+    pub max_receive_count: u64,
+    pub platform_rate_limited: u64,
+    pub platform_errors: u64,
+}
+
+/// The deployment's factory, handing out [`BenchPlatform`]s.
+pub struct BenchFactory {
+    pub inner: Arc<dyn PlatformFactory>,
+    pub buckets: Buckets,
+    pub counters: Arc<Counters>,
+}
+
+impl PlatformFactory for BenchFactory {
+    fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>> {
+        let inner = self.inner.for_integration(integration)?;
+        Ok(Arc::new(BenchPlatform { inner, buckets: self.buckets.clone(), counters: self.counters.clone() }))
+    }
+
+    fn required_scopes(&self, platform: Platform) -> Vec<(&'static str, &'static str)> {
+        self.inner.required_scopes(platform)
+    }
+
+    fn callbacks(&self, integration: &Integration) -> ImResult<Arc<dyn CallbackCodec>> {
+        self.inner.callbacks(integration)
+    }
+
+    fn app_callbacks(&self, platform: Platform) -> Option<Arc<dyn CallbackCodec>> {
+        self.inner.app_callbacks(platform)
+    }
+}
+
+/// The real client; only `buckets()` may differ.
+pub struct BenchPlatform {
+    inner: Arc<dyn ImPlatform>,
+    buckets: Buckets,
+    counters: Arc<Counters>,
+}
+
+impl BenchPlatform {
+    fn seen<T>(&self, result: ImResult<T>) -> ImResult<T> {
+        match &result {
+            Err(ImError::RateLimited { .. }) => {
+                self.counters.platform_rate_limited.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "platform error");
+                self.counters.platform_errors.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok(_) => {}
+        }
+        result
+    }
+}
+
+#[async_trait]
+impl ImPlatform for BenchPlatform {
+    fn platform(&self) -> Platform {
+        self.inner.platform()
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    fn buckets(&self, family: ApiFamily, chat: Option<&ChatId>) -> Vec<BucketSpec> {
+        self.buckets.apply(self.inner.buckets(family, chat))
+    }
+    async fn granted_scopes(&self) -> ImResult<Vec<String>> {
+        self.seen(self.inner.granted_scopes().await)
+    }
+    async fn create_chat(&self, request: &CreateChat) -> ImResult<CreatedChat> {
+        self.seen(self.inner.create_chat(request).await)
+    }
+    async fn add_members(&self, chat: &ChatId, users: &[ImUserId]) -> ImResult<InviteResult> {
+        let result = self.seen(self.inner.add_members(chat, users).await)?;
+        // Per-user failures (a rate limit among them) come back inside the result.
+        for (_, e) in &result.failed {
+            let _ = self.seen::<()>(Err(e.clone()));
+        }
+        Ok(result)
+    }
+    async fn post_card(&self, chat: &ChatId, card: &Card) -> ImResult<MessageId> {
+        self.seen(self.inner.post_card(chat, card).await)
+    }
+    async fn update_card(&self, chat: &ChatId, message: &MessageId, card: &Card) -> ImResult<()> {
+        self.seen(self.inner.update_card(chat, message, card).await)
+    }
+    async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId> {
+        self.seen(self.inner.send_text(chat, text).await)
+    }
+    async fn dismiss_chat(&self, chat: &ChatId) -> ImResult<()> {
+        self.seen(self.inner.dismiss_chat(chat).await)
+    }
+    async fn lookup_by_email(&self, email: &str) -> ImResult<Option<ImUserId>> {
+        self.seen(self.inner.lookup_by_email(email).await)
+    }
+    async fn lookup_by_phone(&self, phone: &str) -> ImResult<Option<ImUserId>> {
+        self.seen(self.inner.lookup_by_phone(phone).await)
+    }
+    async fn list_bot_chats(&self) -> ImResult<Vec<ChatSummary>> {
+        self.seen(self.inner.list_bot_chats().await)
+    }
+    async fn chat_history(&self, chat: &ChatId) -> ImResult<Vec<ChatMessage>> {
+        self.seen(self.inner.chat_history(chat).await)
+    }
+}
+
+/// The engine as the worker runs it, with its outcomes counted.
+pub struct CountingHandler {
+    pub engine: Engine,
+    pub counters: Arc<Counters>,
+}
+
+#[async_trait]
+impl JobHandler for CountingHandler {
+    async fn handle(&self, job: &Job, delivery: &Delivery) -> Outcome {
+        let c = &self.counters;
+        c.passes.fetch_add(1, Ordering::Relaxed);
+        c.max_receive_count.fetch_max(u64::from(delivery.receive_count), Ordering::Relaxed);
+        let outcome = self.engine.handle(job, delivery).await;
+        match &outcome {
+            Outcome::Done => c.done.fetch_add(1, Ordering::Relaxed),
+            Outcome::Defer(d) => {
+                c.deferred_ms.fetch_add(d.as_millis() as u64, Ordering::Relaxed);
+                c.deferrals.fetch_add(1, Ordering::Relaxed)
+            }
+            Outcome::Retry(_) => c.retries.fetch_add(1, Ordering::Relaxed),
+        };
+        outcome
+    }
+}
+
+/// Status sync is not under test: every push succeeds without leaving the process.
+pub struct NoopSync;
+
+#[async_trait]
+impl SourceSync for NoopSync {
+    async fn push(&self, _tenant: &Tenant, incident: &Incident, _previous: Option<&SourceState>) -> Result<Synced, SyncError> {
+        Ok(Synced { detail: format!("bench: {} not pushed anywhere", incident.status) })
+    }
+}
+
+/// `d` in seconds with millisecond precision.
+pub fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_maxima_match_the_gcra_bound() {
+        assert_eq!(Shape::new(50, 20).max_in_window(1000), 99);
+        assert_eq!(Shape::new(1, 20).max_in_window(1000), 50);
+        assert_eq!(Shape::new(1, 21).max_in_window(1000), 48);
+        assert_eq!(Shape::new(500, 120).max_in_window(60_000), 999);
+        assert_eq!(Shape::new(2, 334).max_in_window(1000), 4);
+    }
+
+    #[test]
+    fn reshaping_keeps_keys_and_only_touches_the_named_buckets() {
+        let specs = vec![
+            BucketSpec::per("feishu.cli_1.app", 50, Duration::from_secs(1)),
+            BucketSpec::per("feishu.cli_1.messages", 1000, Duration::from_secs(60)),
+            BucketSpec::per("feishu.cli_1.chat.oc_1", 5, Duration::from_secs(1)),
+        ];
+        let out = Buckets::parse("app=1:21").unwrap().apply(specs.clone());
+        assert_eq!((out[0].key.as_str(), out[0].capacity, out[0].interval_ms), ("feishu.cli_1.app", 1, 21));
+        assert_eq!(out[1..], specs[1..]);
+        assert_eq!(Buckets::Shipped.apply(specs.clone()), specs);
+        let p = Buckets::proposed().apply(specs);
+        assert_eq!((p[1].capacity, p[1].interval_ms, p[2].capacity, p[2].interval_ms), (500, 120, 2, 334));
+    }
+}
