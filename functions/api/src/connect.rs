@@ -171,10 +171,18 @@ async fn check(state: &AppState, platforms: &Platforms, platform: Platform, body
     }
 }
 
+/// Slack's own refusal of the token is the admin's to fix (400); a failure before Slack
+/// answered properly (timeout, unreadable answer, 5xx, rate limit) is not.
 fn slack_refused(e: SlackApiError) -> Failure {
+    // The adapter's own codes (`slack::error::local`, not exported).
+    const LOCAL: &[&str] = &["timeout", "connect_failed", "transport_error", "unparsable_response", "unencodable_request"];
+    let ours = LOCAL.contains(&e.code.as_str()) || e.code.starts_with("http_");
     match e.to_im_error() {
-        ImError::Unauthorized(_) | ImError::Rejected { .. } | ImError::MissingPermission { .. } => {
+        ImError::Unauthorized(_) | ImError::Rejected { .. } | ImError::MissingPermission { .. } if !ours => {
             invalid_credentials(format!("bot_token: Slack refused the token ({})", e.code))
+        }
+        ImError::Rejected { .. } | ImError::MissingPermission { .. } | ImError::Unauthorized(_) => {
+            error::platform(ImError::Transient(format!("Slack auth.test failed: {}", e.code)))
         }
         other => error::platform(other),
     }
@@ -233,7 +241,8 @@ async fn feishu_token(platforms: &Platforms, base: &str, credentials: &FeishuCre
     let token = answer.as_ref().and_then(|a| a.get("tenant_access_token")).and_then(Value::as_str).unwrap_or_default();
     match code {
         Some(0) if !token.is_empty() => Ok(()),
-        _ if status == 429 => Err(error::platform(ImError::RateLimited { retry_after: std::time::Duration::from_secs(1) })),
+        // The gateway's rate limit: HTTP 429, or code 99991400 (reference §5).
+        _ if status == 429 || code == Some(99991400) => Err(error::platform(ImError::RateLimited { retry_after: std::time::Duration::from_secs(1) })),
         _ if status >= 500 => Err(error::platform(ImError::Transient(format!("Feishu answered HTTP {status}")))),
         Some(code) if code != 0 => Err(invalid_credentials(format!("app_id / app_secret: Feishu refused the app credentials ({code}: {msg})"))),
         _ => Err(error::platform(ImError::Transient(format!("unreadable tenant_access_token answer (HTTP {status})")))),

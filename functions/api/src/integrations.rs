@@ -21,7 +21,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn view(state: &AppState, i: &Integration) -> Value {
-    views::integration(i, &state.engine.platforms.required_scopes(i.platform), &state.settings.public_url)
+    views::integration_detail(state, i)
 }
 
 async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {

@@ -11,7 +11,11 @@ use std::collections::BTreeSet;
 /// Every route of `api::router`, by hand: keep in step with the `routes()` of each module.
 const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/integrations"),
+    ("POST", "/api/v1/integrations"),
+    ("POST", "/api/v1/integrations/slack/install"),
+    ("GET", "/api/v1/integrations/slack/manifest"),
     ("GET", "/api/v1/integrations/{id}"),
+    ("PUT", "/api/v1/integrations/{id}/credentials"),
     ("DELETE", "/api/v1/integrations/{id}"),
     ("POST", "/api/v1/integrations/{id}/war-room"),
     ("DELETE", "/api/v1/integrations/{id}/war-room"),

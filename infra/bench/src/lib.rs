@@ -16,6 +16,8 @@
 //! wrapper that can reshape the token buckets (to try a fix without editing the adapter)
 //! and counts what the engine sees, the counting job handler, and a no-op status sync.
 
+#![recursion_limit = "256"]
+
 pub mod report;
 pub mod wrap;
 
@@ -186,7 +188,7 @@ pub async fn run(s: &Scenario) -> Result<Report, String> {
     let settings = TenantSettings { auto_create_min_severity: Some(Severity::Critical), ..TenantSettings::default() };
     store.put_tenant(&Tenant { id: tenant_id.clone(), name: "Bench".into(), settings, created_at: now }).await.map_err(err("tenant"))?;
     for j in 0..users {
-        let member = Member { tenant_id: tenant_id.clone(), id: member_id(j).into(), name: format!("Responder {j}"), email: Some(email(j)), phone: None, updated_at: now };
+        let member = Member { tenant_id: tenant_id.clone(), id: MemberId::new(member_id(j)), name: format!("Responder {j}"), email: Some(email(j)), phone: None, updated_at: now };
         store.put_member(&member).await.map_err(err("member"))?;
     }
     let integration_id = IntegrationId::generate();
@@ -220,8 +222,8 @@ pub async fn run(s: &Scenario) -> Result<Report, String> {
             let link = UserLink {
                 tenant_id: tenant_id.clone(),
                 integration_id: integration_id.clone(),
-                member_id: member_id(j).into(),
-                im_user_id: user_open_id(j).into(),
+                member_id: MemberId::new(member_id(j)),
+                im_user_id: ImUserId::new(user_open_id(j)),
                 method: LinkMethod::Email,
                 linked_at: now,
             };
@@ -230,7 +232,7 @@ pub async fn run(s: &Scenario) -> Result<Report, String> {
     }
 
     let counters = Arc::new(wrap::Counters::default());
-    let factory = wrap::BenchFactory { inner: Arc::new(platforms), buckets: s.buckets.clone(), counters: counters.clone() };
+    let factory = wrap::BenchFactory::new(Arc::new(platforms), s.buckets.clone(), counters.clone());
     let engine = Engine {
         store: store.clone(),
         queue: queue.clone(),

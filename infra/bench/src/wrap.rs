@@ -9,8 +9,9 @@
 //! - [`NoopSync`]: a `SourceSync` that accepts every push.
 
 use async_trait::async_trait;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use warroom_core::ratelimit::BucketSpec;
 use warroom_core::*;
@@ -56,7 +57,13 @@ pub enum Buckets {
     /// messages 1000:60ms, chat 5:200ms).
     Shipped,
     /// The shipped keys, with these shapes where given (`None` keeps the shipped one).
-    Reshaped { name: String, app: Option<Shape>, messages: Option<Shape>, chat: Option<Shape> },
+    /// `reserve`: instead of the engine polling the buckets (take, else defer and try
+    /// again), every call reserves its slot: the first attempt is told exactly when its
+    /// slot comes (`ImError::RateLimited { retry_after }`, so the job is deferred once, to
+    /// that moment) and the retry at the slot goes through without waiting again. Simulated
+    /// in the bench (an in-memory GCRA with reservations in front of each call; the engine
+    /// is handed no buckets), to measure the design change proposed for `throttle`.
+    Reshaped { name: String, app: Option<Shape>, messages: Option<Shape>, chat: Option<Shape>, reserve: bool },
 }
 
 impl Buckets {
@@ -69,26 +76,44 @@ impl Buckets {
             app: Some(Shape::new(1, 21)),
             messages: Some(Shape::new(500, 120)),
             chat: Some(Shape::new(2, 334)),
+            reserve: false,
         }
+    }
+
+    /// The [`Buckets::proposed`] shapes, with slots reserved rather than polled for.
+    pub fn reserve() -> Self {
+        match Self::proposed() {
+            Buckets::Reshaped { app, messages, chat, .. } => Buckets::Reshaped { name: "reserve".into(), app, messages, chat, reserve: true },
+            shipped => shipped,
+        }
+    }
+
+    pub fn reserves(&self) -> bool {
+        matches!(self, Buckets::Reshaped { reserve: true, .. })
     }
 
     /// No burst but the full rate (app 1:20ms): ≤ 50 in any second, no slack for the
     /// delay between taking a token and the call reaching the platform.
     pub fn exact() -> Self {
-        Buckets::Reshaped { name: "exact".into(), app: Some(Shape::new(1, 20)), messages: None, chat: None }
+        Buckets::Reshaped { name: "exact".into(), app: Some(Shape::new(1, 20)), messages: None, chat: None, reserve: false }
     }
 
-    /// `shipped`, `proposed`, `exact`, or `app=CAP:MS[,messages=CAP:MS][,chat=CAP:MS]`
-    /// (`+` also separates the parts, for comma-separated lists of profiles).
+    /// `shipped`, `proposed`, `exact`, `reserve`, or
+    /// `app=CAP:MS[+messages=CAP:MS][+chat=CAP:MS][+reserve]`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "shipped" => return Some(Buckets::Shipped),
             "proposed" => return Some(Buckets::proposed()),
             "exact" => return Some(Buckets::exact()),
+            "reserve" => return Some(Buckets::reserve()),
             _ => {}
         }
-        let (mut app, mut messages, mut chat) = (None, None, None);
+        let (mut app, mut messages, mut chat, mut reserve) = (None, None, None, false);
         for part in s.split(['+', ';']) {
+            if part.trim() == "reserve" {
+                reserve = true;
+                continue;
+            }
             let (k, v) = part.split_once('=')?;
             let shape = Some(Shape::parse(v)?);
             match k.trim() {
@@ -98,7 +123,7 @@ impl Buckets {
                 _ => return None,
             }
         }
-        Some(Buckets::Reshaped { name: s.to_string(), app, messages, chat })
+        Some(Buckets::Reshaped { name: s.to_string(), app, messages, chat, reserve })
     }
 
     pub fn name(&self) -> String {
@@ -145,10 +170,11 @@ impl Buckets {
             Buckets::Reshaped { app, messages, chat, .. } => (pick("app", app), pick("messages", messages), pick("chat", chat)),
         };
         format!(
-            "app {a} (≤{}/s window), messages {m} (≤{}/min window), chat {c} (≤{}/s window)",
+            "app {a} (≤{}/s window), messages {m} (≤{}/min window), chat {c} (≤{}/s window){}",
             a.max_in_window(1000),
             m.max_in_window(60_000),
-            c.max_in_window(1000)
+            c.max_in_window(1000),
+            if self.reserves() { "; slots reserved (simulated)" } else { "; polled by the engine" }
         )
     }
 }
@@ -170,6 +196,10 @@ pub struct Counters {
     pub platform_rate_limited: AtomicU64,
     /// Other platform errors seen by the engine.
     pub platform_errors: AtomicU64,
+    /// Reserve mode: calls told to come back at their reserved slot.
+    pub reservations: AtomicU64,
+    /// Time spent inside the job handler, all workers together, in microseconds.
+    pub busy_us: AtomicU64,
 }
 
 impl Counters {
@@ -187,6 +217,8 @@ impl Counters {
             max_receive_count: Self::get(&self.max_receive_count),
             platform_rate_limited: Self::get(&self.platform_rate_limited),
             platform_errors: Self::get(&self.platform_errors),
+            reservations: Self::get(&self.reservations),
+            busy_us: Self::get(&self.busy_us),
         }
     }
 }
@@ -201,6 +233,8 @@ pub struct CounterSnapshot {
     pub max_receive_count: u64,
     pub platform_rate_limited: u64,
     pub platform_errors: u64,
+    pub reservations: u64,
+    pub busy_us: u64,
 }
 
 /// The deployment's factory, handing out [`BenchPlatform`]s.
@@ -208,12 +242,58 @@ pub struct BenchFactory {
     pub inner: Arc<dyn PlatformFactory>,
     pub buckets: Buckets,
     pub counters: Arc<Counters>,
+    /// Reserve mode's limiter, shared by every client handed out (one per job pass).
+    pub reserver: Arc<Mutex<Reserver>>,
+}
+
+impl BenchFactory {
+    pub fn new(inner: Arc<dyn PlatformFactory>, buckets: Buckets, counters: Arc<Counters>) -> Self {
+        Self { inner, buckets, counters, reserver: Arc::default() }
+    }
+}
+
+/// GCRA with reservations (reserve mode): a call that cannot go now is given the earliest
+/// slot every bucket allows, the buckets are charged at that slot, and the call is told to
+/// come back then; coming back at (or after) the slot, it goes through.
+#[derive(Default)]
+pub struct Reserver {
+    /// Bucket key → theoretical arrival time (ms).
+    tat: HashMap<String, i64>,
+    /// Operation → its reserved slot (ms).
+    held: HashMap<String, i64>,
+}
+
+impl Reserver {
+    pub fn admit(&mut self, op: &str, specs: &[BucketSpec], now: i64) -> Result<(), Duration> {
+        if let Some(&slot) = self.held.get(op) {
+            if slot <= now {
+                self.held.remove(op);
+                return Ok(());
+            }
+            return Err(Duration::from_millis((slot - now) as u64));
+        }
+        // GCRA: a take at t is allowed iff max(tat, t) + I − t ≤ C·I, i.e. t ≥ tat + I − C·I.
+        let slot = specs
+            .iter()
+            .filter_map(|b| self.tat.get(&b.key).map(|tat| tat + b.interval_ms - b.burst_ms()))
+            .fold(now, i64::max);
+        for b in specs {
+            let tat = self.tat.entry(b.key.clone()).or_insert(slot);
+            *tat = (*tat).max(slot) + b.interval_ms;
+        }
+        if slot <= now {
+            Ok(())
+        } else {
+            self.held.insert(op.to_string(), slot);
+            Err(Duration::from_millis((slot - now) as u64))
+        }
+    }
 }
 
 impl PlatformFactory for BenchFactory {
     fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>> {
         let inner = self.inner.for_integration(integration)?;
-        Ok(Arc::new(BenchPlatform { inner, buckets: self.buckets.clone(), counters: self.counters.clone() }))
+        Ok(Arc::new(BenchPlatform { inner, buckets: self.buckets.clone(), counters: self.counters.clone(), reserver: self.reserver.clone() }))
     }
 
     fn required_scopes(&self, platform: Platform) -> Vec<(&'static str, &'static str)> {
@@ -234,9 +314,24 @@ pub struct BenchPlatform {
     inner: Arc<dyn ImPlatform>,
     buckets: Buckets,
     counters: Arc<Counters>,
+    reserver: Arc<Mutex<Reserver>>,
 }
 
 impl BenchPlatform {
+    /// Reserve mode: go now, or be told when this operation's slot comes.
+    fn slot(&self, op: String, family: ApiFamily, chat: Option<&ChatId>) -> ImResult<()> {
+        if !self.buckets.reserves() {
+            return Ok(());
+        }
+        let specs = self.buckets.apply(self.inner.buckets(family, chat));
+        let now = SystemClock.now().millis();
+        let admitted = self.reserver.lock().unwrap_or_else(|p| p.into_inner()).admit(&op, &specs, now);
+        admitted.map_err(|retry_after| {
+            self.counters.reservations.fetch_add(1, Ordering::Relaxed);
+            ImError::RateLimited { retry_after }
+        })
+    }
+
     fn seen<T>(&self, result: ImResult<T>) -> ImResult<T> {
         match &result {
             Err(ImError::RateLimited { .. }) => {
@@ -261,15 +356,21 @@ impl ImPlatform for BenchPlatform {
         self.inner.capabilities()
     }
     fn buckets(&self, family: ApiFamily, chat: Option<&ChatId>) -> Vec<BucketSpec> {
+        if self.buckets.reserves() {
+            return Vec::new();
+        }
         self.buckets.apply(self.inner.buckets(family, chat))
     }
     async fn granted_scopes(&self) -> ImResult<Vec<String>> {
+        self.slot("scopes".into(), ApiFamily::Read, None)?;
         self.seen(self.inner.granted_scopes().await)
     }
     async fn create_chat(&self, request: &CreateChat) -> ImResult<CreatedChat> {
+        self.slot(format!("create:{}", request.idempotency_key), ApiFamily::CreateChat, None)?;
         self.seen(self.inner.create_chat(request).await)
     }
     async fn add_members(&self, chat: &ChatId, users: &[ImUserId]) -> ImResult<InviteResult> {
+        self.slot(format!("members:{chat}"), ApiFamily::Members, Some(chat))?;
         let result = self.seen(self.inner.add_members(chat, users).await)?;
         // Per-user failures (a rate limit among them) come back inside the result.
         for (_, e) in &result.failed {
@@ -278,27 +379,35 @@ impl ImPlatform for BenchPlatform {
         Ok(result)
     }
     async fn post_card(&self, chat: &ChatId, card: &Card) -> ImResult<MessageId> {
+        self.slot(format!("card:{chat}:{}", card.fingerprint()), ApiFamily::Message, Some(chat))?;
         self.seen(self.inner.post_card(chat, card).await)
     }
     async fn update_card(&self, chat: &ChatId, message: &MessageId, card: &Card) -> ImResult<()> {
+        self.slot(format!("update:{message}:{}", card.fingerprint()), ApiFamily::Message, Some(chat))?;
         self.seen(self.inner.update_card(chat, message, card).await)
     }
     async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId> {
+        self.slot(format!("text:{chat}:{text}"), ApiFamily::Message, Some(chat))?;
         self.seen(self.inner.send_text(chat, text).await)
     }
     async fn dismiss_chat(&self, chat: &ChatId) -> ImResult<()> {
+        self.slot(format!("dismiss:{chat}"), ApiFamily::DismissChat, Some(chat))?;
         self.seen(self.inner.dismiss_chat(chat).await)
     }
     async fn lookup_by_email(&self, email: &str) -> ImResult<Option<ImUserId>> {
+        self.slot(format!("email:{email}"), ApiFamily::Lookup, None)?;
         self.seen(self.inner.lookup_by_email(email).await)
     }
     async fn lookup_by_phone(&self, phone: &str) -> ImResult<Option<ImUserId>> {
+        self.slot(format!("phone:{phone}"), ApiFamily::Lookup, None)?;
         self.seen(self.inner.lookup_by_phone(phone).await)
     }
     async fn list_bot_chats(&self) -> ImResult<Vec<ChatSummary>> {
+        self.slot("list".into(), ApiFamily::Read, None)?;
         self.seen(self.inner.list_bot_chats().await)
     }
     async fn chat_history(&self, chat: &ChatId) -> ImResult<Vec<ChatMessage>> {
+        self.slot(format!("history:{chat}"), ApiFamily::Read, Some(chat))?;
         self.seen(self.inner.chat_history(chat).await)
     }
 }
@@ -315,7 +424,9 @@ impl JobHandler for CountingHandler {
         let c = &self.counters;
         c.passes.fetch_add(1, Ordering::Relaxed);
         c.max_receive_count.fetch_max(u64::from(delivery.receive_count), Ordering::Relaxed);
+        let started = std::time::Instant::now();
         let outcome = self.engine.handle(job, delivery).await;
+        c.busy_us.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         match &outcome {
             Outcome::Done => c.done.fetch_add(1, Ordering::Relaxed),
             Outcome::Defer(d) => {
@@ -354,6 +465,19 @@ mod tests {
         assert_eq!(Shape::new(1, 21).max_in_window(1000), 48);
         assert_eq!(Shape::new(500, 120).max_in_window(60_000), 999);
         assert_eq!(Shape::new(2, 334).max_in_window(1000), 4);
+    }
+
+    #[test]
+    fn reservations_hand_out_spaced_slots_and_honour_them_once() {
+        let specs = vec![BucketSpec { key: "a".into(), capacity: 1, interval_ms: 21 }];
+        let mut r = Reserver::default();
+        assert_eq!(r.admit("x", &specs, 1000), Ok(()));
+        assert_eq!(r.admit("y", &specs, 1000), Err(Duration::from_millis(21)));
+        assert_eq!(r.admit("z", &specs, 1005), Err(Duration::from_millis(37)));
+        assert_eq!(r.admit("y", &specs, 1010), Err(Duration::from_millis(11)), "still its slot");
+        assert_eq!(r.admit("y", &specs, 1021), Ok(()));
+        assert_eq!(r.admit("z", &specs, 1050), Ok(()), "late is fine");
+        assert_eq!(r.admit("w", &specs, 1050), Err(Duration::from_millis(13)), "after z's slot at 1042");
     }
 
     #[test]

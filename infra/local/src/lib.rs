@@ -1,0 +1,28 @@
+//! `warroom-local`: the whole bundle in one process, for running Warroom with no AWS account.
+//!
+//! Every route of every function (the same routers the Lambdas run) and the worker loops
+//! over the embedded store (in a data directory that survives restarts) and the in-process
+//! queue; in demo mode also the Slack and Feishu sandboxes, a seeded demo tenant, the
+//! sandbox web view and control endpoints under `/sandbox`.
+//!
+//! - [`cli`]: the command line.
+//! - [`run`]: startup and shutdown; [`server`]: the router; [`worker`]: the worker loops.
+//! - [`data`]: the data directory; [`queue_file`]: the queue kept across restarts.
+//! - [`sandboxes`], [`seed`]: demo mode; [`control`]: card clicks for scripts; [`web`]: the view.
+
+pub mod banner;
+pub mod cli;
+pub mod control;
+pub mod data;
+pub mod error;
+pub mod queue_file;
+pub mod run;
+pub mod sandboxes;
+pub mod seed;
+pub mod server;
+pub mod web;
+pub mod worker;
+
+pub use cli::{Command, Options};
+pub use error::LocalError;
+pub use run::run;

@@ -1,0 +1,225 @@
+//! Start, serve, stop.
+//!
+//! Startup: bind (a port in use is one line), open the data directory (a damaged file is
+//! one line naming it), wire the engine and routers exactly as Lambda does
+//! (`warroom_runtime::compose`) over the embedded store and the in-process queue, seed the
+//! demo, put back the jobs the last shutdown kept, start the worker loops, serve.
+//!
+//! Shutdown (Ctrl-C or SIGTERM; a second one skips the wait): the bundle answers 503 to new
+//! requests (the sandboxes keep answering the jobs being finished), the workers handle what
+//! is visible in the queue (at most 10 s) and finish their batch, the listener closes
+//! gracefully, and every message still queued, deferred ones included, is written to
+//! `queue.json` for the next start (see `queue_file`).
+
+use crate::banner::Banner;
+use crate::cli::Options;
+use crate::control::ControlContext;
+use crate::data::{DataDir, KEYS_FILE, QUEUE_FILE};
+use crate::error::{LocalError, LocalResult};
+use crate::queue_file::{self, QueueClock};
+use crate::sandboxes::{self, Sandboxes};
+use crate::seed;
+use crate::server::{self, Draining, SandboxMounts};
+use crate::web::WebContext;
+use crate::worker::Workers;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use warroom_core::SystemClock;
+use warroom_platforms::PlatformsConfig;
+use warroom_queue::{MemoryQueue, MemoryQueueConfig};
+
+/// How long shutdown waits for the workers to take what is visible in the queue.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// How long the worker loops then get to finish the batch in hand.
+const STOP_LIMIT: Duration = Duration::from_secs(15);
+/// How long open HTTP connections get to finish.
+const HTTP_LIMIT: Duration = Duration::from_secs(5);
+
+pub async fn run(options: Options) -> LocalResult<()> {
+    let listener = bind(options.listen).await?;
+    let addr = listener.local_addr().map_err(|e| LocalError::new(format!("cannot read the listening address: {e}")))?;
+    let bundle_url = url_of(addr);
+
+    let data = DataDir::prepare(&options.data_dir)?;
+    let secrets = data.secrets()?;
+    let store = Arc::new(data.open_store()?);
+    let queue_path = data.file(QUEUE_FILE);
+    let saved = queue_file::load(&queue_path)?;
+    let queue_clock = Arc::new(QueueClock::default());
+    let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), queue_clock.clone()));
+
+    let sandboxes = options.sandbox.then(|| Sandboxes::start(&bundle_url));
+    let platforms = match &sandboxes {
+        Some(s) => s.platforms_config(),
+        None => real_platforms(&bundle_url)?,
+    };
+    let state = warroom_runtime::compose(store.clone(), queue.clone(), Arc::new(SystemClock), secrets, platforms)
+        .map_err(|e| LocalError::new(format!("cannot wire the bundle: {e}")))?;
+
+    let seeded = seed::tenant(store.as_ref(), &data).await?;
+    let tenant = seeded.keys.tenant_id.clone();
+    let mounts = match &sandboxes {
+        Some(s) => {
+            seed::members(store.as_ref(), &tenant).await?;
+            s.skip_slack_channel_ids(seed::stored_chat_ids(store.as_ref(), &tenant).await?);
+            let ids = seed::integrations(&state, &tenant, s).await?;
+            Some(SandboxMounts {
+                web: WebContext {
+                    slack: s.slack.clone(),
+                    feishu: s.feishu.clone(),
+                    bundle_url: bundle_url.clone(),
+                    intake_key: seeded.keys.intake_key.clone(),
+                    slack_team_id: sandboxes::SLACK_TEAM_ID.into(),
+                    slack_integration_id: ids.slack.to_string(),
+                    feishu_app_id: sandboxes::FEISHU_APP_ID.into(),
+                    feishu_integration_id: ids.feishu.to_string(),
+                },
+                control: ControlContext {
+                    store: store.clone(),
+                    tenant: tenant.clone(),
+                    slack: s.slack.clone(),
+                    feishu: s.feishu.clone(),
+                    bundle_url: bundle_url.clone(),
+                    slack_team_id: sandboxes::SLACK_TEAM_ID.into(),
+                    feishu_app_id: sandboxes::FEISHU_APP_ID.into(),
+                },
+            })
+        }
+        None => None,
+    };
+
+    let (restored_jobs, restored_dead) = match &saved {
+        Some(saved) => {
+            queue_file::restore(&queue, saved).await?;
+            std::fs::remove_file(&queue_path).map_err(|e| LocalError::new(format!("cannot remove {} after reading it: {e}", queue_path.display())))?;
+            (saved.jobs.len(), saved.dead_letters.len())
+        }
+        None => (0, 0),
+    };
+
+    let draining = Draining::default();
+    let app = server::router(state.clone(), mounts, draining.clone());
+    let workers = Workers::start(options.workers, queue.clone(), state.engine.clone());
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = http_stopped.await;
+            })
+            .await
+    });
+
+    let data_dir = options.data_dir.display().to_string();
+    let keys_file = data.file(KEYS_FILE).display().to_string();
+    let banner = Banner {
+        bundle_url: &bundle_url,
+        data_dir: &data_dir,
+        workers: options.workers,
+        sandbox: options.sandbox,
+        keys: &seeded.keys,
+        new_keys: seeded.new_keys,
+        keys_file: &keys_file,
+        restored_jobs,
+        restored_dead,
+    };
+    println!("{}", banner.render());
+
+    let failure = tokio::select! {
+        _ = shutdown_signal() => None,
+        ended = &mut server => Some(match ended {
+            Ok(Ok(())) => LocalError::new("the HTTP server stopped unexpectedly"),
+            Ok(Err(e)) => LocalError::new(format!("the HTTP server failed: {e}")),
+            Err(e) => LocalError::new(format!("the HTTP server crashed: {e}")),
+        }),
+    };
+
+    println!("warroom-local: stopping: no new requests; finishing the queued jobs (at most {} s; Ctrl-C again to skip)", DRAIN_LIMIT.as_secs());
+    draining.start();
+    tokio::select! {
+        _ = workers.drain(DRAIN_LIMIT) => {}
+        _ = shutdown_signal() => println!("warroom-local: not waiting for the queue"),
+    }
+    workers.stop(STOP_LIMIT).await;
+    let _ = stop_http.send(());
+    if !server.is_finished() && tokio::time::timeout(HTTP_LIMIT, &mut server).await.is_err() {
+        server.abort();
+    }
+
+    let kept = queue_file::export(&queue, &queue_clock).await;
+    if kept.is_empty() {
+        println!("warroom-local: stopped; the queue was empty");
+    } else {
+        queue_file::save(&queue_path, &kept)?;
+        println!(
+            "warroom-local: stopped; {} queued job(s) and {} dead letter(s) kept in {} for the next start",
+            kept.jobs.len(),
+            kept.dead_letters.len(),
+            queue_path.display()
+        );
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+async fn bind(addr: SocketAddr) -> LocalResult<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let other_port = match addr.ip() {
+            IpAddr::V4(ip) => format!("{ip}:PORT"),
+            IpAddr::V6(ip) => format!("[{ip}]:PORT"),
+        };
+        LocalError::new(match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!("{addr} is already in use; pass --listen {other_port}"),
+            std::io::ErrorKind::AddrNotAvailable => format!("cannot listen on {addr}: this machine has no such address; pass --listen 127.0.0.1:3000"),
+            std::io::ErrorKind::PermissionDenied => format!("cannot listen on {addr}: permission denied; pass --listen {other_port} with a port above 1024"),
+            _ => format!("cannot listen on {addr}: {e}"),
+        })
+    })
+}
+
+/// The URL a browser or curl on this machine uses (a wildcard address becomes loopback).
+pub fn url_of(addr: SocketAddr) -> String {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// `--no-sandbox`: the real platforms, configured as a deployment is (the Slack app and
+/// base overrides from the environment); the public URL is `WARROOM_PUBLIC_URL` (a tunnel
+/// the platforms can reach) or else this listener's.
+fn real_platforms(bundle_url: &str) -> LocalResult<PlatformsConfig> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let lookup = |k: &str| match k {
+        // Not used locally: the store, queue and key are the data directory's.
+        "WARROOM_TABLE" | "WARROOM_QUEUE_URL" | "WARROOM_SECRET_KEY" => Some("local".to_string()),
+        "WARROOM_PUBLIC_URL" => Some(env(k).unwrap_or_else(|| bundle_url.to_string())),
+        _ => env(k),
+    };
+    warroom_runtime::Env::from_lookup(lookup).map(|e| e.platforms).map_err(|e| LocalError::new(e.to_string()))
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

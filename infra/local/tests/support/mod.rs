@@ -1,0 +1,164 @@
+//! Running the real `warroom-local` binary as a process: on a free port (`--listen
+//! 127.0.0.1:0`, the URL read from what it prints) with a temporary data directory, driven
+//! over HTTP, stopped with SIGTERM.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use warroom_core::{Clock, SystemClock};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_warroom-local");
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("warroom-local-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A running `warroom-local`.
+pub struct Stack {
+    child: Child,
+    pub url: String,
+    pub stdout: Arc<Mutex<Vec<String>>>,
+    pub stderr: Arc<Mutex<String>>,
+}
+
+impl Stack {
+    /// Starts it on a free port (`--listen 127.0.0.1:0`) and reads the URL it prints.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Stack {
+        let mut child = Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("warroom-local starts");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (lines, mut err) = (stdout.clone(), child.stderr.take().unwrap());
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let errors = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = String::new();
+            let _ = err.read_to_string(&mut buf);
+            errors.lock().unwrap().push_str(&buf);
+        });
+        let mut stack = Stack { child, url: String::new(), stdout, stderr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while stack.url.is_empty() {
+            let first = stack.stdout.lock().unwrap().first().cloned();
+            if let Some(url) = first.as_deref().and_then(|l| l.strip_prefix("warroom-local: listening on ")) {
+                stack.url = url.split_whitespace().next().unwrap().to_string();
+            } else if Instant::now() > deadline || stack.child.try_wait().unwrap().is_some() {
+                panic!("warroom-local did not start:\n{}\n{}", stack.stdout.lock().unwrap().join("\n"), stack.stderr.lock().unwrap());
+            } else {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        stack
+    }
+
+    pub fn printed(&self) -> String {
+        self.stdout.lock().unwrap().join("\n")
+    }
+
+    /// SIGTERM, as a service manager (or Ctrl-C) stops it; waits for a clean exit.
+    pub fn stop(mut self) -> String {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                break exit;
+            }
+            assert!(Instant::now() < deadline, "warroom-local did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(exit.success(), "exit {exit:?}:\n{}\n{}", self.printed(), self.stderr.lock().unwrap());
+        self.printed()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn keys(data_dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(data_dir.join("demo-keys.json")).unwrap()).unwrap()
+}
+
+pub async fn get(url: &str, key: &str) -> Value {
+    let resp = reqwest::Client::new().get(url).bearer_auth(key).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "GET {url}");
+    resp.json().await.unwrap()
+}
+
+pub async fn fire(stack: &Stack, intake_key: &str, id: &str) -> String {
+    let event = json!({"id": id, "title": format!("Checkout errors {id}"), "severity": "critical", "status": "triggered",
+        "time": SystemClock.now().to_rfc3339(), "responders": [{"name": "Ada", "email": "ada@example.com"}]});
+    let resp = reqwest::Client::new().post(format!("{}/hooks/generic", stack.url)).bearer_auth(intake_key).json(&event).send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    let body: Value = resp.json().await.unwrap();
+    body["results"][0]["incident_id"].as_str().unwrap().to_string()
+}
+
+pub async fn wait_for_open_room(stack: &Stack, admin_key: &str, incident: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let room = get(&format!("{}/api/v1/incidents/{incident}/war-room", stack.url), admin_key).await;
+        if room["state"] == "open" && !room["card"].is_null() {
+            return room;
+        }
+        assert!(Instant::now() < deadline, "the war room never opened: {room}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The incident, its war room and its timeline, as the API shows them.
+pub async fn snapshot(stack: &Stack, admin_key: &str) -> (Value, Value, Value) {
+    let list = get(&format!("{}/api/v1/incidents", stack.url), admin_key).await;
+    let incidents = list["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1, "{list}");
+    let id = incidents[0]["id"].as_str().unwrap();
+    let incident = get(&format!("{}/api/v1/incidents/{id}", stack.url), admin_key).await;
+    let room = get(&format!("{}/api/v1/incidents/{id}/war-room", stack.url), admin_key).await;
+    let timeline = get(&format!("{}/api/v1/incidents/{id}/timeline", stack.url), admin_key).await;
+    (incident, room, timeline)
+}
+
+/// Runs the binary to its exit (killed after 30 s): (exit code, stdout, stderr).
+pub fn run_to_exit(args: &[&str]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(BIN).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+pub fn one_line(stderr: &str) -> &str {
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line, got:\n{stderr}");
+    lines[0]
+}
+
