@@ -117,6 +117,17 @@ async fn a_retried_slack_event_has_no_second_effect_and_a_forged_one_is_refused(
     let captured = app.store.list_chat_messages(&app.tenant, &inc.id).await.unwrap();
     assert_eq!(captured.iter().filter(|m| m.text == "rolling back").count(), 1);
 
+    // An @mention: marked as seen with a reaction, answered in the channel.
+    sandbox.post_human_message(&events, TEAM, &channel, "U_ADA", "<@UBOT> what changed?").await.unwrap();
+    let said = sandbox.channel(&channel).unwrap().messages.into_iter().find(|m| m.text.contains("what changed")).unwrap();
+    let mention = serde_json::json!({"type": "app_mention", "user": "U_ADA", "text": "<@UBOT> what changed?", "ts": said.ts, "channel": channel, "event_ts": said.ts});
+    assert_eq!(sandbox.send_event(&events, TEAM, mention).await.unwrap().status(), 200);
+    app.drain().await;
+    let after = sandbox.channel(&channel).unwrap();
+    let marked = after.messages.iter().find(|m| m.ts == said.ts).unwrap();
+    assert!(marked.reactions.iter().any(|r| r.name == "eyes"), "{:?}", marked.reactions);
+    assert!(after.messages.iter().any(|m| m.text.contains("assistant is not available")), "the mention was answered");
+
     let forged = reqwest::Client::new()
         .post(&events)
         .header("x-slack-request-timestamp", app.clock.now().secs().to_string())

@@ -93,11 +93,17 @@ impl Engine {
 
     /// The assistant's answer to an @mention. The AI assistant is a later feature; until
     /// then the mention is acknowledged so nobody waits for an answer that never comes.
-    pub(crate) async fn answer_mention(&self, tenant: &warroom_core::TenantId, incident_id: &warroom_core::IncidentId, chat: &ChatId) -> Result<(), EngineError> {
+    pub(crate) async fn answer_mention(&self, tenant: &warroom_core::TenantId, incident_id: &warroom_core::IncidentId, chat: &ChatId, message: &MessageId) -> Result<(), EngineError> {
         let Some(incident) = self.store.get_incident(tenant, incident_id).await? else { return Ok(()) };
         let Some(integration_id) = &incident.war_room.integration_id else { return Ok(()) };
         let Some(integration) = self.store.get_integration(integration_id).await? else { return Ok(()) };
         let platform = self.platforms.for_integration(&integration)?;
+        // The "seen, working on it" mark; the answer below matters more, so a failure here
+        // (no reactions on this platform, a passing error) is only logged.
+        self.throttle(platform.as_ref(), ApiFamily::Reaction, Some(chat)).await?;
+        if let Err(e) = platform.add_reaction(chat, message, "eyes").await {
+            tracing::info!(chat = %chat, error = %e, "could not mark the mention");
+        }
         self.throttle(platform.as_ref(), ApiFamily::Message, Some(chat)).await?;
         platform.send_text(chat, "The Warroom assistant is not available in this version yet. Commands: ack, resolve, snooze 30m | 2h | 8h.").await?;
         self.note(&incident, Actor::System, TimelineAction::IncidentUpdated, "answered an @mention with the assistant placeholder").await;

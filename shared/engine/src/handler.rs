@@ -35,7 +35,7 @@ impl Engine {
                 self.queue.send(&job).await?;
                 Ok(())
             }
-            JobKind::AnswerMention { incident_id, chat_id, .. } => self.answer_mention(tenant, incident_id, chat_id).await,
+            JobKind::AnswerMention { incident_id, chat_id, message_id } => self.answer_mention(tenant, incident_id, chat_id, message_id).await,
             // Post-mortems arrive with the AI issue; until then the job is acknowledged and
             // logged rather than left to clog the queue.
             JobKind::PostMortem { .. } => {

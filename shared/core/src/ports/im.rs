@@ -106,6 +106,8 @@ pub enum ApiFamily {
     DismissChat,
     Lookup,
     Read,
+    /// A reaction on a message (the "seen, working on it" mark on an @mention).
+    Reaction,
 }
 
 #[async_trait]
@@ -128,6 +130,12 @@ pub trait ImPlatform: Send + Sync {
     async fn list_bot_chats(&self) -> ImResult<Vec<ChatSummary>>;
     /// Oldest first. Only where `capabilities().history`.
     async fn chat_history(&self, chat: &ChatId) -> ImResult<Vec<ChatMessage>>;
+    /// Marks a message with an emoji reaction (`eyes` while the assistant works on it).
+    /// Platforms without reactions for apps do nothing.
+    async fn add_reaction(&self, chat: &ChatId, message: &MessageId, emoji: &str) -> ImResult<()> {
+        let _ = (chat, message, emoji);
+        Ok(())
+    }
 }
 
 /// Builds the platform client of an integration (decrypting its credentials).

@@ -206,6 +206,7 @@ impl ImPlatform for SlackPlatform {
             // conversations.history (also users.conversations, auth.test) — Tier 3; newer
             // non-Marketplace apps may get far less (reference §5, UNCERTAIN numbers).
             ApiFamily::Read => vec![self.bucket_per_minute("conversations.history", TIER3)],
+            ApiFamily::Reaction => vec![self.bucket_per_minute("reactions.add", TIER3)],
         }
     }
 
@@ -296,6 +297,16 @@ impl ImPlatform for SlackPlatform {
             }
         }
         Ok(out)
+    }
+
+    /// `reactions.add`; a reaction already there is fine.
+    async fn add_reaction(&self, chat: &ChatId, message: &MessageId, emoji: &str) -> ImResult<()> {
+        let args = [("channel", chat.as_str()), ("timestamp", message.as_str()), ("name", emoji)];
+        match self.client.call::<serde_json::Value>("reactions.add", &args).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.code == "already_reacted" => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Every page of `conversations.history` (newest first from Slack), people's
