@@ -79,7 +79,9 @@ pub struct Report {
     /// The least first→last span the sliding windows themselves allow:
     /// max((⌈N/50⌉−1) s, (⌈m/5⌉−1) s, (⌈M/1000⌉−1) min).
     pub bound_window: f64,
-    /// The most calls the gateway admitted within any one second (≤ 50 by construction).
+    /// The most calls the gateway admitted within any one second. The sandbox admits at
+    /// most 50 by its own clock; the records are stamped a few microseconds after that
+    /// check, so a window may show 51 when two calls straddle its edge.
     pub peak_admitted_1s: usize,
     /// Calls attempted / admitted in the first second after the first gated call.
     pub first_second_attempted: usize,

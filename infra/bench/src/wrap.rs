@@ -36,6 +36,15 @@ impl Shape {
         i64::from(self.capacity) + (window_ms - 1).max(0) / self.interval_ms.max(1)
     }
 
+    /// The shape the proposed `BucketSpec::within(key, limit, per, burst)` would build: a
+    /// burst of `burst` and the shortest interval that keeps [`Shape::max_in_window`] at
+    /// `limit` (what a platform counting in sliding windows of `per` accepts).
+    pub fn within(limit: u32, per_ms: i64, burst: u32) -> Self {
+        let burst = burst.clamp(1, limit.max(1));
+        let steady = i64::from(limit - burst) + 1;
+        Self { capacity: burst, interval_ms: (per_ms.max(1) - 1) / steady + 1 }
+    }
+
     /// Parses `CAP:INTERVAL_MS`, e.g. `1:21`.
     pub fn parse(s: &str) -> Option<Self> {
         let (c, i) = s.split_once(':')?;
@@ -67,24 +76,31 @@ pub enum Buckets {
 }
 
 impl Buckets {
-    /// Burst-free, window-safe shapes: at most `limit − 2` grants in any window of the
-    /// sandbox's sliding limits (app 1:21ms → ≤ 48 in any second; messages 500:120ms →
-    /// ≤ 999 in any minute; chat 2:334ms → ≤ 4 in any second).
+    /// Window-safe shapes for the engine as it is (polling): a small burst, so a token
+    /// freed while every waiting job is deferred is not lost, and at most `limit − 2`
+    /// grants in any window of the platform's sliding limits (app 3:22ms → ≤ 48 in any
+    /// second, 45.5/s; messages 500:120ms → ≤ 999 in any minute; chat 2:334ms → ≤ 4 in
+    /// any second).
     pub fn proposed() -> Self {
         Buckets::Reshaped {
             name: "proposed".into(),
-            app: Some(Shape::new(1, 21)),
+            app: Some(Shape::new(3, 22)),
             messages: Some(Shape::new(500, 120)),
             chat: Some(Shape::new(2, 334)),
             reserve: false,
         }
     }
 
-    /// The [`Buckets::proposed`] shapes, with slots reserved rather than polled for.
+    /// Slots reserved rather than polled for, burst-free: app 1:22ms (≤ 46 in any second,
+    /// 45.5/s: the slack absorbs calls that reach their slot late), messages and chat as
+    /// [`Buckets::proposed`].
     pub fn reserve() -> Self {
-        match Self::proposed() {
-            Buckets::Reshaped { app, messages, chat, .. } => Buckets::Reshaped { name: "reserve".into(), app, messages, chat, reserve: true },
-            shipped => shipped,
+        Buckets::Reshaped {
+            name: "reserve".into(),
+            app: Some(Shape::new(1, 22)),
+            messages: Some(Shape::new(500, 120)),
+            chat: Some(Shape::new(2, 334)),
+            reserve: true,
         }
     }
 
@@ -410,6 +426,10 @@ impl ImPlatform for BenchPlatform {
         self.slot(format!("history:{chat}"), ApiFamily::Read, Some(chat))?;
         self.seen(self.inner.chat_history(chat).await)
     }
+    async fn add_reaction(&self, chat: &ChatId, message: &MessageId, emoji: &str) -> ImResult<()> {
+        self.slot(format!("reaction:{message}:{emoji}"), ApiFamily::Reaction, Some(chat))?;
+        self.seen(self.inner.add_reaction(chat, message, emoji).await)
+    }
 }
 
 /// The engine as the worker runs it, with its outcomes counted.
@@ -465,6 +485,20 @@ mod tests {
         assert_eq!(Shape::new(1, 21).max_in_window(1000), 48);
         assert_eq!(Shape::new(500, 120).max_in_window(60_000), 999);
         assert_eq!(Shape::new(2, 334).max_in_window(1000), 4);
+    }
+
+    #[test]
+    fn the_proposed_constructor_gives_the_bench_shapes() {
+        assert_eq!(Shape::within(48, 1000, 3), Shape::new(3, 22), "app, polled");
+        assert_eq!(Shape::within(46, 1000, 1), Shape::new(1, 22), "app, reserved");
+        assert_eq!(Shape::within(999, 60_000, 500), Shape::new(500, 120), "messages");
+        assert_eq!(Shape::within(4, 1000, 2), Shape::new(2, 334), "chat");
+        for (limit, per, burst) in [(48, 1000, 3), (46, 1000, 1), (999, 60_000, 500), (4, 1000, 2), (50, 1000, 50), (7, 1000, 1)] {
+            let shape = Shape::within(limit, per, burst);
+            assert!(shape.max_in_window(per) <= i64::from(limit), "{shape} over {limit}/{per}ms");
+            let faster = Shape::new(shape.capacity, shape.interval_ms - 1);
+            assert!(shape.interval_ms == 1 || faster.max_in_window(per) > i64::from(limit), "{shape} is the fastest");
+        }
     }
 
     #[test]

@@ -3,8 +3,13 @@
 //! the limits allow and the count of rate-limited answers.
 //!
 //! ```text
-//! cargo run --release --bin feishu_burst -- --incidents 100 --responders 10
+//! cargo build --release --workspace --bin feishu_burst
+//! target/release/feishu_burst --incidents 100 --responders 10
 //! ```
+//!
+//! (`cargo run --release --bin feishu_burst -- …` finds the binary only once the root
+//! manifest lists `infra/bench` in `default-members`: the root is a package, so without
+//! `--workspace` cargo looks in it alone, and `cargo run` takes no `--workspace`.)
 //!
 //! Options (lists are comma-separated; every combination is run, in order):
 //!   --incidents N          default 100
@@ -12,8 +17,9 @@
 //!   --workers W            concurrent worker loops, default 8
 //!   --linked | --lookup    one mode only (default: both, linked first)
 //!   --modes linked,lookup
-//!   --buckets LIST         shipped | proposed | exact | app=CAP:MS[+messages=CAP:MS][+chat=CAP:MS]
-//!                          default shipped,proposed
+//!   --buckets LIST         shipped | proposed | reserve | exact
+//!                          | app=CAP:MS[+messages=CAP:MS][+chat=CAP:MS][+reserve]
+//!                          default shipped,proposed,reserve (see `warroom_bench::Buckets`)
 //!   --max-receives LIST    the queue's redrive limit; default 5,1000 (5 = template.yaml)
 //!   --timeout SECS         per run, default 300
 //! Prints a table per run, then one JSON line: {"runs": [...]}. `RUST_LOG` sets the log
@@ -24,7 +30,7 @@ use warroom_bench::{run, Buckets, Mode, Scenario};
 
 fn usage(problem: &str) -> ! {
     eprintln!("feishu_burst: {problem}");
-    eprintln!("usage: feishu_burst [--incidents N] [--responders R] [--workers W] [--linked|--lookup|--modes linked,lookup] [--buckets shipped,proposed,exact,app=CAP:MS] [--max-receives 5,1000] [--timeout SECS]");
+    eprintln!("usage: feishu_burst [--incidents N] [--responders R] [--workers W] [--linked|--lookup|--modes linked,lookup] [--buckets shipped,proposed,reserve,exact,app=CAP:MS+reserve] [--max-receives 5,1000] [--timeout SECS]");
     std::process::exit(2)
 }
 
@@ -39,7 +45,7 @@ async fn main() {
 
     let mut base = Scenario::issue5();
     let mut modes = vec![Mode::Linked, Mode::Lookup];
-    let mut buckets = vec![Buckets::Shipped, Buckets::proposed()];
+    let mut buckets = vec![Buckets::Shipped, Buckets::proposed(), Buckets::reserve()];
     let mut receives = vec![5u32, 1000];
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {

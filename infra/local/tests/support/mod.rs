@@ -162,3 +162,26 @@ pub fn one_line(stderr: &str) -> &str {
     lines[0]
 }
 
+
+/// POST with an optional key: (status, JSON body or null).
+pub async fn post(url: &str, key: Option<&str>, body: Value) -> (u16, Value) {
+    let mut request = reqwest::Client::new().post(url).json(&body);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let resp = request.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Polls `GET path` (admin key) until `field` is `want`.
+pub async fn wait_for(stack: &Stack, admin_key: &str, path: &str, field: &str, want: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = get(&format!("{}{path}", stack.url), admin_key).await;
+        if body[field] == want {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{path}: {field} never became {want}: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
