@@ -14,6 +14,8 @@
 #   6. cargo test --workspace --locked -- --include-ignored (the #[ignore]d tests are the ones
 #      that need the emulator or Alertmanager; they read WARROOM_DYNAMODB_ENDPOINT /
 #      WARROOM_SQS_ENDPOINT, and find prometheus-alertmanager on PATH).
+#   7. Browser test: headless Debian chromium + playwright-core (infra/browser-test) against
+#      warroom-local; screenshot in .test-output/sandbox-ack.png.
 # Only the venv's own binaries are used (.venv-test/bin/...), never globally installed ones.
 #
 # Environment:
@@ -36,6 +38,8 @@ source infra/lib/common.sh
 source infra/lib/template_checks.sh
 # shellcheck source=infra/lib/alertmanager.sh
 source infra/lib/alertmanager.sh
+# shellcheck source=infra/lib/browser.sh
+source infra/lib/browser.sh
 
 VENV_DIR=.venv-test
 VENV_BIN=$VENV_DIR/bin
@@ -182,6 +186,7 @@ on_exit() {
     local rc=$?
     trap - EXIT
     stop_emulator
+    stop_browser_stack
     if ((rc != 0)) && [[ -n $CURRENT_STEP ]]; then
         steps_summary
         say "==> FAILED: '$CURRENT_STEP' stopped the run (exit $rc, $(_elapsed "$RUN_START") s)"
@@ -202,8 +207,10 @@ main() {
     run_step "DynamoDB/SQS emulator" start_emulator
     if [[ ${WARROOM_TEST_SKIP_CARGO:-} == 1 ]]; then
         skip_step "cargo test" "WARROOM_TEST_SKIP_CARGO=1"
+        skip_step "Browser test (sandbox view)" "WARROOM_TEST_SKIP_CARGO=1"
     else
         check_step "cargo test" cargo_test
+        check_step "Browser test (sandbox view)" browser_test "$VENV_BIN/python"
     fi
 
     stop_emulator

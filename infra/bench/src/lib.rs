@@ -84,7 +84,8 @@ impl Scenario {
             workers: 8,
             mode: Mode::Linked,
             buckets: Buckets::Shipped,
-            max_receive_count: 5,
+            // As template.yaml's redrive policy.
+            max_receive_count: 100,
             timeout: Duration::from_secs(300),
         }
     }

@@ -144,7 +144,8 @@ mod tests {
 
     fn queue() -> (Arc<QueueClock>, MemoryQueue) {
         let clock = Arc::new(QueueClock::default());
-        (clock.clone(), MemoryQueue::new(MemoryQueueConfig::default(), clock))
+        let config = MemoryQueueConfig { max_receive_count: 5, ..MemoryQueueConfig::default() };
+        (clock.clone(), MemoryQueue::new(config, clock))
     }
 
     fn job(incident: &str, version: u64) -> Job {

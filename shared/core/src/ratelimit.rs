@@ -26,6 +26,24 @@ impl BucketSpec {
         Self { key: key.into(), capacity: count, interval_ms: interval_ms.max(1) }
     }
 
+    /// At most `limit` takes in ANY sliding window of `per`, allowing a burst of `burst`.
+    /// `per` gives `limit` at once and `limit` more just after; a platform that counts a
+    /// sliding (or fixed but unaligned) window refuses that second half. A bucket of
+    /// capacity `b` and interval `i` passes at most `b + ⌊(per − 1) / i⌋` takes in any window,
+    /// so `i` is chosen to keep that at `limit`.
+    pub fn within(key: impl Into<String>, limit: u32, per: Duration, burst: u32) -> Self {
+        let limit = limit.max(1);
+        let burst = burst.clamp(1, limit);
+        let per_ms = per.as_millis().max(1) as i64;
+        let interval_ms = (per_ms - 1) / (i64::from(limit - burst) + 1) + 1;
+        Self { key: key.into(), capacity: burst, interval_ms }
+    }
+
+    /// The most takes this bucket can grant within any window of `per` (for checks).
+    pub fn max_in_window(&self, per: Duration) -> i64 {
+        i64::from(self.capacity) + (per.as_millis() as i64 - 1) / self.interval_ms
+    }
+
     /// How far ahead of now the TAT may run: the whole bucket's worth.
     pub fn burst_ms(&self) -> i64 {
         i64::from(self.capacity) * self.interval_ms
@@ -114,6 +132,34 @@ mod tests {
     fn asking_for_more_than_the_capacity_or_nothing_is_an_error() {
         assert_eq!(decide(&spec(), None, Timestamp(0), 6), Err(TooManyTokens { asked: 6, capacity: 5 }));
         assert!(decide(&spec(), None, Timestamp(0), 0).is_err());
+    }
+
+    #[test]
+    fn a_window_bucket_never_grants_more_than_its_limit_in_any_window() {
+        for (limit, per, burst) in [(48, 1000, 3), (50, 1000, 1), (999, 60_000, 500), (4, 1000, 2), (20, 60_000, 20)] {
+            let s = BucketSpec::within("b", limit, Duration::from_millis(per), burst);
+            assert!(s.max_in_window(Duration::from_millis(per)) <= i64::from(limit), "{limit}/{per}ms burst {burst}: {s:?}");
+            assert!(s.max_in_window(Duration::from_millis(per)) >= i64::from(limit) - 1, "and not much less: {s:?}");
+        }
+        // `per` is a token bucket: up to twice the limit in a window.
+        assert_eq!(BucketSpec::per("b", 50, Duration::from_secs(1)).max_in_window(Duration::from_secs(1)), 99);
+    }
+
+    #[test]
+    fn a_simulated_burst_through_a_window_bucket_stays_under_a_sliding_window() {
+        // Take as fast as allowed for three seconds; count takes in every 1 s window.
+        let s = BucketSpec::within("b", 48, Duration::from_secs(1), 3);
+        let (mut tat, mut taken) = (None, Vec::new());
+        for ms in 0..3000 {
+            while let Ok((Take::Granted, new)) = decide(&s, tat, Timestamp(ms), 1) {
+                tat = new;
+                taken.push(ms);
+            }
+        }
+        for start in 0..2000 {
+            let in_window = taken.iter().filter(|t| **t >= start && **t < start + 1000).count();
+            assert!(in_window <= 48, "{in_window} takes in [{start}, {}) ms", start + 1000);
+        }
     }
 
     #[test]

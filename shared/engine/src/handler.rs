@@ -8,8 +8,11 @@ use async_trait::async_trait;
 use std::time::Duration;
 use warroom_core::{Actor, Delivery, ImError, IncidentId, Job, JobHandler, JobKind, Outcome, TimelineAction};
 
-/// Receives before a job is given up on; matches the queue's `maxReceiveCount`.
+/// Failed attempts (not deferrals for rate limits: those count as receives but are no
+/// failure) before a job is given up on and parked in the dead-letter queue.
 pub const MAX_ATTEMPTS: u32 = 5;
+/// How long a job's failure count is kept.
+const ATTEMPTS_TTL: Duration = Duration::from_secs(24 * 3600);
 
 fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(attempt.min(8)).min(300))
@@ -79,6 +82,22 @@ fn incident_of(job: &Job) -> Option<&IncidentId> {
     }
 }
 
+impl Engine {
+    /// Counts one more failed attempt of this message and returns the count. The queue's
+    /// receive count cannot tell failures from rate-limit deferrals, so failures are
+    /// counted here; a store hiccup counts as the first failure rather than stopping.
+    async fn count_failure(&self, delivery: &Delivery) -> u32 {
+        let key = format!("attempts:{}", delivery.message_id);
+        let now = self.clock.now();
+        let before = self.store.get_ephemeral(&key, now).await.ok().flatten().and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
+        let after = before + 1;
+        if let Err(e) = self.store.put_ephemeral(&key, &after.to_string(), ATTEMPTS_TTL, now).await {
+            tracing::warn!(error = %e, "could not count the job's failure");
+        }
+        after
+    }
+}
+
 #[async_trait]
 impl JobHandler for Engine {
     async fn handle(&self, job: &Job, delivery: &Delivery) -> Outcome {
@@ -94,20 +113,24 @@ impl JobHandler for Engine {
             tracing::warn!(kind = ?job.kind, error = %error, "job failed for good");
             return Outcome::Done;
         }
-        tracing::warn!(kind = ?job.kind, attempt = delivery.receive_count, error = %error, "job failed; will retry");
-        if delivery.receive_count >= MAX_ATTEMPTS {
-            self.give_up(job, &error, delivery.receive_count).await;
-            // Visible again at once: the next receive moves it to the dead-letter queue.
-            return Outcome::Defer(Duration::ZERO);
+        let attempt = self.count_failure(delivery).await;
+        tracing::warn!(kind = ?job.kind, attempt, error = %error, "job failed; will retry");
+        if attempt >= MAX_ATTEMPTS {
+            self.give_up(job, &error, attempt).await;
+            return match self.queue.dead_letter(delivery).await {
+                Ok(()) => Outcome::Done,
+                // Could not park it: keep it, and try again later rather than lose it.
+                Err(e) => Outcome::Retry(format!("could not move the job to the dead-letter queue: {e}")),
+            };
         }
-        if delivery.receive_count == 1 && matches!(job.kind, JobKind::SyncStatus { .. }) {
+        if attempt == 1 && matches!(job.kind, JobKind::SyncStatus { .. }) {
             if let Some(id) = incident_of(job) {
                 if let Ok(Some(incident)) = self.store.get_incident(&job.tenant_id, id).await {
                     self.note(&incident, Actor::System, TimelineAction::SyncFailed, format!("{error}; retrying with backoff")).await;
                 }
             }
         }
-        Outcome::Defer(backoff(delivery.receive_count))
+        Outcome::Defer(backoff(attempt))
     }
 }
 

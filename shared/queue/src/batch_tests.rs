@@ -37,6 +37,10 @@ impl JobQueue for RecordingQueue {
         }
         Ok(())
     }
+    async fn dead_letter(&self, delivery: &Delivery) -> QueueResult<()> {
+        self.calls.lock().unwrap().push(format!("dead {}", delivery.message_id));
+        Ok(())
+    }
     async fn dead_letters(&self, _max: usize) -> QueueResult<Vec<Delivery>> {
         Ok(vec![])
     }

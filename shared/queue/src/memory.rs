@@ -41,7 +41,10 @@ pub struct MemoryQueueConfig {
 
 impl Default for MemoryQueueConfig {
     fn default() -> Self {
-        Self { visibility_timeout: Duration::from_secs(30), max_receive_count: 5 }
+        // Every delivery counts, deferrals for rate limits included, so this is a safety net
+        // for crashes and poison messages; the engine gives up on failing jobs itself (as
+        // the SQS redrive policy in template.yaml).
+        Self { visibility_timeout: Duration::from_secs(30), max_receive_count: 100 }
     }
 }
 
@@ -257,6 +260,16 @@ impl JobQueue for MemoryQueue {
     /// had on the main queue (useless for `ack`).
     async fn dead_letters(&self, max: usize) -> QueueResult<Vec<Delivery>> {
         Ok(self.lock().dead.iter().take(max).map(Stored::delivery).collect())
+    }
+
+    async fn dead_letter(&self, delivery: &Delivery) -> QueueResult<()> {
+        let now = self.clock.now();
+        let mut state = self.lock();
+        let mut copy = state.new_message(delivery.group.clone(), delivery.body.clone(), now);
+        copy.receive_count = delivery.receive_count;
+        tracing::warn!(message_id = %delivery.message_id, group = %delivery.group, "message given up on: moved to the dead-letter list");
+        state.dead.push(copy);
+        Ok(())
     }
 
     /// Appends every dead letter to the end of its group, as a new message (new id,

@@ -44,9 +44,13 @@ impl SqsQueue {
     }
 
     async fn send_raw(&self, group: &str, dedup_id: &str, body: String) -> QueueResult<()> {
+        self.send_raw_to(&self.queue_url, group, dedup_id, body).await
+    }
+
+    async fn send_raw_to(&self, url: &str, group: &str, dedup_id: &str, body: String) -> QueueResult<()> {
         self.client
             .send_message()
-            .queue_url(&self.queue_url)
+            .queue_url(url)
             .message_group_id(sqs_id(group))
             .message_deduplication_id(sqs_id(dedup_id))
             .message_body(body)
@@ -161,6 +165,13 @@ impl JobQueue for SqsQueue {
     /// stay visible, but each peek counts as a receive of the dead letter (its
     /// `ApproximateReceiveCount` grows; the DLQ has no redrive policy, so nothing moves).
     /// As every peek sees the same head messages, at most the first 10 or so can be listed.
+    /// Sends the body to the DLQ (same group; dedup id from the message id, so a retried
+    /// give-up parks it once).
+    async fn dead_letter(&self, delivery: &Delivery) -> QueueResult<()> {
+        let dlq = self.require_dlq()?.to_owned();
+        self.send_raw_to(&dlq, &delivery.group, &format!("dead.{}", delivery.message_id), delivery.body.clone()).await
+    }
+
     async fn dead_letters(&self, max: usize) -> QueueResult<Vec<Delivery>> {
         let dlq = self.require_dlq()?;
         let mut seen = HashSet::new();

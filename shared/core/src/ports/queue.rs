@@ -60,6 +60,9 @@ pub trait JobQueue: Send + Sync {
     /// Keep the message (and so its group) invisible for `delay`, then deliver it again.
     /// Zero makes it visible at once. Capped at `MAX_DEFER`.
     async fn defer(&self, receipt: &str, delay: Duration) -> QueueResult<()>;
+    /// Puts a copy of the delivery in the dead-letter queue now: a job given up on, kept for
+    /// a redrive. The caller then acknowledges the original.
+    async fn dead_letter(&self, delivery: &Delivery) -> QueueResult<()>;
     /// Messages moved to the dead-letter queue after too many receives (peeked, not taken).
     async fn dead_letters(&self, max: usize) -> QueueResult<Vec<Delivery>>;
     /// Moves every dead letter back to the main queue; returns how many.

@@ -184,11 +184,16 @@ impl ImPlatform for FeishuPlatform {
     /// same group 5/s (reference §5 also lists 1000/min & 50/s per API and 5 QPS per message).
     fn buckets(&self, family: ApiFamily, chat: Option<&ChatId>) -> Vec<BucketSpec> {
         let app = self.app();
-        let mut b = vec![BucketSpec::per(format!("feishu.{app}.app"), 50, Duration::from_secs(1))];
+        // Feishu states its limits as QPS / per-minute windows, and the sandbox counts
+        // sliding windows; a plain token bucket of 50 + 50/s passes ~99 calls in the first
+        // second (measured: 49 refusals in a 100-room burst). `within` keeps every window at
+        // or under the limit, with a little headroom for the time between take and call
+        // (the benchmark's figures are in infra/bench).
+        let mut b = vec![BucketSpec::within(format!("feishu.{app}.app"), 48, Duration::from_secs(1), 3)];
         if family == ApiFamily::Message {
-            b.push(BucketSpec::per(format!("feishu.{app}.messages"), 1000, Duration::from_secs(60)));
+            b.push(BucketSpec::within(format!("feishu.{app}.messages"), 999, Duration::from_secs(60), 500));
             if let Some(chat) = chat {
-                b.push(BucketSpec::per(format!("feishu.{app}.chat.{chat}"), 5, Duration::from_secs(1)));
+                b.push(BucketSpec::within(format!("feishu.{app}.chat.{chat}"), 4, Duration::from_secs(1), 2));
             }
         }
         b

@@ -262,13 +262,24 @@ async fn missing_permissions_and_lost_chats_reach_the_engine_as_such() {
 }
 
 #[test]
-fn buckets_limit_the_app_and_for_messages_the_app_minute_and_the_chat() {
+fn buckets_keep_every_window_under_the_app_minute_and_chat_limits() {
     let creds = FeishuCredentials { app_id: "cli_x".into(), app_secret: String::new(), verification_token: String::new(), encrypt_key: String::new(), base_url: FEISHU_BASE.into() };
     let p = FeishuPlatform::new(creds, reqwest::Client::new(), Arc::new(EmbeddedStore::open_temporary().unwrap()), Arc::new(SystemClock));
-    let keys = |f, c: Option<&ChatId>| p.buckets(f, c).into_iter().map(|b| (b.key, b.capacity)).collect::<Vec<_>>();
-    assert_eq!(keys(ApiFamily::CreateChat, None), vec![("feishu.cli_x.app".into(), 50)]);
+    let second = std::time::Duration::from_secs(1);
+    let minute = std::time::Duration::from_secs(60);
+    // Each bucket's most takes in any window of its period, which the platform counts.
+    let keys = |f, c: Option<&ChatId>| {
+        p.buckets(f, c)
+            .into_iter()
+            .map(|b| {
+                let per = if b.key.ends_with(".messages") { minute } else { second };
+                (b.key.clone(), b.max_in_window(per))
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(ApiFamily::CreateChat, None), vec![("feishu.cli_x.app".into(), 48)]);
     let chat = ChatId::new("oc_9");
-    assert_eq!(keys(ApiFamily::Message, Some(&chat)), vec![("feishu.cli_x.app".into(), 50), ("feishu.cli_x.messages".into(), 1000), ("feishu.cli_x.chat.oc_9".into(), 5)]);
+    assert_eq!(keys(ApiFamily::Message, Some(&chat)), vec![("feishu.cli_x.app".into(), 48), ("feishu.cli_x.messages".into(), 999), ("feishu.cli_x.chat.oc_9".into(), 4)]);
     assert!(p.capabilities().idempotent_create && p.capabilities().lookup_by_phone);
 }
 
