@@ -14,6 +14,17 @@ pub const MAX_ATTEMPTS: u32 = 5;
 /// How long a job's failure count is kept.
 const ATTEMPTS_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// Extra wait for a rate-limited job, growing with how often it has already waited. The
+/// bucket says when the NEXT token frees, but many jobs wait for it at once: without a
+/// spread they all wake together, one wins, the rest come back again and again (the
+/// benchmark saw a job received 100 times in 5 s, which runs into the redrive limit).
+/// Random, so they spread out; bounded, so a lone waiter is not held up for nothing.
+fn contention_jitter(receives: u32) -> Duration {
+    use rand::Rng;
+    let cap_ms = (u64::from(receives.max(1)) * 25).min(2_000);
+    Duration::from_millis(rand::rng().random_range(0..=cap_ms))
+}
+
 fn backoff(attempt: u32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(attempt.min(8)).min(300))
 }
@@ -106,7 +117,7 @@ impl JobHandler for Engine {
             Err(e) => e,
         };
         if let EngineError::Platform(ImError::RateLimited { retry_after }) = &error {
-            return Outcome::Defer(*retry_after);
+            return Outcome::Defer(*retry_after + contention_jitter(delivery.receive_count));
         }
         if !error.is_retryable() {
             // Recorded where it matters (timeline, integration); retrying cannot help.
