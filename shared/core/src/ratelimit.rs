@@ -87,6 +87,17 @@ pub fn decide(spec: &BucketSpec, tat: Option<i64>, now: Timestamp, n: u32) -> Re
     }
 }
 
+/// Books `n` tokens at the earliest time the bucket allows, whatever the wait: returns that
+/// time (`now` when free) and the TAT to store. Callers that reserve wait until the slot
+/// and then call without taking again, so many waiters line up instead of polling.
+pub fn reserve(spec: &BucketSpec, tat: Option<i64>, now: Timestamp, n: u32) -> Result<(Timestamp, i64), TooManyTokens> {
+    if n > spec.capacity || n == 0 {
+        return Err(TooManyTokens { asked: n, capacity: spec.capacity });
+    }
+    let new_tat = tat.unwrap_or(now.millis()).max(now.millis()) + spec.cost_ms(n);
+    Ok((Timestamp((new_tat - spec.burst_ms()).max(now.millis())), new_tat))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +171,21 @@ mod tests {
             let in_window = taken.iter().filter(|t| **t >= start && **t < start + 1000).count();
             assert!(in_window <= 48, "{in_window} takes in [{start}, {}) ms", start + 1000);
         }
+    }
+
+    #[test]
+    fn reservations_line_up_one_interval_apart_once_the_burst_is_used() {
+        let s = BucketSpec { key: "b".into(), capacity: 2, interval_ms: 100 };
+        let mut tat = None;
+        let mut slots = Vec::new();
+        for _ in 0..5 {
+            let (slot, new) = reserve(&s, tat, Timestamp(1000), 1).unwrap();
+            tat = Some(new);
+            slots.push(slot.millis());
+        }
+        assert_eq!(slots, [1000, 1000, 1100, 1200, 1300]);
+        // A taker that does not reserve sees the booked bucket as busy.
+        assert!(matches!(decide(&s, tat, Timestamp(1000), 1).unwrap().0, Take::Wait(_)));
     }
 
     #[test]

@@ -21,7 +21,12 @@ const ATTEMPTS_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Random, so they spread out; bounded, so a lone waiter is not held up for nothing.
 fn contention_jitter(receives: u32) -> Duration {
     use rand::Rng;
-    let cap_ms = (u64::from(receives.max(1)) * 25).min(2_000);
+    // A job waiting for its own reservation comes back once or twice; only a job that
+    // keeps being refused (the platform's own 429s) is spread out.
+    if receives <= 3 {
+        return Duration::ZERO;
+    }
+    let cap_ms = (u64::from(receives) * 25).min(2_000);
     Duration::from_millis(rand::rng().random_range(0..=cap_ms))
 }
 
@@ -112,7 +117,8 @@ impl Engine {
 #[async_trait]
 impl JobHandler for Engine {
     async fn handle(&self, job: &Job, delivery: &Delivery) -> Outcome {
-        let error = match self.run(job).await {
+        // Reservations belong to the job's group: one job of it runs at a time.
+        let error = match crate::throttle::HOLDER.scope(job.group(), self.run(job)).await {
             Ok(()) => return Outcome::Done,
             Err(e) => e,
         };

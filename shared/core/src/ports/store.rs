@@ -165,4 +165,7 @@ pub trait Store: Send + Sync {
     async fn take_ephemeral(&self, key: &str, now: Timestamp) -> StoreResult<Option<String>>;
     /// Takes `n` tokens from a shared bucket, atomically across all instances.
     async fn take_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Take>;
+    /// Books `n` tokens at the earliest time the bucket allows (see
+    /// `ratelimit::reserve`), atomically across all instances; never refuses.
+    async fn reserve_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Timestamp>;
 }

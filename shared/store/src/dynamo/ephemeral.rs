@@ -88,6 +88,35 @@ fn live_value(item: Option<Item>, now: Timestamp) -> StoreResult<Option<String>>
 /// GCRA on one number per bucket, with no read on the hot path: a conditional update
 /// that advances a running TAT, else one that restarts an idle bucket; only if both
 /// conditions fail is the TAT read, to say how long to wait.
+/// Books tokens with one conditional update and no read: advance a TAT that is ahead of
+/// now, or restart one that fell behind (or never existed). Either way the new TAT comes
+/// back, and the slot follows from it.
+pub(super) async fn reserve_tokens(store: &DynamoStore, bucket: &BucketSpec, n_tokens: u32, now: Timestamp) -> StoreResult<Timestamp> {
+    warroom_core::ratelimit::reserve(bucket, None, now, n_tokens).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let key = keys::bucket(&bucket.key);
+    let now_ms = now.millis();
+    let cost = bucket.cost_ms(n_tokens);
+    // Reservations can book the bucket far ahead; keep it an hour past that at least.
+    let expires = n(ttl_secs(now_ms + bucket.burst_ms()) + BUCKET_IDLE_SECS + 3600);
+    let names = |e: Expr| e.name("#tat", TAT).name("#exp", EXPIRES_AT).name("#kind", KIND).value(":exp", expires.clone()).value(":kind", s("bucket"));
+    let advance = names(Expr::when("#tat >= :now").set("SET #tat = #tat + :cost, #exp = :exp, #kind = :kind").value(":now", n(now_ms)).value(":cost", n(cost)));
+    let restart = names(
+        Expr::when("attribute_not_exists(#tat) OR #tat < :now")
+            .set("SET #tat = :fresh, #exp = :exp, #kind = :kind")
+            .value(":now", n(now_ms))
+            .value(":fresh", n(now_ms + cost)),
+    );
+    for _ in 0..TOKEN_ROUNDS {
+        for expr in [&advance, &restart] {
+            if let Written::Done(item) = store.update_item_returning(&key, expr.clone()).await? {
+                let tat = attr_i64(&item, TAT, "rate-limit bucket")?.unwrap_or(now_ms + cost);
+                return Ok(Timestamp((tat - bucket.burst_ms()).max(now_ms)));
+            }
+        }
+    }
+    Err(StoreError::Unavailable { message: format!("bucket {} kept moving; try again", bucket.key), retryable: true })
+}
+
 pub(super) async fn take_tokens(store: &DynamoStore, bucket: &BucketSpec, n_tokens: u32, now: Timestamp) -> StoreResult<Take> {
     // `decide` validates `n` the same way for every adapter; its answer is not used.
     decide(bucket, None, now, n_tokens).map_err(|e| StoreError::Invalid(e.to_string()))?;

@@ -194,4 +194,7 @@ impl Store for DynamoStore {
     async fn take_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Take> {
         ephemeral::take_tokens(self, bucket, n, now).await
     }
+    async fn reserve_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Timestamp> {
+        ephemeral::reserve_tokens(self, bucket, n, now).await
+    }
 }

@@ -124,6 +124,27 @@ impl DynamoStore {
         }
     }
 
+    /// Like `update_item`, returning the updated attributes.
+    pub(super) async fn update_item_returning(&self, key: &Key, expr: Expr) -> StoreResult<Written<Item>> {
+        let sent = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_item(key)))
+            .set_update_expression(expr.update())
+            .set_condition_expression(expr.condition())
+            .set_expression_attribute_names(expr.names_opt())
+            .set_expression_attribute_values(expr.values_opt())
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match sent {
+            Ok(out) => Ok(Written::Done(out.attributes.unwrap_or_default())),
+            Err(e) if is_condition_failure(&e) => Ok(Written::ConditionFailed(None)),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
     /// Deletes and returns the item as it was (`None` if there was none).
     pub(super) async fn delete_item(&self, key: &Key, cond: Option<Expr>) -> StoreResult<Written<Option<Item>>> {
         let cond = cond.unwrap_or_default();

@@ -53,6 +53,14 @@ pub(super) fn take_tokens(tx: &mut WriteTx, spec: &BucketSpec, n: u32, now: Time
     Ok(take)
 }
 
+pub(super) fn reserve_tokens(tx: &mut WriteTx, spec: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Timestamp> {
+    let k = keys::bucket(&spec.key);
+    let tat = tx.get::<Bucket>(&k)?.map(|b| b.tat);
+    let (slot, new_tat) = warroom_core::ratelimit::reserve(spec, tat, now, n).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    tx.put_expiring(&k, &Bucket { tat: new_tat }, new_tat)?;
+    Ok(slot)
+}
+
 /// Deletes every expired claim, value and bucket; returns how many went.
 pub(super) fn purge_expired(tx: &mut WriteTx, now: Timestamp) -> StoreResult<usize> {
     let mut purged = 0;

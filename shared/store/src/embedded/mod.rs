@@ -252,4 +252,8 @@ impl Store for EmbeddedStore {
         let bucket = bucket.clone();
         db::write(&self.db, move |tx| ephemeral::take_tokens(tx, &bucket, n, now)).await
     }
+    async fn reserve_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Timestamp> {
+        let bucket = bucket.clone();
+        db::write(&self.db, move |tx| ephemeral::reserve_tokens(tx, &bucket, n, now)).await
+    }
 }

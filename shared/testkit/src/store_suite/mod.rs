@@ -44,6 +44,7 @@ macro_rules! store_conformance {
             shortlived::twenty_concurrent_takes_of_one_state_give_it_to_exactly_one,
             shortlived::a_hundred_concurrent_token_takers_never_exceed_the_capacity,
             shortlived::a_bucket_refills_at_its_rate_and_says_how_long_to_wait,
+            shortlived::twenty_concurrent_reservations_line_up_one_interval_apart,
             shortlived::asking_a_bucket_for_more_than_it_holds_is_invalid,
         );
     };

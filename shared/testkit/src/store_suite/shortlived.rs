@@ -88,6 +88,19 @@ pub async fn a_bucket_refills_at_its_rate_and_says_how_long_to_wait(store: S) {
     assert_eq!(store.take_tokens(&spec, 5, Timestamp(T0.0 + 10_000)).await.unwrap(), Take::Granted, "a rested bucket is full");
 }
 
+pub async fn twenty_concurrent_reservations_line_up_one_interval_apart(store: S) {
+    let spec = BucketSpec { key: key("feishu.app"), capacity: 2, interval_ms: 100 };
+    let tasks = (0..20).map(|_| {
+        let (store, spec) = (store.clone(), spec.clone());
+        tokio::spawn(async move { store.reserve_tokens(&spec, 1, T0).await.unwrap() })
+    });
+    let mut slots: Vec<i64> = futures::future::join_all(tasks).await.into_iter().map(|r| r.unwrap().millis() - T0.millis()).collect();
+    slots.sort();
+    let expected: Vec<i64> = [0, 0].into_iter().chain((1..19).map(|k| k * 100)).collect();
+    assert_eq!(slots, expected, "each reservation got its own slot");
+    assert!(matches!(store.take_tokens(&spec, 1, T0).await.unwrap(), Take::Wait(_)), "the booked bucket is busy for takers");
+}
+
 pub async fn asking_a_bucket_for_more_than_it_holds_is_invalid(store: S) {
     let spec = BucketSpec::per(key("tiny"), 2, Duration::from_secs(1));
     assert!(matches!(store.take_tokens(&spec, 3, T0).await, Err(StoreError::Invalid(_))));
