@@ -177,7 +177,8 @@ cargo_test() {
         say "cargo not found"
         return 1
     }
-    cargo test --workspace --locked -- --include-ignored
+    # --no-fail-fast: one failing test binary must not hide the others.
+    cargo test --workspace --locked --no-fail-fast -- --include-ignored
 }
 
 # ---- main -------------------------------------------------------------------------------

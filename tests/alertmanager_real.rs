@@ -100,8 +100,17 @@ async fn alertmanager_opens_a_war_room_and_a_snooze_becomes_a_silence_it_lists()
     };
     assert_eq!(incident.title, "Disk full on db-1");
     assert_eq!(incident.severity, Severity::Critical);
-    app.drain().await;
-    let incident = app.store.get_incident(&app.tenant, &incident.id).await.unwrap().unwrap();
+    // The webhook's handler enqueues the reconcile just after storing the incident: keep
+    // draining until the room is open (bounded).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let incident = loop {
+        app.drain().await;
+        let current = app.store.get_incident(&app.tenant, &incident.id).await.unwrap().unwrap();
+        if current.war_room.state == WarRoomState::Open || Instant::now() > deadline {
+            break current;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(incident.war_room.state, WarRoomState::Open, "the tenant's rule opens rooms for critical incidents: {:?}", incident.war_room);
 
     let (code, _) = app.click("U_ADA", &incident.id, CardAction::Snooze { minutes: 120 }, "snooze-1").await;

@@ -62,8 +62,8 @@ impl std::fmt::Display for Shape {
 /// Which buckets the engine takes tokens from before each Feishu call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Buckets {
-    /// `FeishuPlatform::buckets()` as shipped (`BucketSpec::per`: app 50:20ms,
-    /// messages 1000:60ms, chat 5:200ms).
+    /// `FeishuPlatform::buckets()` as shipped (`BucketSpec::within`: app 3:22ms, messages
+    /// 500:120ms, chat 2:334ms), with the engine's own reservations.
     Shipped,
     /// The shipped keys, with these shapes where given (`None` keeps the shipped one).
     /// `reserve`: instead of the engine polling the buckets (take, else defer and try
@@ -175,10 +175,11 @@ impl Buckets {
 
     /// One line per bucket kind, for the report.
     pub fn describe(&self) -> String {
+        // Mirrors `FeishuPlatform::buckets()` (BucketSpec::within(48/s, 3), (999/min, 500), (4/s, 2)).
         let shipped = |name: &str| match name {
-            "app" => Shape::new(50, 20),
-            "messages" => Shape::new(1000, 60),
-            _ => Shape::new(5, 200),
+            "app" => Shape::new(3, 22),
+            "messages" => Shape::new(500, 120),
+            _ => Shape::new(2, 334),
         };
         let pick = |name: &str, s: &Option<Shape>| s.unwrap_or_else(|| shipped(name));
         let (a, m, c) = match self {
@@ -190,7 +191,11 @@ impl Buckets {
             a.max_in_window(1000),
             m.max_in_window(60_000),
             c.max_in_window(1000),
-            if self.reserves() { "; slots reserved (simulated)" } else { "; polled by the engine" }
+            match self {
+                Buckets::Shipped => "; slots reserved by the engine",
+                _ if self.reserves() => "; slots reserved (simulated)",
+                _ => "; polled by the engine",
+            }
         )
     }
 }
