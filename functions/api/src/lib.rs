@@ -22,6 +22,7 @@ pub mod links;
 mod lookup;
 pub mod members;
 pub mod settings;
+pub mod slack_app;
 pub mod views;
 
 use axum::Router;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(integrations::routes())
         .merge(connect::routes())
+        .merge(slack_app::routes())
         .merge(links::routes())
         .merge(members::routes())
         .merge(incidents::routes())

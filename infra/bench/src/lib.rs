@@ -18,6 +18,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod buckets;
 pub mod report;
 pub mod wrap;
 

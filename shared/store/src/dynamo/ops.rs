@@ -106,22 +106,10 @@ impl DynamoStore {
     }
 
     pub(super) async fn update_item(&self, key: &Key, expr: Expr) -> StoreResult<Written<()>> {
-        let sent = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_item(key)))
-            .set_update_expression(expr.update())
-            .set_condition_expression(expr.condition())
-            .set_expression_attribute_names(expr.names_opt())
-            .set_expression_attribute_values(expr.values_opt())
-            .send()
-            .await;
-        match sent {
-            Ok(_) => Ok(Written::Done(())),
-            Err(e) if is_condition_failure(&e) => Ok(Written::ConditionFailed(None)),
-            Err(e) => Err(sdk_error("UpdateItem", e)),
-        }
+        Ok(match self.update_item_returning(key, expr).await? {
+            Written::Done(_) => Written::Done(()),
+            Written::ConditionFailed(old) => Written::ConditionFailed(old),
+        })
     }
 
     /// Like `update_item`, returning the updated attributes.
