@@ -20,7 +20,7 @@
 //!   --buckets LIST         shipped | proposed | reserve | exact
 //!                          | app=CAP:MS[+messages=CAP:MS][+chat=CAP:MS][+reserve]
 //!                          default shipped,proposed,reserve (see `warroom_bench::Buckets`)
-//!   --max-receives LIST    the queue's redrive limit; default 5,1000 (5 = template.yaml)
+//!   --max-receives LIST    the queue's redrive limit; default 100 (as template.yaml)
 //!   --timeout SECS         per run, default 300
 //! Prints a table per run, then one JSON line: {"runs": [...]}. `RUST_LOG` sets the log
 //! filter (default `error`).
@@ -30,7 +30,7 @@ use warroom_bench::{run, Buckets, Mode, Scenario};
 
 fn usage(problem: &str) -> ! {
     eprintln!("feishu_burst: {problem}");
-    eprintln!("usage: feishu_burst [--incidents N] [--responders R] [--workers W] [--linked|--lookup|--modes linked,lookup] [--buckets shipped,proposed,reserve,exact,app=CAP:MS+reserve] [--max-receives 5,1000] [--timeout SECS]");
+    eprintln!("usage: feishu_burst [--incidents N] [--responders R] [--workers W] [--linked|--lookup|--modes linked,lookup] [--buckets shipped,proposed,reserve,exact,app=CAP:MS+reserve] [--max-receives 100] [--timeout SECS]");
     std::process::exit(2)
 }
 
@@ -46,7 +46,7 @@ async fn main() {
     let mut base = Scenario::issue5();
     let mut modes = vec![Mode::Linked, Mode::Lookup];
     let mut buckets = vec![Buckets::Shipped, Buckets::proposed(), Buckets::reserve()];
-    let mut receives = vec![5u32, 1000];
+    let mut receives = vec![100u32];
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
