@@ -85,6 +85,7 @@ async fn a_slack_war_room_runs_from_install_to_archive() {
     assert_eq!(inc.status, Status::Acknowledged);
     let card_now = sandbox.channel(&channel_id).unwrap().messages.into_iter().find(|m| m.ts == card.ts).unwrap();
     assert!(card_now.edited, "the card was updated in place");
+    assert!(sandbox.channel(&channel_id).unwrap().topic.contains("acknowledged"), "the channel topic follows the card");
     assert!(!serde_json::to_string(&card_now.blocks).unwrap().contains("warroom.ack"), "no Acknowledge button any more");
     let change = app.timeline(&inc).await.into_iter().find(|e| e.action == TimelineAction::StatusChanged).unwrap();
     assert_eq!(change.actor, Actor::Member { id: "m_ada".into(), name: "Ada".into() });

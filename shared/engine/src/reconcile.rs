@@ -186,7 +186,22 @@ impl Engine {
             })
             .await?;
         self.note(&saved, Actor::System, action, card.summary()).await;
+        if action == TimelineAction::CardUpdated {
+            self.refresh_topic(platform, &chat, &card).await;
+        }
         Ok(saved)
+    }
+
+    /// The chat's header line follows the card. Best effort: the card is what matters, so a
+    /// refusal or a busy bucket here is logged and left for the next change.
+    async fn refresh_topic(&self, platform: &dyn ImPlatform, chat: &ChatId, card: &Card) {
+        if !self.try_take(platform, ApiFamily::Topic, Some(chat)).await {
+            tracing::info!(chat = %chat, "chat topic not updated: its rate limit is busy");
+            return;
+        }
+        if let Err(e) = platform.set_topic(chat, &card.summary()).await {
+            tracing::info!(chat = %chat, error = %e, "chat topic not updated");
+        }
     }
 
     /// Posts the card, or edits it in place where the platform can.

@@ -42,6 +42,18 @@ impl Engine {
         }
     }
 
+    /// For best-effort calls: takes tokens only if every bucket has one now, and never
+    /// books a slot (nobody would come back to use it).
+    pub(crate) async fn try_take(&self, platform: &dyn ImPlatform, family: ApiFamily, chat: Option<&ChatId>) -> bool {
+        let now = self.clock.now();
+        for bucket in platform.buckets(family, chat) {
+            if let Ok(Take::Wait(_)) = self.store.take_tokens(&bucket, 1, now).await {
+                return false;
+            }
+        }
+        true
+    }
+
     fn reservation_key(bucket: &BucketSpec, holder: &str) -> String {
         format!("resv:{}:{holder}", bucket.key)
     }

@@ -108,6 +108,8 @@ pub enum ApiFamily {
     Read,
     /// A reaction on a message (the "seen, working on it" mark on an @mention).
     Reaction,
+    /// The chat's topic / description.
+    Topic,
 }
 
 #[async_trait]
@@ -130,6 +132,12 @@ pub trait ImPlatform: Send + Sync {
     async fn list_bot_chats(&self) -> ImResult<Vec<ChatSummary>>;
     /// Oldest first. Only where `capabilities().history`.
     async fn chat_history(&self, chat: &ChatId) -> ImResult<Vec<ChatMessage>>;
+    /// Sets the chat's topic (the one-line status shown in the chat's header). Platforms
+    /// without one do nothing.
+    async fn set_topic(&self, chat: &ChatId, topic: &str) -> ImResult<()> {
+        let _ = (chat, topic);
+        Ok(())
+    }
     /// Marks a message with an emoji reaction (`eyes` while the assistant works on it).
     /// Platforms without reactions for apps do nothing.
     async fn add_reaction(&self, chat: &ChatId, message: &MessageId, emoji: &str) -> ImResult<()> {

@@ -207,6 +207,7 @@ impl ImPlatform for SlackPlatform {
             // non-Marketplace apps may get far less (reference §5, UNCERTAIN numbers).
             ApiFamily::Read => vec![self.bucket_per_minute("conversations.history", TIER3)],
             ApiFamily::Reaction => vec![self.bucket_per_minute("reactions.add", TIER3)],
+            ApiFamily::Topic => vec![self.bucket_per_minute("conversations.setTopic", TIER2)],
         }
     }
 
@@ -297,6 +298,12 @@ impl ImPlatform for SlackPlatform {
             }
         }
         Ok(out)
+    }
+
+    /// `conversations.setTopic` (at most 250 characters).
+    async fn set_topic(&self, chat: &ChatId, topic: &str) -> ImResult<()> {
+        let topic: String = topic.chars().take(250).collect();
+        self.client.set_topic(chat.as_str(), &topic).await.map_err(Into::into)
     }
 
     /// `reactions.add`; a reaction already there is fine.
