@@ -6,69 +6,10 @@ mod common;
 
 use common::App;
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use warroom_core::*;
 use warroom_sources::AlertmanagerSettings;
-
-/// The Alertmanager process; killed when the test ends, pass or fail.
-struct Alertmanager {
-    child: Child,
-    url: String,
-    _dir: TempDir,
-}
-
-impl Drop for Alertmanager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct TempDir(std::path::PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn start_alertmanager(webhook: &str, token: &str) -> Alertmanager {
-    let dir = std::env::temp_dir().join(format!("warroom-am-{}", ids::random_suffix()));
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    let config = format!(
-        "route:\n  receiver: warroom\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n\
-         receivers:\n  - name: warroom\n    webhook_configs:\n      - url: \"{webhook}\"\n        send_resolved: true\n\
-         \x20       http_config:\n          authorization:\n            credentials: \"{token}\"\n"
-    );
-    std::fs::write(dir.join("am.yml"), config).unwrap();
-    let port = free_port();
-    let binary = std::env::var("WARROOM_ALERTMANAGER_BIN").unwrap_or_else(|_| "prometheus-alertmanager".into());
-    let child = Command::new(&binary)
-        .arg(format!("--config.file={}", dir.join("am.yml").display()))
-        .arg(format!("--storage.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not start {binary}: {e}; ./infra/test.sh installs prometheus-alertmanager"));
-    let am = Alertmanager { child, url: format!("http://127.0.0.1:{port}"), _dir: TempDir(dir) };
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Ok(r) = http.get(format!("{}/-/ready", am.url)).send().await {
-            if r.status().is_success() {
-                return am;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("alertmanager did not become ready within 20 s");
-}
+use warroom_testkit::alertmanager::{webhook_config, Alertmanager};
 
 #[tokio::test]
 #[ignore = "needs prometheus-alertmanager (Debian package): run ./infra/test.sh"]
@@ -78,7 +19,7 @@ async fn alertmanager_opens_a_war_room_and_a_snooze_becomes_a_silence_it_lists()
     tenant.settings.auto_create_min_severity = Some(Severity::Critical);
     app.store.put_tenant(&tenant).await.unwrap();
     let addr = app.serve().await;
-    let am = start_alertmanager(&format!("http://{addr}/hooks/alertmanager"), &app.intake_key).await;
+    let am = Alertmanager::start(&webhook_config(&format!("http://{addr}/hooks/alertmanager"), &app.intake_key)).await;
     app.sync_settings.0.lock().unwrap().alertmanager = Some(AlertmanagerSettings { api_url: am.url.clone(), created_by: "warroom-test".into() });
 
     let alertname = format!("DiskFull{}", ids::random_suffix());

@@ -4,9 +4,9 @@
 
 use crate::fixtures::*;
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use warroom_testkit::alertmanager::Alertmanager;
 use warroom_core::*;
 use warroom_sources::{AlertmanagerSettings, FixedSettings, SourceRouter, SyncSettings};
 
@@ -17,7 +17,8 @@ async fn a_snooze_becomes_a_silence_listed_by_a_real_alertmanager() {
     let (url, _private) = match std::env::var("WARROOM_ALERTMANAGER_URL") {
         Ok(url) => (url, None),
         Err(_) => {
-            let private = Private::start().await;
+            // A receiver without integrations: this test only needs the silences API.
+            let private = Alertmanager::start("route:\n  receiver: none\nreceivers:\n  - name: none\n").await;
             (private.url.clone(), Some(private))
         }
     };
@@ -70,49 +71,4 @@ async fn a_snooze_becomes_a_silence_listed_by_a_real_alertmanager() {
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0]["status"]["state"], "suppressed", "{alerts:#?}");
     assert_eq!(alerts[0]["status"]["silencedBy"], serde_json::json!([id]), "{alerts:#?}");
-}
-
-/// An Alertmanager of this test's own: killed and its directory removed when dropped,
-/// pass or fail.
-struct Private {
-    child: Child,
-    dir: std::path::PathBuf,
-    url: String,
-}
-
-impl Private {
-    async fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!("warroom-sources-am-{}", ids::random_suffix()));
-        std::fs::create_dir_all(dir.join("data")).unwrap();
-        // A receiver without integrations: this test only needs the silences API.
-        std::fs::write(dir.join("am.yml"), "route:\n  receiver: none\nreceivers:\n  - name: none\n").unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", dir.join("am.yml").display()))
-            .arg(format!("--storage.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("prometheus-alertmanager: {e}; set WARROOM_ALERTMANAGER_URL or run ./infra/test.sh"));
-        let private = Self { child, dir, url: format!("http://127.0.0.1:{port}") };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            let ready = reqwest::get(format!("{}/-/ready", private.url)).await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return private;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("prometheus-alertmanager was not ready within 15 s");
-    }
-}
-
-impl Drop for Private {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
