@@ -3,6 +3,7 @@
 //! and a local HTTP receiver standing in for the incident source's status callback.
 #![allow(dead_code)]
 
+pub mod corpus;
 pub mod platform_app;
 pub mod receiver;
 

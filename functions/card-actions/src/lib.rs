@@ -4,14 +4,13 @@
 //! Slack's deployment-wide app posts every workspace's clicks to `/im/slack/interactions`;
 //! the workspace (team id) in the payload names the integration.
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use warroom_core::{CallbackError, EventDelivery, ImEvent, IntegrationId, Platform, RawRequest, RawResponse};
-use warroom_http::{clicks, ApiError, AppState};
+use warroom_http::{RawBody, clicks, ApiError, AppState};
 
 /// Card callbacks are small; anything larger is not one.
 const MAX_BODY: usize = 64 * 1024;
@@ -24,7 +23,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn card_callback(State(state): State<AppState>, Path(integration_id): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn card_callback(State(state): State<AppState>, Path(integration_id): Path<String>, headers: HeaderMap, RawBody(body): RawBody) -> Result<Response, ApiError> {
     let integration_id = IntegrationId::new(integration_id);
     let integration = state.store().get_integration(&integration_id).await?.ok_or_else(|| ApiError::not_found("no such integration"))?;
     let codec = state.engine.platforms.callbacks(&integration).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "platform_unavailable", e.to_string()))?;
@@ -42,7 +41,7 @@ async fn card_callback(State(state): State<AppState>, Path(integration_id): Path
     Ok(raw(clicks::apply_click(&state, codec.as_ref(), &integration_id, click).await?))
 }
 
-async fn slack_app_interaction(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn slack_app_interaction(State(state): State<AppState>, headers: HeaderMap, RawBody(body): RawBody) -> Result<Response, ApiError> {
     let codec = state
         .engine
         .platforms

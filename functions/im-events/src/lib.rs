@@ -15,7 +15,7 @@ use axum::Router;
 use std::sync::Arc;
 use std::time::Duration;
 use warroom_core::{CallbackCodec, ImEvent, Integration, IntegrationId, Platform, RawRequest, RawResponse};
-use warroom_http::{ApiError, AppState};
+use warroom_http::{RawBody, ApiError, AppState};
 
 const MAX_BODY: usize = 256 * 1024;
 /// Platforms redeliver for hours at most; a day covers every retry schedule.
@@ -58,7 +58,7 @@ async fn integration_event(
     method: Method,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let integration = state.store().get_integration(&IntegrationId::new(integration_id)).await?.ok_or_else(|| ApiError::not_found("no such integration"))?;
     let codec = codec_for(&state, &integration)?;
@@ -72,7 +72,7 @@ async fn integration_event(
     handle(&state, codec.as_ref(), &integration, delivery).await
 }
 
-async fn slack_app_event(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn slack_app_event(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap, RawBody(body): RawBody) -> Result<Response, ApiError> {
     let codec = state
         .engine
         .platforms

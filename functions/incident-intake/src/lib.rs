@@ -5,7 +5,6 @@
 //! secret. Each event is normalised, applied by the engine, and a reconcile job queued;
 //! the answer says what became of each event.
 
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -13,7 +12,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use warroom_core::{KeyScope, Tenant};
 use warroom_engine::{EngineError, IngestOutcome};
-use warroom_http::{auth, ApiError, AppState};
+use warroom_http::{RawBody, auth, ApiError, AppState};
 use warroom_intake::IntakeError;
 
 pub fn router(state: AppState) -> Router {
@@ -24,7 +23,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn receive(State(state): State<AppState>, Path(source): Path<String>, headers: HeaderMap, body: Bytes) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn receive(State(state): State<AppState>, Path(source): Path<String>, headers: HeaderMap, RawBody(body): RawBody) -> Result<(StatusCode, Json<Value>), ApiError> {
     if !warroom_intake::SOURCES.contains(&source.as_str()) {
         return Err(ApiError::not_found(format!("unknown source {source:?}; use one of {}", warroom_intake::SOURCES.join(", "))));
     }

@@ -1,6 +1,8 @@
 //! Shared by the HTTP functions: the state every router gets and the JSON error shape.
 
 pub mod auth;
+mod body;
+pub use body::RawBody;
 pub mod clicks;
 pub mod oauth_state;
 mod error;

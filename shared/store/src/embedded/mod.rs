@@ -10,6 +10,7 @@
 //! `records` (bookkeeping items), and one module per area of the `Store` port.
 
 mod db;
+mod dump;
 mod ephemeral;
 mod incidents;
 mod integrations;
