@@ -11,7 +11,7 @@ use common::platform_app::PlatformApp;
 use serde_json::json;
 use std::time::Duration;
 use warroom_core::*;
-use warroom_platforms::{feishu, PlatformsConfig, StoredFeishu};
+use warroom_platforms::{feishu, PlatformsConfig};
 use warroom_sandbox::feishu::{FeishuSandbox, SandboxConfig};
 
 const APP: &str = "cli_warroom_e2e";
@@ -32,34 +32,8 @@ async fn start(scopes: &[&str]) -> (FeishuSandbox, PlatformApp) {
 /// What connecting with the app credentials stores: sealed credentials, the bot's
 /// open_id and the scopes Feishu reports.
 async fn connect(app: &PlatformApp) -> Integration {
-    let platforms = app.state.platforms.clone().unwrap();
-    let credentials = feishu::FeishuCredentials {
-        app_id: APP.into(),
-        app_secret: "app-secret".into(),
-        verification_token: "verification-token".into(),
-        encrypt_key: "encrypt-key".into(),
-        base_url: platforms.config.feishu_base_override.clone().unwrap(),
-    };
-    let client = feishu::FeishuPlatform::new(credentials.clone(), platforms.http().clone(), app.store.clone(), app.clock.clone());
-    let bot = client.bot_open_id().await.unwrap();
-    let scopes = client.granted_scopes().await.unwrap();
-    let id = IntegrationId::generate();
-    let now = app.clock.now();
-    let integration = Integration {
-        tenant_id: app.tenant.clone(),
-        credentials: platforms.seal(&id, &StoredFeishu { credentials, bot_open_id: Some(bot) }),
-        id,
-        platform: Platform::Feishu,
-        name: "Feishu".into(),
-        external_id: Some(APP.into()),
-        granted_scopes: scopes,
-        war_room_enabled: false,
-        status: IntegrationStatus::Active,
-        created_at: now,
-        updated_at: now,
-    };
-    app.store.create_integration(&integration).await.unwrap();
-    integration
+    let base = app.state.platforms.as_ref().unwrap().config.feishu_base_override.clone().unwrap();
+    app.connect_feishu(APP, "app-secret", "verification-token", "encrypt-key", &base).await
 }
 
 fn all_scopes() -> Vec<&'static str> {

@@ -7,7 +7,7 @@ use axum::Router;
 use std::sync::Arc;
 use warroom_core::*;
 use warroom_http::{auth, AppState};
-use warroom_platforms::PlatformsConfig;
+use warroom_platforms::{feishu, PlatformsConfig, StoredFeishu};
 use warroom_queue::{MemoryQueue, MemoryQueueConfig};
 use warroom_secrets::SecretBox;
 use warroom_store::embedded::EmbeddedStore;
@@ -23,6 +23,18 @@ pub struct PlatformApp {
     pub intake_key: String,
     /// `http://127.0.0.1:PORT`: where the sandboxes send callbacks.
     pub url: String,
+    /// The same store as `store`, for whole-store snapshots (`dump`).
+    pub embedded: EmbeddedStore,
+}
+
+/// Every function's router, merged as the local stack does.
+pub fn routers(state: &AppState) -> Router {
+    Router::new()
+        .merge(incident_intake::router(state.clone()))
+        .merge(im_events::router(state.clone()))
+        .merge(card_actions::router(state.clone()))
+        .merge(oauth_callback::router(state.clone()))
+        .merge(api::router(state.clone()))
 }
 
 impl PlatformApp {
@@ -31,15 +43,11 @@ impl PlatformApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let clock = Arc::new(ManualClock::at(SystemClock.now()));
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_temporary().unwrap());
+        let embedded = EmbeddedStore::open_temporary().unwrap();
+        let store: Arc<dyn Store> = Arc::new(embedded.clone());
         let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), clock.clone()));
         let state = warroom_runtime::compose(store.clone(), queue.clone(), clock.clone(), SecretBox::from_key(&[9u8; 32]), platforms(&url)).unwrap();
-        let router = Router::new()
-            .merge(incident_intake::router(state.clone()))
-            .merge(im_events::router(state.clone()))
-            .merge(card_actions::router(state.clone()))
-            .merge(oauth_callback::router(state.clone()))
-            .merge(api::router(state.clone()));
+        let router = routers(&state);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
         let tenant = fixtures::tenant_id();
@@ -53,7 +61,7 @@ impl PlatformApp {
         let (intake_key, intake) = auth::new_key(&tenant, "monitoring", KeyScope::Intake, clock.now());
         store.put_api_key(&admin).await.unwrap();
         store.put_api_key(&intake).await.unwrap();
-        Self { state, store, queue, clock, tenant, admin_key, intake_key, url }
+        Self { state, store, queue, clock, tenant, admin_key, intake_key, url, embedded }
     }
 
     pub async fn drain(&self) {
@@ -64,6 +72,39 @@ impl PlatformApp {
         let resp = reqwest::Client::new().post(format!("{}{path}", self.url)).bearer_auth(key).json(&body).send().await.unwrap();
         let code = resp.status().as_u16();
         (code, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// What connecting a Feishu app by its credentials stores (as `POST /api/v1/integrations`
+    /// does): sealed credentials with the bot's open_id, and the scopes Feishu reports.
+    pub async fn connect_feishu(&self, app_id: &str, app_secret: &str, verification_token: &str, encrypt_key: &str, base_url: &str) -> Integration {
+        let platforms = self.state.platforms.clone().unwrap();
+        let credentials = feishu::FeishuCredentials {
+            app_id: app_id.into(),
+            app_secret: app_secret.into(),
+            verification_token: verification_token.into(),
+            encrypt_key: encrypt_key.into(),
+            base_url: base_url.into(),
+        };
+        let client = feishu::FeishuPlatform::new(credentials.clone(), platforms.http().clone(), self.store.clone(), self.clock.clone());
+        let bot = client.bot_open_id().await.unwrap();
+        let scopes = client.granted_scopes().await.unwrap();
+        let id = IntegrationId::generate();
+        let now = self.clock.now();
+        let integration = Integration {
+            tenant_id: self.tenant.clone(),
+            credentials: platforms.seal(&id, &StoredFeishu { credentials, bot_open_id: Some(bot) }),
+            id,
+            platform: Platform::Feishu,
+            name: "Feishu".into(),
+            external_id: Some(app_id.into()),
+            granted_scopes: scopes,
+            war_room_enabled: false,
+            status: IntegrationStatus::Active,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_integration(&integration).await.unwrap();
+        integration
     }
 
     pub async fn incident(&self, external: &str) -> Incident {
