@@ -14,8 +14,14 @@
 #   6. cargo test --workspace --locked -- --include-ignored (the #[ignore]d tests are the ones
 #      that need the emulator or Alertmanager; they read WARROOM_DYNAMODB_ENDPOINT /
 #      WARROOM_SQS_ENDPOINT, and find prometheus-alertmanager on PATH).
-#   7. Browser test: headless Debian chromium + playwright-core (infra/browser-test) against
+#   7. Fuzz smoke: cargo-fuzz (pinned, installed into .tools/) builds every target of fuzz/
+#      and runs each for about 10 s on a copy of its seeds (infra/lib/fuzz.sh; long runs:
+#      infra/fuzz.sh).
+#   8. Browser test: headless Debian chromium + playwright-core (infra/browser-test) against
 #      warroom-local; screenshot in .test-output/sandbox-ack.png.
+#   9. Secrets in logs: steps 6 and 8 log (trace level for Warroom's crates) into
+#      .test-output/logs/ (WARROOM_TEST_LOG_DIR); scan-test-logs searches all of it for the
+#      suite's secrets (infra/lib/logs.sh).
 # Only the venv's own binaries are used (.venv-test/bin/...), never globally installed ones.
 #
 # Environment:
@@ -40,6 +46,10 @@ source infra/lib/template_checks.sh
 source infra/lib/alertmanager.sh
 # shellcheck source=infra/lib/browser.sh
 source infra/lib/browser.sh
+# shellcheck source=infra/lib/fuzz.sh
+source infra/lib/fuzz.sh
+# shellcheck source=infra/lib/logs.sh
+source infra/lib/logs.sh
 
 VENV_DIR=.venv-test
 VENV_BIN=$VENV_DIR/bin
@@ -209,9 +219,14 @@ main() {
     if [[ ${WARROOM_TEST_SKIP_CARGO:-} == 1 ]]; then
         skip_step "cargo test" "WARROOM_TEST_SKIP_CARGO=1"
         skip_step "Browser test (sandbox view)" "WARROOM_TEST_SKIP_CARGO=1"
+        skip_step "Fuzz smoke" "WARROOM_TEST_SKIP_CARGO=1"
+        skip_step "Secrets in logs" "WARROOM_TEST_SKIP_CARGO=1"
     else
+        prepare_test_logs "$OUTPUT_DIR/logs"
         check_step "cargo test" cargo_test
+        check_step "Fuzz smoke" fuzz_smoke
         check_step "Browser test (sandbox view)" browser_test "$VENV_BIN/python"
+        check_step "Secrets in logs" scan_test_logs
     fi
 
     stop_emulator

@@ -65,6 +65,7 @@ async fn call(router: &Router, method: Method, path: &str, key: &str, body: Valu
 /// Connects a Slack and a Feishu integration, rotates the Slack credentials and sets the
 /// status-sync secrets, all through the management API of an app composed over `store`.
 async fn write_secrets(store: Arc<dyn Store>) -> Written {
+    warroom_testkit::logging::init();
     let slack = SlackSandbox::new(SandboxConfig {
         client_id: "1234.5678".into(),
         client_secret: CLIENT_SECRET.into(),

@@ -10,8 +10,9 @@
 #                           picks the port, default python3) with a fresh data directory,
 #                           waits for /healthz, runs ack.mjs, stops the stack and returns the
 #                           test's status. Screenshot: $OUTPUT_DIR/sandbox-ack.png (or
-#                           sandbox-ack-failed.png); stack log:
-#                           $OUTPUT_DIR/warroom-local-browser.log.
+#                           sandbox-ack-failed.png); banner: $OUTPUT_DIR/
+#                           warroom-local-browser.out; log (stderr): warroom-local-browser.log
+#                           in $WARROOM_TEST_LOG_DIR (else $OUTPUT_DIR).
 #   stop_browser_stack      stops what browser_test started (SIGTERM, SIGKILL after 5 s) and
 #                           removes its data directory; safe to call twice: call it from the
 #                           EXIT trap too, as stop_emulator is.
@@ -96,13 +97,20 @@ browser_test() { # [PYTHON]
 
     port=$(free_port "$python") || return 1
     url="http://127.0.0.1:$port"
-    log=$out/warroom-local-browser.log
+    # stdout is the startup banner (it shows the demo keys once, by design); stderr is the
+    # log, kept with the suite's other logs when WARROOM_TEST_LOG_DIR is set, so the
+    # secrets-in-logs step searches it too.
+    log=${WARROOM_TEST_LOG_DIR:-$out}/warroom-local-browser.log
+    local banner=$out/warroom-local-browser.out
+    mkdir -p "$(dirname "$log")"
     BROWSER_STACK_DATA=$(mktemp -d "${TMPDIR:-/tmp}/warroom-browser-data.XXXXXX") || return 1
     say "starting warroom-local on 127.0.0.1:$port (data: $BROWSER_STACK_DATA, log: $log)"
-    target/debug/warroom-local --listen "127.0.0.1:$port" --data-dir "$BROWSER_STACK_DATA" >"$log" 2>&1 &
+    RUST_LOG=${WARROOM_TEST_LOG:-debug,hyper=info,hyper_util=info,h2=info,tower=info,redb=info} \
+        target/debug/warroom-local --listen "127.0.0.1:$port" --data-dir "$BROWSER_STACK_DATA" >"$banner" 2>"$log" &
     BROWSER_STACK_PID=$!
     if ! _browser_wait_healthy "$url" "$BROWSER_STACK_PID" 30; then
-        say "warroom-local did not answer $url/healthz within 30 s; last lines of $log:"
+        say "warroom-local did not answer $url/healthz within 30 s; last lines of $banner and $log:"
+        tail -n 10 "$banner" || true
         tail -n 30 "$log" || true
         stop_browser_stack
         return 1

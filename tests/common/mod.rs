@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod corpus;
+pub mod faults;
 pub mod platform_app;
 pub mod receiver;
 
@@ -64,6 +65,7 @@ impl App {
     }
 
     pub async fn with(store: Arc<dyn Store>, queue: Arc<dyn JobQueue>, memory_queue: Option<Arc<MemoryQueue>>, clock: Arc<ManualClock>) -> Self {
+        warroom_testkit::logging::init();
         let secrets = SecretBox::from_key(&[42u8; 32]);
         let tenant = fixtures::tenant_id();
         store.put_tenant(&fixtures::tenant(&tenant)).await.unwrap();

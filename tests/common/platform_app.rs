@@ -40,6 +40,7 @@ pub fn routers(state: &AppState) -> Router {
 impl PlatformApp {
     /// `platforms(public_url)` builds the adapters' configuration once the app's own URL is known.
     pub async fn start(platforms: impl FnOnce(&str) -> PlatformsConfig) -> Self {
+        warroom_testkit::logging::init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let clock = Arc::new(ManualClock::at(SystemClock.now()));

@@ -15,10 +15,14 @@
 //! envelope, error mapping), the sandbox. What is bench-local (see [`wrap`]): the factory
 //! wrapper that can reshape the token buckets (to try a fix without editing the adapter)
 //! and counts what the engine sees, the counting job handler, and a no-op status sync.
+//!
+//! [`load`] is issue 7's callback load: signed Slack and Feishu callbacks at a fixed rate
+//! against the real `warroom-local` binary (`src/bin/callback_load.rs`).
 
 #![recursion_limit = "256"]
 
 pub mod buckets;
+pub mod load;
 pub mod report;
 pub mod wrap;
 

@@ -1,6 +1,7 @@
 //! What startup prints on stdout: what listens where, the demo tenant's keys (on the
 //! first start only), and the next commands to try. Logs go to stderr.
 
+use crate::cli::SandboxMode;
 use crate::data::DemoKeys;
 use crate::sandboxes::{FEISHU_APP_ID, PEOPLE, SLACK_TEAM_ID};
 
@@ -8,7 +9,7 @@ pub struct Banner<'a> {
     pub bundle_url: &'a str,
     pub data_dir: &'a str,
     pub workers: usize,
-    pub sandbox: bool,
+    pub sandbox: &'a SandboxMode,
     pub keys: &'a DemoKeys,
     /// Made by this start: print them (this once).
     pub new_keys: bool,
@@ -27,18 +28,30 @@ impl Banner<'_> {
         out.push(format!("  {:<48} management API (docs/api.md)", format!("{url}/api/v1/")));
         out.push(format!("  {:<48} IM callbacks, OAuth and sign-in", format!("{url}/im/, /oauth/")));
         out.push(format!("  {:<48} health check", format!("{url}/healthz")));
-        if self.sandbox {
-            let slack_users: Vec<&str> = PEOPLE.iter().map(|p| p.slack_user).collect();
-            let feishu_users: Vec<&str> = PEOPLE.iter().map(|p| p.feishu_user).collect();
-            out.push("Demo mode: the IM sandboxes run in this process (in memory: new chats on every start)".into());
-            out.push(format!("  {:<48} sandbox view: chats, members, messages, cards with working buttons", format!("{url}/sandbox/")));
-            out.push(format!("  {:<48} Slack sandbox: workspace {SLACK_TEAM_ID}, users {}; war rooms open here", format!("{url}/sandbox/slack/api/"), slack_users.join(" ")));
-            out.push(format!("  {:<48} Feishu sandbox: app {FEISHU_APP_ID}, users {}", format!("{url}/sandbox/feishu/open-apis/"), feishu_users.join(" ")));
-            out.push(format!("  {:<48} card clicks for scripts (see infra/demo.sh)", format!("{url}/sandbox/control/")));
-        } else {
-            out.push("No sandbox: connect a real Slack or Feishu workspace through the API (README, \"Connecting Slack\").".into());
+        let slack_users: Vec<&str> = PEOPLE.iter().map(|p| p.slack_user).collect();
+        let feishu_users: Vec<&str> = PEOPLE.iter().map(|p| p.feishu_user).collect();
+        let sandboxes_at = |base: &str, out: &mut Vec<String>| {
+            out.push(format!(
+                "  {:<48} Slack sandbox: workspace {SLACK_TEAM_ID}, users {}; war rooms open here",
+                format!("{base}/sandbox/slack/api/"),
+                slack_users.join(" ")
+            ));
+            out.push(format!("  {:<48} Feishu sandbox: app {FEISHU_APP_ID}, users {}", format!("{base}/sandbox/feishu/open-apis/"), feishu_users.join(" ")));
+        };
+        match self.sandbox {
+            SandboxMode::InProcess => {
+                out.push("Demo mode: the IM sandboxes run in this process (in memory: new chats on every start)".into());
+                out.push(format!("  {:<48} sandbox view: chats, members, messages, cards with working buttons", format!("{url}/sandbox/")));
+                sandboxes_at(url, &mut out);
+                out.push(format!("  {:<48} card clicks for scripts (see infra/demo.sh)", format!("{url}/sandbox/control/")));
+            }
+            SandboxMode::External(base) => {
+                out.push(format!("Demo mode: the IM sandboxes of the warroom-sandbox process at {base} (no sandbox view or card clicks here)"));
+                sandboxes_at(base, &mut out);
+            }
+            SandboxMode::Off => out.push("No sandbox: connect a real Slack or Feishu workspace through the API (README, \"Connecting Slack\").".into()),
         }
-        let members = if self.sandbox { format!(", members {}", PEOPLE.map(|p| p.name).join(", ")) } else { String::new() };
+        let members = if self.sandbox.is_demo() { format!(", members {}", PEOPLE.map(|p| p.name).join(", ")) } else { String::new() };
         out.push(format!("Tenant \"{}\" ({}){members}", self.keys.tenant_name, self.keys.tenant_id));
         let intake = if self.new_keys {
             out.push(format!("  admin key:  {}   (shown once; kept in {})", self.keys.admin_key, self.keys_file));
@@ -49,12 +62,14 @@ impl Banner<'_> {
             format!("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"intake_key\"])' {})", self.keys_file)
         };
         if self.restored_jobs + self.restored_dead > 0 {
-            out.push(format!("Restored {} queued job(s) and {} dead letter(s) kept at the last shutdown.", self.restored_jobs, self.restored_dead));
+            out.push(format!("Restored {} queued job(s) and {} dead letter(s) left by the last run.", self.restored_jobs, self.restored_dead));
         }
-        if self.sandbox {
+        if self.sandbox.is_demo() {
             out.push("Try:".into());
             out.push(format!("  curl -sS -X POST {url}/hooks/generic -H \"Authorization: Bearer {intake}\" -H 'Content-Type: application/json' \\"));
             out.push("    -d '{\"id\":\"INC-1\",\"title\":\"Checkout errors above 5%\",\"severity\":\"critical\",\"status\":\"triggered\",\"time\":\"'\"$(date -u +%FT%TZ)\"'\",\"responders\":[{\"name\":\"Ada\",\"email\":\"ada@example.com\"},{\"name\":\"Bob\",\"email\":\"bob@example.com\"}]}'".into());
+        }
+        if *self.sandbox == SandboxMode::InProcess {
             out.push(format!("  then watch the war room open in {url}/sandbox/"));
             out.push(format!("  or run the whole flow (fire, acknowledge, resolve, dismiss, timeline): {}infra/demo.sh", self.demo_env()));
         }
@@ -90,7 +105,7 @@ mod tests {
             bundle_url: "http://127.0.0.1:3000",
             data_dir: ".warroom-local",
             workers: 2,
-            sandbox: true,
+            sandbox: &SandboxMode::InProcess,
             keys: &keys,
             new_keys: true,
             keys_file: ".warroom-local/demo-keys.json",
@@ -107,5 +122,11 @@ mod tests {
         let later = banner.render();
         assert!(!later.contains("wr_admin") && !later.contains("wr_intake"), "{later}");
         assert!(later.contains("WARROOM_URL=http://127.0.0.1:4000 infra/demo.sh"), "{later}");
+
+        let external = SandboxMode::External("http://127.0.0.1:3100".into());
+        banner.sandbox = &external;
+        let out = banner.render();
+        assert!(out.contains("warroom-sandbox process at http://127.0.0.1:3100") && out.contains("http://127.0.0.1:3100/sandbox/slack/api/"), "{out}");
+        assert!(!out.contains("demo.sh") && !out.contains("4000/sandbox/"), "no view nor clicks here: {out}");
     }
 }

@@ -1,5 +1,6 @@
-//! The command line: `warroom-local [--listen ADDR] [--data-dir DIR] [--no-sandbox] [--workers N]`.
-//! Hand-rolled (four flags do not need a parser crate); every mistake is one sentence.
+//! The command line: `warroom-local [--listen ADDR] [--data-dir DIR] [--no-sandbox |
+//! --sandbox-url URL] [--workers N]`. Hand-rolled (five flags do not need a parser crate);
+//! every mistake is one sentence.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ pub const DEFAULT_WORKERS: usize = 2;
 pub const MAX_WORKERS: usize = 64;
 
 pub const USAGE: &str = "\
-usage: warroom-local [--listen 127.0.0.1:3000] [--data-dir ./.warroom-local] [--no-sandbox] [--workers 2]
+usage: warroom-local [--listen 127.0.0.1:3000] [--data-dir ./.warroom-local] [--no-sandbox | --sandbox-url URL] [--workers 2]
 
 Runs the whole Warroom bundle in one process: every route of every function, the worker,
 the embedded store and the in-process queue. By default it also starts the Slack and Feishu
@@ -23,6 +24,9 @@ options:
   --no-sandbox        no IM sandboxes and no demo integrations: talk to the real Slack and
                       Feishu (WARROOM_SLACK_CLIENT_ID / _CLIENT_SECRET / _SIGNING_SECRET,
                       WARROOM_PUBLIC_URL as for a deployment)
+  --sandbox-url URL   demo mode with the sandboxes of a running `warroom-sandbox` process
+                      (e.g. http://127.0.0.1:3100) instead of in-process ones: its chats
+                      outlive restarts of this process (crash tests); no sandbox web view
   --workers N         worker loops taking jobs from the queue (default 2, 0..=64)
   -h, --help          this text
 
@@ -34,8 +38,8 @@ environment:
 pub struct Options {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    /// Demo mode: the IM sandboxes in-process and the demo tenant's integrations.
-    pub sandbox: bool,
+    /// Demo mode (in-process or external sandboxes) or the real platforms.
+    pub sandbox: SandboxMode,
     pub workers: usize,
 }
 
@@ -44,9 +48,26 @@ impl Default for Options {
         Self {
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 3000),
             data_dir: PathBuf::from(DEFAULT_DATA_DIR),
-            sandbox: true,
+            sandbox: SandboxMode::InProcess,
             workers: DEFAULT_WORKERS,
         }
+    }
+}
+
+/// Where demo mode's sandboxes are, if demo mode is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// Served by this process, under `/sandbox` (the default).
+    InProcess,
+    /// Served by a `warroom-sandbox` process at this URL.
+    External(String),
+    /// No demo: the real Slack and Feishu.
+    Off,
+}
+
+impl SandboxMode {
+    pub fn is_demo(&self) -> bool {
+        !matches!(self, SandboxMode::Off)
     }
 }
 
@@ -90,13 +111,29 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                     .filter(|n| *n <= MAX_WORKERS)
                     .ok_or_else(|| format!("--workers wants a number from 0 to {MAX_WORKERS}, got {raw:?}"))?;
             }
-            "--no-sandbox" if inline.is_none() => options.sandbox = false,
+            "--no-sandbox" if inline.is_none() => set_sandbox(&mut options, SandboxMode::Off)?,
             "--no-sandbox" => return Err("--no-sandbox takes no value".into()),
+            "--sandbox-url" => {
+                let raw = value(name)?;
+                let url = raw.trim().trim_end_matches('/');
+                if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() <= "https://".len() {
+                    return Err(format!("--sandbox-url wants the sandbox's URL, e.g. http://127.0.0.1:3100, got {raw:?}"));
+                }
+                set_sandbox(&mut options, SandboxMode::External(url.to_string()))?;
+            }
             other if other.starts_with('-') => return Err(format!("unknown option {other}")),
             other => return Err(format!("unexpected argument {other:?} (warroom-local takes only options)")),
         }
     }
     Ok(Command::Run(options))
+}
+
+fn set_sandbox(options: &mut Options, mode: SandboxMode) -> Result<(), String> {
+    if options.sandbox != SandboxMode::InProcess {
+        return Err("--no-sandbox and --sandbox-url exclude each other (pass one)".into());
+    }
+    options.sandbox = mode;
+    Ok(())
 }
 
 /// `HOST:PORT` with an IP host, `localhost:PORT`, or a bare `PORT` (on 127.0.0.1).
@@ -133,7 +170,7 @@ mod tests {
         };
         assert_eq!(o.listen.port(), 0);
         assert_eq!(o.data_dir, PathBuf::from("/tmp/x"));
-        assert!(!o.sandbox);
+        assert_eq!(o.sandbox, SandboxMode::Off);
         assert_eq!(o.workers, 0);
         assert_eq!(parse(&args(&["--workers", "3", "-h"])).unwrap(), Command::Help);
     }
@@ -145,6 +182,15 @@ mod tests {
         assert!(parse(&args(&["--listen", "nowhere"])).unwrap_err().contains("HOST:PORT"));
         assert!(parse(&args(&["--workers", "many"])).unwrap_err().contains("0 to 64"));
         assert!(parse(&args(&["serve"])).unwrap_err().contains("\"serve\""));
+        assert!(parse(&args(&["--sandbox-url", "127.0.0.1:3100"])).unwrap_err().contains("http://127.0.0.1:3100"));
+        assert!(parse(&args(&["--no-sandbox", "--sandbox-url=http://127.0.0.1:1"])).unwrap_err().contains("exclude each other"));
+    }
+
+    #[test]
+    fn an_external_sandbox_is_named_by_its_url() {
+        let Command::Run(o) = parse(&args(&["--sandbox-url", "http://127.0.0.1:3100/"])).unwrap() else { panic!("not a run") };
+        assert_eq!(o.sandbox, SandboxMode::External("http://127.0.0.1:3100".into()));
+        assert!(o.sandbox.is_demo());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //!
 //! - `warroom.redb`: the embedded store (tenants, integrations, incidents, timelines, ...).
 //! - `secret.key`: the key sealing credentials at rest (mode 0600, made on first start).
-//! - `queue.json`: the jobs still queued at the last clean shutdown (read back, then removed).
+//! - `queue.journal`: the job queue, every change appended as it happens (so a killed
+//!   process loses no job), compacted at start and at a clean shutdown.
+//! - `queue.json`: jobs kept at a clean shutdown by older versions (read back once, then removed).
 //! - `demo-keys.json`: the demo tenant and its API keys (mode 0600), for `infra/demo.sh`.
 //!
 //! Anything unreadable is one error naming the file and what to do about it.
@@ -10,12 +12,15 @@
 use crate::error::{LocalError, LocalResult};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use warroom_core::{StoreError, TenantId};
+use std::sync::Arc;
+use warroom_core::{StoreError, SystemClock, TenantId};
+use warroom_queue::{MemoryQueue, MemoryQueueConfig, Recovered};
 use warroom_secrets::{SecretBox, SecretError};
 use warroom_store::embedded::EmbeddedStore;
 
 pub const STORE_FILE: &str = "warroom.redb";
 pub const KEY_FILE: &str = "secret.key";
+pub const JOURNAL_FILE: &str = "queue.journal";
 pub const QUEUE_FILE: &str = "queue.json";
 pub const KEYS_FILE: &str = "demo-keys.json";
 
@@ -36,6 +41,11 @@ pub struct DataDir {
 }
 
 impl DataDir {
+    /// The durable job queue kept in `queue.journal` (see `warroom_queue::MemoryQueue::durable`).
+    pub fn open_queue(&self, config: MemoryQueueConfig) -> LocalResult<(MemoryQueue, Recovered)> {
+        MemoryQueue::durable(self.file(JOURNAL_FILE), config, Arc::new(SystemClock)).map_err(|e| LocalError::new(e.to_string()))
+    }
+
     /// Creates the directory if needed; a file in its place is an error.
     pub fn prepare(root: &Path) -> LocalResult<Self> {
         if root.exists() && !root.is_dir() {

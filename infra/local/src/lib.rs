@@ -6,9 +6,10 @@
 //! sandbox web view and control endpoints under `/sandbox`.
 //!
 //! - [`cli`]: the command line.
-//! - [`run`]: startup and shutdown; [`server`]: the router; [`worker`]: the worker loops.
-//! - [`data`]: the data directory; [`queue_file`]: the queue kept across restarts.
+//! - [`run`](mod@run): startup and shutdown; [`server`]: the router; [`worker`]: the worker loops.
+//! - [`data`]: the data directory (the queue's journal among it); [`queue_file`]: an older version's saved queue.
 //! - [`sandboxes`], [`seed`]: demo mode; [`control`]: card clicks for scripts; [`web`]: the view.
+//! - [`sandbox_server`]: the `warroom-sandbox` process (demo mode's sandboxes out of process).
 
 pub mod banner;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod data;
 pub mod error;
 pub mod queue_file;
 pub mod run;
+pub mod sandbox_server;
 pub mod sandboxes;
 pub mod seed;
 pub mod server;

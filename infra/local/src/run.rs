@@ -1,23 +1,25 @@
 //! Start, serve, stop.
 //!
 //! Startup: bind (a port in use is one line), open the data directory (a damaged file is
-//! one line naming it), wire the engine and routers exactly as Lambda does
-//! (`warroom_runtime::compose`) over the embedded store and the in-process queue, seed the
-//! demo, put back the jobs the last shutdown kept, start the worker loops, serve.
+//! one line naming it) with the store and the queue's journal (jobs a killed process left
+//! are back: see `warroom_queue::MemoryQueue::durable`), wire the engine and routers
+//! exactly as Lambda does (`warroom_runtime::compose`), seed the demo (sandboxes in-process,
+//! or those of a `warroom-sandbox` process with `--sandbox-url`), start the worker loops, serve.
 //!
 //! Shutdown (Ctrl-C or SIGTERM; a second one skips the wait): the bundle answers 503 to new
 //! requests (the sandboxes keep answering the jobs being finished), the workers handle what
 //! is visible in the queue (at most 10 s) and finish their batch, the listener closes
-//! gracefully, and every message still queued, deferred ones included, is written to
-//! `queue.json` for the next start (see `queue_file`).
+//! gracefully, and the journal is compacted to what is still queued (deferred jobs and dead
+//! letters included) for the next start. A kill skips all that and loses nothing queued.
 
 use crate::banner::Banner;
-use crate::cli::Options;
+use crate::cli::{Options, SandboxMode};
 use crate::control::ControlContext;
-use crate::data::{DataDir, KEYS_FILE, QUEUE_FILE};
+use crate::data::{DataDir, JOURNAL_FILE, KEYS_FILE, QUEUE_FILE};
 use crate::error::{LocalError, LocalResult};
-use crate::queue_file::{self, QueueClock};
-use crate::sandboxes::{self, Sandboxes};
+use crate::queue_file;
+use crate::sandbox_server;
+use crate::sandboxes::{self, DemoIdentity, Sandboxes};
 use crate::seed;
 use crate::server::{self, Draining, SandboxMounts};
 use crate::web::WebContext;
@@ -28,7 +30,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use warroom_core::SystemClock;
 use warroom_platforms::PlatformsConfig;
-use warroom_queue::{MemoryQueue, MemoryQueueConfig};
+use warroom_queue::MemoryQueueConfig;
 
 /// How long shutdown waits for the workers to take what is visible in the queue.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
@@ -36,6 +38,14 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 const STOP_LIMIT: Duration = Duration::from_secs(15);
 /// How long open HTTP connections get to finish.
 const HTTP_LIMIT: Duration = Duration::from_secs(5);
+
+/// Demo mode's sandboxes: the in-process ones (absent when external), who the demo app's
+/// bots are, and where the sandboxes are served.
+struct Demo {
+    in_process: Option<Sandboxes>,
+    identity: DemoIdentity,
+    base_url: String,
+}
 
 pub async fn run(options: Options) -> LocalResult<()> {
     let listener = bind(options.listen).await?;
@@ -45,14 +55,21 @@ pub async fn run(options: Options) -> LocalResult<()> {
     let data = DataDir::prepare(&options.data_dir)?;
     let secrets = data.secrets()?;
     let store = Arc::new(data.open_store()?);
-    let queue_path = data.file(QUEUE_FILE);
-    let saved = queue_file::load(&queue_path)?;
-    let queue_clock = Arc::new(QueueClock::default());
-    let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), queue_clock.clone()));
+    let (queue, recovered) = data.open_queue(MemoryQueueConfig::default())?;
+    let queue = Arc::new(queue);
+    let legacy_path = data.file(QUEUE_FILE);
+    let legacy = queue_file::load(&legacy_path)?;
 
-    let sandboxes = options.sandbox.then(|| Sandboxes::start(&bundle_url));
-    let platforms = match &sandboxes {
-        Some(s) => s.platforms_config(),
+    let demo = match &options.sandbox {
+        SandboxMode::InProcess => {
+            let s = Sandboxes::start(&bundle_url);
+            Some(Demo { identity: s.identity(), in_process: Some(s), base_url: bundle_url.clone() })
+        }
+        SandboxMode::External(url) => Some(Demo { in_process: None, identity: sandbox_server::fetch_identity(url).await?, base_url: url.clone() }),
+        SandboxMode::Off => None,
+    };
+    let platforms = match &demo {
+        Some(demo) => sandboxes::platforms_config(&demo.base_url, &bundle_url),
         None => real_platforms(&bundle_url)?,
     };
     let state = warroom_runtime::compose(store.clone(), queue.clone(), Arc::new(SystemClock), secrets, platforms)
@@ -60,44 +77,44 @@ pub async fn run(options: Options) -> LocalResult<()> {
 
     let seeded = seed::tenant(store.as_ref(), &data).await?;
     let tenant = seeded.keys.tenant_id.clone();
-    let mounts = match &sandboxes {
-        Some(s) => {
-            seed::members(store.as_ref(), &tenant).await?;
+    let mut mounts = None;
+    if let Some(demo) = &demo {
+        seed::members(store.as_ref(), &tenant).await?;
+        if let Some(s) = &demo.in_process {
             s.skip_slack_channel_ids(seed::stored_chat_ids(store.as_ref(), &tenant).await?);
-            let ids = seed::integrations(&state, &tenant, s).await?;
-            Some(SandboxMounts {
-                web: WebContext {
-                    slack: s.slack.clone(),
-                    feishu: s.feishu.clone(),
-                    bundle_url: bundle_url.clone(),
-                    intake_key: seeded.keys.intake_key.clone(),
-                    slack_team_id: sandboxes::SLACK_TEAM_ID.into(),
-                    slack_integration_id: ids.slack.to_string(),
-                    feishu_app_id: sandboxes::FEISHU_APP_ID.into(),
-                    feishu_integration_id: ids.feishu.to_string(),
-                },
-                control: ControlContext {
-                    store: store.clone(),
-                    tenant: tenant.clone(),
-                    slack: s.slack.clone(),
-                    feishu: s.feishu.clone(),
-                    bundle_url: bundle_url.clone(),
-                    slack_team_id: sandboxes::SLACK_TEAM_ID.into(),
-                    feishu_app_id: sandboxes::FEISHU_APP_ID.into(),
-                },
-            })
         }
-        None => None,
-    };
+        let ids = seed::integrations(&state, &tenant, &demo.identity, &demo.base_url).await?;
+        // The web view and the click controls drive the sandboxes' state directly: in-process only.
+        mounts = demo.in_process.as_ref().map(|s| SandboxMounts {
+            web: WebContext {
+                slack: s.slack.clone(),
+                feishu: s.feishu.clone(),
+                bundle_url: bundle_url.clone(),
+                intake_key: seeded.keys.intake_key.clone(),
+                slack_team_id: sandboxes::SLACK_TEAM_ID.into(),
+                slack_integration_id: ids.slack.to_string(),
+                feishu_app_id: sandboxes::FEISHU_APP_ID.into(),
+                feishu_integration_id: ids.feishu.to_string(),
+            },
+            control: ControlContext {
+                store: store.clone(),
+                tenant: tenant.clone(),
+                slack: s.slack.clone(),
+                feishu: s.feishu.clone(),
+                bundle_url: bundle_url.clone(),
+                slack_team_id: sandboxes::SLACK_TEAM_ID.into(),
+                feishu_app_id: sandboxes::FEISHU_APP_ID.into(),
+            },
+        });
+    }
 
-    let (restored_jobs, restored_dead) = match &saved {
-        Some(saved) => {
-            queue_file::restore(&queue, saved).await?;
-            std::fs::remove_file(&queue_path).map_err(|e| LocalError::new(format!("cannot remove {} after reading it: {e}", queue_path.display())))?;
-            (saved.jobs.len(), saved.dead_letters.len())
-        }
-        None => (0, 0),
-    };
+    let (mut restored_jobs, mut restored_dead) = (recovered.live, recovered.dead);
+    if let Some(saved) = &legacy {
+        queue_file::restore(&queue, saved).await?;
+        std::fs::remove_file(&legacy_path).map_err(|e| LocalError::new(format!("cannot remove {} after reading it: {e}", legacy_path.display())))?;
+        restored_jobs += saved.jobs.len();
+        restored_dead += saved.dead_letters.len();
+    }
 
     let draining = Draining::default();
     let app = server::router(state.clone(), mounts, draining.clone());
@@ -117,7 +134,7 @@ pub async fn run(options: Options) -> LocalResult<()> {
         bundle_url: &bundle_url,
         data_dir: &data_dir,
         workers: options.workers,
-        sandbox: options.sandbox,
+        sandbox: &options.sandbox,
         keys: &seeded.keys,
         new_keys: seeded.new_keys,
         keys_file: &keys_file,
@@ -147,22 +164,21 @@ pub async fn run(options: Options) -> LocalResult<()> {
         server.abort();
     }
 
-    let kept = queue_file::export(&queue, &queue_clock).await;
-    if kept.is_empty() {
+    let journal = data.file(JOURNAL_FILE);
+    if let Err(e) = queue.compact() {
+        // Every change is in the journal already; the next start compacts it.
+        tracing::warn!(error = %e, "the queue journal was not compacted");
+    }
+    let (kept, dead) = (queue.len(), queue.dead_len());
+    if kept + dead == 0 {
         println!("warroom-local: stopped; the queue was empty");
     } else {
-        queue_file::save(&queue_path, &kept)?;
-        println!(
-            "warroom-local: stopped; {} queued job(s) and {} dead letter(s) kept in {} for the next start",
-            kept.jobs.len(),
-            kept.dead_letters.len(),
-            queue_path.display()
-        );
+        println!("warroom-local: stopped; {kept} queued job(s) and {dead} dead letter(s) kept in {} for the next start", journal.display());
     }
     failure.map_or(Ok(()), Err)
 }
 
-async fn bind(addr: SocketAddr) -> LocalResult<TcpListener> {
+pub(crate) async fn bind(addr: SocketAddr) -> LocalResult<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| {
         let other_port = match addr.ip() {
             IpAddr::V4(ip) => format!("{ip}:PORT"),
@@ -202,7 +218,7 @@ fn real_platforms(bundle_url: &str) -> LocalResult<PlatformsConfig> {
 }
 
 /// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

@@ -1,8 +1,11 @@
-//! Demo mode's IM sandboxes, in-process and served by the bundle's own listener:
-//! Slack at `/sandbox/slack` (Web API under `/api`, OAuth under `/oauth`), Feishu at
-//! `/sandbox/feishu` (`/open-apis/...`). They live in memory, so they are built afresh on
-//! every start, with deterministic workspaces, apps and users.
+//! Demo mode's IM sandboxes and their seed: Slack at `/sandbox/slack` (Web API under
+//! `/api`, OAuth under `/oauth`), Feishu at `/sandbox/feishu` (`/open-apis/...`), with
+//! deterministic workspaces, apps and users. They live in memory: in-process (served by the
+//! bundle's own listener, built afresh on every start), or in the `warroom-sandbox` process
+//! (`sandbox_server`, seeded by the same [`Sandboxes::start`]) that outlives restarts of
+//! `warroom-local --sandbox-url`.
 
+use serde::{Deserialize, Serialize};
 use warroom_platforms::{feishu, slack, PlatformsConfig, SlackApp};
 use warroom_sandbox::feishu::{self as feishu_sandbox, FeishuSandbox};
 use warroom_sandbox::slack::{self as slack_sandbox, SlackSandbox};
@@ -42,19 +45,31 @@ pub const FEISHU_PATH: &str = "/sandbox/feishu";
 pub struct Sandboxes {
     pub slack: SlackSandbox,
     pub feishu: FeishuSandbox,
-    /// `http://127.0.0.1:3000`
-    pub bundle_url: String,
+    /// Where they are served: the bundle (`http://127.0.0.1:3000`) or the sandbox process.
+    pub base_url: String,
+}
+
+/// What the demo integrations need from the sandboxes: the installed Slack app's bot and
+/// token, the Feishu app's bot. `GET /control/demo` of `warroom-sandbox` answers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoIdentity {
+    pub slack_bot_token: String,
+    pub slack_scopes: Vec<String>,
+    pub slack_bot_user_id: Option<String>,
+    pub slack_app_id: String,
+    pub feishu_bot_open_id: Option<String>,
 }
 
 impl Sandboxes {
-    pub fn start(bundle_url: &str) -> Self {
+    /// Both sandboxes with the demo workspace, apps and people, served at `base_url`.
+    pub fn start(base_url: &str) -> Self {
         let slack = SlackSandbox::new(slack_sandbox::SandboxConfig {
             client_id: SLACK_CLIENT_ID.into(),
             client_secret: SLACK_CLIENT_SECRET.into(),
             signing_secret: SLACK_SIGNING_SECRET.into(),
             enforce_rate_limits: true,
         });
-        slack.set_base_url(&format!("{bundle_url}{SLACK_PATH}"));
+        slack.set_base_url(&format!("{base_url}{SLACK_PATH}"));
         slack.add_workspace(SLACK_TEAM_ID, SLACK_TEAM_NAME);
         let feishu = FeishuSandbox::new(feishu_sandbox::SandboxConfig::default());
         let scopes: Vec<&str> = feishu::REQUIRED_SCOPES.iter().map(|(s, _)| *s).collect();
@@ -63,53 +78,51 @@ impl Sandboxes {
             slack.add_user(SLACK_TEAM_ID, p.slack_user, p.name, p.email);
             feishu.add_user(p.feishu_user, p.name, Some(p.email), p.phone);
         }
-        Self { slack, feishu, bundle_url: bundle_url.to_string() }
+        Self { slack, feishu, base_url: base_url.to_string() }
     }
 
-    /// The adapters pointed at the sandboxes, the deployment's Slack app being the demo app.
-    pub fn platforms_config(&self) -> PlatformsConfig {
-        let slack_base = format!("{}{SLACK_PATH}", self.bundle_url);
-        PlatformsConfig {
-            public_url: self.bundle_url.clone(),
-            slack_api_base: format!("{slack_base}/api"),
-            slack_oauth_base: slack_base,
-            slack_app: Some(SlackApp {
-                client_id: SLACK_CLIENT_ID.into(),
-                client_secret: Secret::new(SLACK_CLIENT_SECRET),
-                signing_secret: Secret::new(SLACK_SIGNING_SECRET),
-            }),
-            feishu_base_override: Some(self.feishu_base()),
-        }
-    }
-
-    pub fn feishu_base(&self) -> String {
-        format!("{}{FEISHU_PATH}", self.bundle_url)
-    }
-
-    /// A bot token with every scope Warroom asks for, as if the demo app were installed.
-    pub fn slack_bot_token(&self) -> (String, Vec<String>) {
+    /// A bot token with every scope Warroom asks for (as if the demo app were installed),
+    /// and the bots' ids.
+    pub fn identity(&self) -> DemoIdentity {
         let scopes: Vec<&str> = slack::REQUIRED_SCOPES.iter().map(|(s, _)| *s).collect();
-        let token = self.slack.issue_bot_token(SLACK_TEAM_ID, &scopes);
-        (token, scopes.iter().map(|s| s.to_string()).collect())
-    }
-
-    /// Keeps new Slack channel ids clear of the ones stored before a restart. The sandbox
-    /// numbers its ids from 1 on every start (`C0` + 9 hex digits), so a new war room could
-    /// get the id of an old one; this uses ids up to `highest` in a hidden workspace.
-    pub fn skip_slack_channel_ids(&self, stored: impl IntoIterator<Item = String>) {
-        let highest = stored.into_iter().filter_map(|id| slack_channel_number(&id)).max();
-        let Some(highest) = highest else { return };
-        const SPENT: &str = "T0SPENTIDS";
-        self.slack.add_workspace(SPENT, "ids used before the restart");
-        let owner = self.slack.owner_id(SPENT).unwrap_or_default();
-        loop {
-            let id = self.slack.create_channel(SPENT, &owner, "spent", true);
-            match slack_channel_number(&id) {
-                Some(n) if n < highest => continue,
-                _ => break,
-            }
+        DemoIdentity {
+            slack_bot_token: self.slack.issue_bot_token(SLACK_TEAM_ID, &scopes),
+            slack_scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            slack_bot_user_id: self.slack.bot_user_id(SLACK_TEAM_ID),
+            slack_app_id: self.slack.app_id(),
+            feishu_bot_open_id: self.feishu.bot_open_id(FEISHU_APP_ID),
         }
     }
+
+    /// Keeps new Slack channel ids clear of the ones stored before a restart: a sandbox
+    /// built afresh numbers its ids from 1 again (`C0` + 9 hex digits), so a new war room
+    /// could get the id of an old one.
+    pub fn skip_slack_channel_ids(&self, stored: impl IntoIterator<Item = String>) {
+        if let Some(highest) = stored.into_iter().filter_map(|id| slack_channel_number(&id)).max() {
+            self.slack.set_id_floor(highest);
+        }
+    }
+}
+
+/// The adapters pointed at sandboxes served at `sandbox_base`, the deployment's Slack app
+/// being the demo app and callbacks going to `public_url` (the bundle).
+pub fn platforms_config(sandbox_base: &str, public_url: &str) -> PlatformsConfig {
+    let slack_base = format!("{sandbox_base}{SLACK_PATH}");
+    PlatformsConfig {
+        public_url: public_url.to_string(),
+        slack_api_base: format!("{slack_base}/api"),
+        slack_oauth_base: slack_base,
+        slack_app: Some(SlackApp {
+            client_id: SLACK_CLIENT_ID.into(),
+            client_secret: Secret::new(SLACK_CLIENT_SECRET),
+            signing_secret: Secret::new(SLACK_SIGNING_SECRET),
+        }),
+        feishu_base_override: Some(feishu_base(sandbox_base)),
+    }
+}
+
+pub fn feishu_base(sandbox_base: &str) -> String {
+    format!("{sandbox_base}{FEISHU_PATH}")
 }
 
 /// `C0000000A1F` → 0xA1F.
@@ -133,7 +146,8 @@ mod tests {
         let owner = second.slack.owner_id(SLACK_TEAM_ID).unwrap();
         let fresh = second.slack.create_channel(SLACK_TEAM_ID, &owner, "room", true);
         assert!(!old.contains(&fresh), "{fresh} reused");
-        assert!(second.slack.channels(SLACK_TEAM_ID).is_empty() || second.slack.channels(SLACK_TEAM_ID).len() == 1);
+        assert_eq!(slack_channel_number(&fresh), slack_channel_number(old.last().unwrap()).map(|n| n + 1), "no ids burnt");
+        assert_eq!(second.slack.channels(SLACK_TEAM_ID).len(), 1, "no channels made to skip ids");
         assert_eq!(slack_channel_number("C000000001F"), Some(0x1F));
         assert_eq!(slack_channel_number("oc_abc"), None);
     }

@@ -3,14 +3,14 @@
 //! On the first start of a data directory: the tenant "Demo" with an admin and an intake
 //! key (shown once, and kept in `demo-keys.json`). On the first start in demo mode: the
 //! members Ada, Bob and Cy and the demo war-room rules (auto-open for critical incidents,
-//! private chats, dismiss by hand). On every start in demo mode (the sandboxes are new
-//! each time): the Slack integration with a fresh bot token and the Feishu integration
-//! with the app's fresh bot open_id, created or updated (an update keeps the war-room
-//! flag and the member links); war room is enabled on Slack when it is first created.
+//! private chats, dismiss by hand). On every start in demo mode (in-process sandboxes are
+//! new each time): the Slack integration with the sandbox's bot token and the Feishu
+//! integration with the app's bot open_id, created or updated (an update keeps the
+//! war-room flag and the member links); war room is enabled on Slack when it is first created.
 
 use crate::data::{DataDir, DemoKeys};
 use crate::error::{LocalError, LocalResult};
-use crate::sandboxes::{self, Sandboxes, PEOPLE};
+use crate::sandboxes::{self, DemoIdentity, PEOPLE};
 use warroom_core::*;
 use warroom_http::{auth, AppState};
 use warroom_platforms::{feishu::FeishuCredentials, slack::SlackCredentials, StoredFeishu};
@@ -129,14 +129,15 @@ async fn upsert(
     }
 }
 
-pub async fn integrations(state: &AppState, tenant_id: &TenantId, sandboxes: &Sandboxes) -> LocalResult<DemoIntegrations> {
+/// `sandbox_base`: where the sandboxes are served (the Feishu credentials keep their base URL).
+pub async fn integrations(state: &AppState, tenant_id: &TenantId, identity: &DemoIdentity, sandbox_base: &str) -> LocalResult<DemoIntegrations> {
     let platforms = state.platforms.clone().ok_or_else(|| LocalError::new("the platform adapters are missing"))?;
-    let (bot_token, slack_scopes) = sandboxes.slack_bot_token();
+    let slack_scopes = identity.slack_scopes.clone();
     let slack_credentials = SlackCredentials {
-        bot_token,
+        bot_token: identity.slack_bot_token.clone(),
         team_id: sandboxes::SLACK_TEAM_ID.into(),
-        bot_user_id: sandboxes.slack.bot_user_id(sandboxes::SLACK_TEAM_ID),
-        app_id: Some(sandboxes.slack.app_id()),
+        bot_user_id: identity.slack_bot_user_id.clone(),
+        app_id: Some(identity.slack_app_id.clone()),
         signing_secret: None,
     };
     let (slack, created) =
@@ -151,9 +152,9 @@ pub async fn integrations(state: &AppState, tenant_id: &TenantId, sandboxes: &Sa
             app_secret: sandboxes::FEISHU_APP_SECRET.into(),
             verification_token: sandboxes::FEISHU_VERIFICATION_TOKEN.into(),
             encrypt_key: sandboxes::FEISHU_ENCRYPT_KEY.into(),
-            base_url: sandboxes.feishu_base(),
+            base_url: sandboxes::feishu_base(sandbox_base),
         },
-        bot_open_id: sandboxes.feishu.bot_open_id(sandboxes::FEISHU_APP_ID),
+        bot_open_id: identity.feishu_bot_open_id.clone(),
     };
     let feishu_scopes = warroom_platforms::feishu::REQUIRED_SCOPES.iter().map(|(s, _)| s.to_string()).collect();
     let (feishu, _) =

@@ -1,6 +1,6 @@
 //! `warroom-local` as a person runs it: the real binary as a process on a free port with a
 //! temporary data directory, driven over HTTP and by `infra/demo.sh`, stopped with SIGTERM
-//! and started again on the same data directory.
+//! (or killed) and started again on the same data directory.
 
 mod support;
 
@@ -58,14 +58,50 @@ async fn jobs_still_queued_at_shutdown_run_after_the_next_start() {
     let (admin, intake) = (k["admin_key"].as_str().unwrap(), k["intake_key"].as_str().unwrap());
     let incident = fire(&idle, intake, "queued-1").await;
     let said = idle.stop();
-    assert!(said.contains("queued job(s)") && data.join("queue.json").exists(), "{said}");
+    assert!(said.contains("1 queued job(s)") && said.contains("queue.journal"), "{said}");
 
     let busy = Stack::start(&data, &[]);
-    assert!(busy.printed().contains("Restored ") && busy.printed().contains("queued job(s)"), "{}", busy.printed());
-    assert!(!data.join("queue.json").exists(), "read once");
+    assert!(busy.printed().contains("Restored 1 queued job(s)"), "{}", busy.printed());
     let room = wait_for_open_room(&busy, admin, &incident).await;
     assert_eq!(room["invited"], json!(["U_ADA"]));
     busy.stop();
     let _ = std::fs::remove_dir_all(&data);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_queued_when_the_process_is_killed_runs_after_the_next_start() {
+    let data = temp_dir("killed-queued");
+    let idle = Stack::start(&data, &["--workers", "0"]);
+    let k = keys(&data);
+    let (admin, intake) = (k["admin_key"].as_str().unwrap(), k["intake_key"].as_str().unwrap());
+    let incident = fire(&idle, intake, "killed-1").await;
+    idle.kill();
+
+    let busy = Stack::start(&data, &[]);
+    assert!(busy.printed().contains("Restored 1 queued job(s)"), "{}", busy.printed());
+    let room = wait_for_open_room(&busy, admin, &incident).await;
+    assert_eq!(room["invited"], json!(["U_ADA"]));
+    busy.stop();
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_file_left_by_an_older_version_is_taken_into_the_journal_once() {
+    let data = temp_dir("legacy-queue");
+    Stack::start(&data, &["--workers", "0"]).stop();
+    let k = keys(&data);
+    let (tenant, admin) = (k["tenant_id"].as_str().unwrap(), k["admin_key"].as_str().unwrap());
+    let job = |incident: &str| json!({"tenant_id": tenant, "kind": "reconcile", "incident_id": incident, "dedup_key": "reconcile-v1"});
+    let saved = json!({"version": 1, "saved_at": "2026-01-01T00:00:00Z", "jobs": [job("inc_gone1")], "dead_letters": [job("inc_gone2")]});
+    std::fs::write(data.join("queue.json"), saved.to_string()).unwrap();
+
+    let stack = Stack::start(&data, &["--workers", "0"]);
+    assert!(stack.printed().contains("Restored 1 queued job(s) and 1 dead letter(s)"), "{}", stack.printed());
+    assert!(!data.join("queue.json").exists(), "read once");
+    let dead = get(&format!("{}/api/v1/dead-letters", stack.url), admin).await;
+    let dead = dead["dead_letters"].as_array().unwrap();
+    assert_eq!((dead.len(), &dead[0]["job"]["incident_id"]), (1, &json!("inc_gone2")), "{dead:?}");
+    let said = stack.stop();
+    assert!(said.contains("1 queued job(s) and 1 dead letter(s) kept in"), "{said}");
+    let _ = std::fs::remove_dir_all(&data);
+}

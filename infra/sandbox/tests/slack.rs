@@ -161,7 +161,10 @@ async fn after_the_tiers_count_the_next_call_gets_429_with_retry_after() {
     }
     let (status, headers, v) = call(&base, &token, "conversations.create", json!({"name": "room-20"})).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(headers["retry-after"], "3", "Tier 2 refills one call every 3 s");
+    // Tier 2 refills one call every 3 s; the wait left is 3 s less the time the 20 calls took
+    // (rounded up), so a loaded machine may see 2 or even 1.
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3).contains(&wait), "Retry-After {wait}: Tier 2 refills one call every 3 s");
     assert_eq!(v, json!({"ok": false, "error": "ratelimited"}));
     // chat.postMessage: per channel, a burst of 2 then one per second.
     let channel = sb.channels(TEAM)[0].id.clone();

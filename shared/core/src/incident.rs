@@ -110,6 +110,12 @@ pub struct WarRoom {
     pub card_message_id: Option<MessageId>,
     /// Fingerprint of the card as last posted (`Card::fingerprint`); re-rendered on change.
     pub card_fingerprint: Option<String>,
+    /// Set just before a card is posted, cleared once its id is recorded. Found set, an
+    /// earlier post may have gone through with its answer lost (or the worker died before
+    /// recording it): the card is looked for (or the idempotent post repeated) and brought up
+    /// to date, rather than posted a second time.
+    #[serde(default)]
+    pub card_posting: bool,
     pub invited: BTreeSet<ImUserId>,
     /// When the chat should be dismissed (now for a manual dismiss; N minutes after the
     /// incident closes for the tenant's auto-dismiss rule).

@@ -9,6 +9,7 @@
 //! - `impl JobHandler for Engine`: what the worker runs.
 
 mod actions;
+mod card;
 mod error;
 mod events;
 mod handler;

@@ -6,7 +6,7 @@ use crate::members::Reachable;
 use crate::{Engine, EngineError};
 use std::sync::Arc;
 use warroom_core::{
-    Actor, ApiFamily, Card, ChatId, ImError, ImPlatform, Incident, IncidentId, Integration, IntegrationStatus, Tenant, TenantId,
+    Actor, ApiFamily, ImError, ImPlatform, Incident, IncidentId, Integration, IntegrationStatus, Tenant, TenantId,
     TimelineAction, Timestamp, WarRoomState,
 };
 
@@ -42,6 +42,7 @@ impl Engine {
     /// Members and card of an open room, or its dismissal when due.
     async fn tend_room(&self, pass: &Pass, platform: &dyn ImPlatform, integration: &Integration, incident: Incident) -> Result<(), EngineError> {
         if incident.war_room.dismiss_at.is_some_and(|t| t <= pass.now) {
+            let incident = self.final_card(pass, platform, incident).await?;
             let result = self.dismiss_room(platform, incident.clone()).await;
             return self.guard(incident, result).await.map(|_| ());
         }
@@ -167,52 +168,5 @@ impl Engine {
         }
         let _ = pass;
         Ok(saved)
-    }
-
-    async fn sync_card(&self, pass: &Pass, platform: &dyn ImPlatform, incident: Incident) -> Result<Incident, EngineError> {
-        let Some(chat) = incident.war_room.chat_id.clone() else { return Ok(incident) };
-        let card = Card::for_incident(&incident, pass.now);
-        let fingerprint = card.fingerprint();
-        if incident.war_room.card_fingerprint.as_deref() == Some(fingerprint.as_str()) && incident.war_room.card_message_id.is_some() {
-            return Ok(incident);
-        }
-        self.throttle(platform, ApiFamily::Message, Some(&chat)).await?;
-        let (message, action) = self.show_card(platform, &chat, &incident, &card).await?;
-        let saved = self
-            .save_with(&incident, |inc| {
-                inc.war_room.card_message_id = Some(message.clone());
-                inc.war_room.card_fingerprint = Some(fingerprint.clone());
-                true
-            })
-            .await?;
-        self.note(&saved, Actor::System, action, card.summary()).await;
-        if action == TimelineAction::CardUpdated {
-            self.refresh_topic(platform, &chat, &card).await;
-        }
-        Ok(saved)
-    }
-
-    /// The chat's header line follows the card. Best effort: the card is what matters, so a
-    /// refusal or a busy bucket here is logged and left for the next change.
-    async fn refresh_topic(&self, platform: &dyn ImPlatform, chat: &ChatId, card: &Card) {
-        if !self.try_take(platform, ApiFamily::Topic, Some(chat)).await {
-            tracing::info!(chat = %chat, "chat topic not updated: its rate limit is busy");
-            return;
-        }
-        if let Err(e) = platform.set_topic(chat, &card.summary()).await {
-            tracing::info!(chat = %chat, error = %e, "chat topic not updated");
-        }
-    }
-
-    /// Posts the card, or edits it in place where the platform can.
-    async fn show_card(&self, platform: &dyn ImPlatform, chat: &ChatId, incident: &Incident, card: &Card) -> Result<(warroom_core::MessageId, TimelineAction), EngineError> {
-        match &incident.war_room.card_message_id {
-            Some(id) if platform.capabilities().update_card => {
-                platform.update_card(chat, id, card).await?;
-                Ok((id.clone(), TimelineAction::CardUpdated))
-            }
-            Some(_) => Ok((platform.post_card(chat, card).await?, TimelineAction::CardUpdated)),
-            None => Ok((platform.post_card(chat, card).await?, TimelineAction::CardPosted)),
-        }
     }
 }

@@ -8,6 +8,8 @@ use warroom_core::{
     Actor, ApiFamily, Card, ChatRef, CreateChat, ImError, ImPlatform, Incident, Integration, TimelineAction, WarRoomState,
 };
 
+const ALREADY_GONE: &str = "the chat was already gone when it was to be dismissed (an earlier dismiss whose answer was lost, or a disband from inside)";
+
 /// Slack-safe and readable everywhere: lowercase, `[a-z0-9-]`, at most 80 characters.
 pub(crate) fn chat_name(incident: &Incident) -> String {
     let mut slug: String = incident
@@ -56,6 +58,10 @@ impl Engine {
             idempotency_key: incident.war_room.create_key.clone().unwrap_or_default(),
         };
         let created = platform.create_chat(&request).await?;
+        // The chat's way back to its incident first: should the worker die before the next
+        // write, the retry finds the same chat and writes both again.
+        let chat_ref = ChatRef { tenant_id: incident.tenant_id.clone(), integration_id: integration.id.clone(), chat_id: created.chat_id.clone(), incident_id: incident.id.clone() };
+        self.store.put_chat_ref(&chat_ref).await?;
         let saved = self
             .save_with(&incident, |inc| {
                 inc.war_room.chat_id = Some(created.chat_id.clone());
@@ -65,8 +71,6 @@ impl Engine {
                 true
             })
             .await?;
-        let chat_ref = ChatRef { tenant_id: saved.tenant_id.clone(), integration_id: integration.id.clone(), chat_id: created.chat_id.clone(), incident_id: saved.id.clone() };
-        self.store.put_chat_ref(&chat_ref).await?;
         self.note(&saved, Actor::System, TimelineAction::WarRoomCreated, format!("{} chat {} ({})", integration.platform, created.chat_id, request.name)).await;
         Ok(saved)
     }
@@ -84,7 +88,9 @@ impl Engine {
                     }
                     self.note(&incident, Actor::System, TimelineAction::TranscriptCaptured, format!("{} messages saved before dismissing", messages.len())).await;
                 }
-                Err(ImError::ChatGone) => return self.mark_gone(incident).await,
+                // Already gone while we were dismissing it: most likely our own dismiss whose
+                // answer was lost. Either way the room is over, as wanted.
+                Err(ImError::ChatGone) => return self.dismissed(platform, incident, Some(ALREADY_GONE)).await,
                 Err(e) if e.is_retryable() => return Err(e.into()),
                 // Dismissing is still right; the gap is on the record.
                 Err(e) => self.note(&incident, Actor::System, TimelineAction::TranscriptCaptured, format!("transcript could not be read: {e}")).await,
@@ -92,9 +98,13 @@ impl Engine {
         }
         self.throttle(platform, ApiFamily::DismissChat, Some(&chat)).await?;
         match platform.dismiss_chat(&chat).await {
-            Ok(()) | Err(ImError::ChatGone) => {}
-            Err(e) => return Err(e.into()),
+            Ok(()) => self.dismissed(platform, incident, None).await,
+            Err(ImError::ChatGone) => self.dismissed(platform, incident, Some(ALREADY_GONE)).await,
+            Err(e) => Err(e.into()),
         }
+    }
+
+    async fn dismissed(&self, platform: &dyn ImPlatform, incident: Incident, gone: Option<&str>) -> Result<Incident, EngineError> {
         let by = incident.war_room.dismissed_by.clone().unwrap_or(Actor::System);
         let saved = self
             .save_with(&incident, |inc| {
@@ -102,7 +112,11 @@ impl Engine {
                 true
             })
             .await?;
-        let how = if platform.capabilities().dismiss { "chat dismissed" } else { "the platform cannot disband chats; the bot left it" };
+        let how = match gone {
+            Some(why) => why,
+            None if platform.capabilities().dismiss => "chat dismissed",
+            None => "the platform cannot disband chats; the bot left it",
+        };
         self.note(&saved, by, TimelineAction::WarRoomDismissed, how).await;
         Ok(saved)
     }

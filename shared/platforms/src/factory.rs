@@ -6,6 +6,7 @@ use crate::{feishu, slack};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
+use std::time::Duration;
 use warroom_core::{
     CallbackCodec, Clock, ImError, ImPlatform, ImResult, Integration, IntegrationId, Platform, PlatformFactory, SealedCredentials, Store,
 };
@@ -43,8 +44,13 @@ impl PlatformsConfig {
     }
 }
 
+/// How long one IM API call may take before it counts as failed (and the job is retried).
+/// No sleeping on slow peers inside a Lambda.
+pub const DEFAULT_HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub struct Platforms {
     pub config: PlatformsConfig,
+    timeout: Duration,
     secrets: SecretBox,
     http: reqwest::Client,
     store: Arc<dyn Store>,
@@ -69,12 +75,20 @@ fn context(id: &IntegrationId) -> String {
 
 impl Platforms {
     pub fn new(config: PlatformsConfig, secrets: SecretBox, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
-        // No sleeping on slow peers inside a Lambda: short connect, bounded total.
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(3))
-            .timeout(std::time::Duration::from_secs(10))
-            .build()?;
-        Ok(Self { config, secrets, http, store, clock })
+        Self::with_http_timeout(config, DEFAULT_HTTP_TIMEOUT, secrets, store, clock)
+    }
+
+    /// As [`Platforms::new`], with another bound on each IM API call (tests of lost answers
+    /// use a short one so a hung call fails fast).
+    pub fn with_http_timeout(config: PlatformsConfig, timeout: Duration, secrets: SecretBox, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
+        // Short connect, bounded total.
+        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(3).min(timeout)).timeout(timeout).build()?;
+        Ok(Self { config, timeout, secrets, http, store, clock })
+    }
+
+    /// The bound on each IM API call.
+    pub fn http_timeout(&self) -> Duration {
+        self.timeout
     }
 
     pub fn http(&self) -> &reqwest::Client {
@@ -111,7 +125,7 @@ impl Platforms {
     }
 
     pub fn slack(&self, credentials: slack::SlackCredentials) -> Arc<dyn ImPlatform> {
-        Arc::new(slack::SlackPlatform::new(credentials, self.config.slack_api_base.clone(), self.http.clone()))
+        Arc::new(slack::SlackPlatform::new(credentials, self.config.slack_api_base.clone(), self.http.clone()).with_timeout(self.timeout))
     }
 
     pub fn feishu(&self, credentials: feishu::FeishuCredentials) -> Arc<dyn ImPlatform> {

@@ -6,4 +6,4 @@ mod factory;
 pub mod feishu;
 pub mod slack;
 
-pub use factory::{Platforms, PlatformsConfig, SlackApp, StoredFeishu};
+pub use factory::{Platforms, PlatformsConfig, SlackApp, StoredFeishu, DEFAULT_HTTP_TIMEOUT};

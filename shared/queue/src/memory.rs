@@ -14,8 +14,12 @@
 //! - a receipt is valid only while it is the message's latest one and the message is in
 //!   flight: after a re-delivery, an ack, a `defer(.., 0)` or the visibility timeout
 //!   passing, `ack` / `defer` answer `StaleReceipt` (SQS FIFO rejects expired receipts too).
+//!
+//! [`MemoryQueue::durable`] keeps the same queue in a journal file as well, so it survives
+//! the process being killed (see `journal.rs`); [`MemoryQueue::new`] keeps it in memory only.
 
 use async_trait::async_trait;
+use journal::{Journal, Record};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -58,6 +62,8 @@ struct Stored {
     visible_at: Timestamp,
     /// The latest receipt; `None` before the first delivery.
     receipt: Option<String>,
+    /// Invisible because of a `defer` (not a receive): the journal keeps that across restarts.
+    deferred: bool,
 }
 
 impl Stored {
@@ -86,6 +92,10 @@ struct State {
     dedup: HashMap<String, Timestamp>,
     next_message: u64,
     next_receipt: u64,
+    /// For a durable queue, how many times its journal was opened (0: not durable).
+    generation: u64,
+    /// Where every change is written first, for a durable queue.
+    journal: Option<Journal>,
 }
 
 impl State {
@@ -98,6 +108,7 @@ impl State {
             receive_count: 0,
             visible_at: now,
             receipt: None,
+            deferred: false,
         }
     }
 
@@ -121,6 +132,11 @@ pub struct MemoryQueue {
 impl MemoryQueue {
     pub fn new(config: MemoryQueueConfig, clock: Arc<dyn Clock>) -> Self {
         Self { config, clock, state: Mutex::new(State::default()), changed: Notify::new() }
+    }
+
+    /// Dead letters held.
+    pub fn dead_len(&self) -> usize {
+        self.lock().dead.len()
     }
 
     pub fn config(&self) -> &MemoryQueueConfig {
@@ -149,7 +165,7 @@ impl MemoryQueue {
     }
 
     /// One non-waiting receive attempt.
-    fn take_visible(&self, max: usize) -> Vec<Delivery> {
+    fn take_visible(&self, max: usize) -> QueueResult<Vec<Delivery>> {
         let now = self.clock.now();
         let max_receives = self.config.max_receive_count.max(1);
         let mut state = self.lock();
@@ -159,10 +175,10 @@ impl MemoryQueue {
         let blocked: HashSet<String> =
             state.messages.iter().filter(|m| m.in_flight(now)).map(|m| m.group.clone()).collect();
 
-        let mut out = Vec::new();
-        let mut dead_idx = Vec::new();
-        for (i, m) in state.messages.iter_mut().enumerate() {
-            if out.len() >= max {
+        // Decided first, so the journal has it before anything changes.
+        let (mut deliver, mut dead_idx) = (Vec::new(), Vec::new());
+        for (i, m) in state.messages.iter().enumerate() {
+            if deliver.len() >= max {
                 break;
             }
             if blocked.contains(&m.group) {
@@ -172,18 +188,40 @@ impl MemoryQueue {
                 dead_idx.push(i);
                 continue;
             }
+            deliver.push(i);
+        }
+        if !deliver.is_empty() {
+            log(&mut state.journal, || Record::Receive { ids: deliver.iter().map(|&i| state.messages[i].id.clone()).collect() })?;
+        }
+        let mut out = Vec::with_capacity(deliver.len());
+        for i in deliver {
             state.next_receipt += 1;
+            let m = &mut state.messages[i];
             m.receive_count += 1;
-            m.receipt = Some(format!("{}#{}", m.id, state.next_receipt));
+            m.receipt = Some(match state.generation {
+                0 => format!("{}#{}", m.id, state.next_receipt),
+                // Receipts from before a restart must never match again.
+                g => format!("{}#{g}.{}", m.id, state.next_receipt),
+            });
             m.visible_at = now.plus(self.config.visibility_timeout);
+            m.deferred = false;
             out.push(m.delivery());
+        }
+        if !dead_idx.is_empty() {
+            let ids = || Record::Die { ids: dead_idx.iter().map(|&i| state.messages[i].id.clone()).collect() };
+            if let Err(e) = log(&mut state.journal, ids) {
+                // They stay live; the next receive tries again.
+                tracing::warn!(error = %e, "dead letters not moved");
+                dead_idx.clear();
+            }
         }
         for i in dead_idx.into_iter().rev() {
             let m = state.messages.remove(i);
             tracing::warn!(message_id = %m.id, group = %m.group, receives = m.receive_count, "message moved to the dead-letter list");
             state.dead.push(m);
         }
-        out
+        state.settle();
+        Ok(out)
     }
 }
 
@@ -199,9 +237,17 @@ impl JobQueue for MemoryQueue {
                 tracing::debug!(%dedup_id, "duplicate job dropped");
                 return Ok(());
             }
-            state.dedup.insert(dedup_id, now);
             let message = state.new_message(job.group(), job.to_json(), now);
+            log(&mut state.journal, || Record::Send {
+                id: message.id.clone(),
+                group: message.group.clone(),
+                body: message.body.clone(),
+                dedup: Some(dedup_id.clone()),
+                at: now.0,
+            })?;
+            state.dedup.insert(dedup_id, now);
             state.messages.push(message);
+            state.settle();
         }
         self.changed.notify_waiters();
         Ok(())
@@ -218,7 +264,7 @@ impl JobQueue for MemoryQueue {
             tokio::pin!(notified);
             notified.as_mut().enable();
 
-            let got = self.take_visible(max);
+            let got = self.take_visible(max)?;
             if !got.is_empty() {
                 return Ok(got);
             }
@@ -237,9 +283,12 @@ impl JobQueue for MemoryQueue {
     async fn ack(&self, receipt: &str) -> QueueResult<()> {
         let now = self.clock.now();
         {
-            let mut state = self.lock();
+            let mut guard = self.lock();
+            let state = &mut *guard;
             let i = state.find_in_flight(receipt, now)?;
+            log(&mut state.journal, || Record::Ack { id: state.messages[i].id.clone() })?;
             state.messages.remove(i);
+            state.settle();
         }
         self.changed.notify_waiters();
         Ok(())
@@ -248,9 +297,14 @@ impl JobQueue for MemoryQueue {
     async fn defer(&self, receipt: &str, delay: Duration) -> QueueResult<()> {
         let now = self.clock.now();
         {
-            let mut state = self.lock();
+            let mut guard = self.lock();
+            let state = &mut *guard;
             let i = state.find_in_flight(receipt, now)?;
-            state.messages[i].visible_at = now.plus(delay.min(MAX_DEFER));
+            let until = now.plus(delay.min(MAX_DEFER));
+            log(&mut state.journal, || Record::Defer { id: state.messages[i].id.clone(), until: until.0 })?;
+            let m = &mut state.messages[i];
+            (m.visible_at, m.deferred) = (until, true);
+            state.settle();
         }
         self.changed.notify_waiters();
         Ok(())
@@ -267,8 +321,15 @@ impl JobQueue for MemoryQueue {
         let mut state = self.lock();
         let mut copy = state.new_message(delivery.group.clone(), delivery.body.clone(), now);
         copy.receive_count = delivery.receive_count;
+        log(&mut state.journal, || Record::GiveUp {
+            id: copy.id.clone(),
+            group: copy.group.clone(),
+            body: copy.body.clone(),
+            receive_count: copy.receive_count,
+        })?;
         tracing::warn!(message_id = %delivery.message_id, group = %delivery.group, "message given up on: moved to the dead-letter list");
         state.dead.push(copy);
+        state.settle();
         Ok(())
     }
 
@@ -278,12 +339,18 @@ impl JobQueue for MemoryQueue {
         let now = self.clock.now();
         let moved = {
             let mut state = self.lock();
-            let dead = std::mem::take(&mut state.dead);
-            let moved = dead.len();
-            for m in dead {
-                let fresh = state.new_message(m.group, m.body, now);
-                state.messages.push(fresh);
+            if state.dead.is_empty() {
+                return Ok(0);
             }
+            let dead = std::mem::take(&mut state.dead);
+            let fresh: Vec<Stored> = dead.iter().map(|m| state.new_message(m.group.clone(), m.body.clone(), now)).collect();
+            if let Err(e) = log(&mut state.journal, || Record::Redrive { ids: fresh.iter().map(|m| m.id.clone()).collect() }) {
+                state.dead = dead;
+                return Err(e);
+            }
+            let moved = fresh.len();
+            state.messages.extend(fresh);
+            state.settle();
             moved
         };
         if moved > 0 {
@@ -293,6 +360,17 @@ impl JobQueue for MemoryQueue {
     }
 }
 
+#[path = "durable.rs"]
+mod durable;
+#[path = "journal.rs"]
+mod journal;
+use durable::log;
+pub use journal::{JournalError, Recovered};
+
 #[cfg(test)]
 #[path = "memory_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "durable_tests.rs"]
+mod durable_tests;

@@ -1,12 +1,12 @@
 //! An in-memory IM platform for tests. It keeps the rules real platforms enforce (name
 //! uniqueness, per-user invite failures, idempotent create, gone chats refuse everything),
 //! so a test passing against it says something about the engine, not about a yes-machine.
-//! Failures can be injected per operation, once or always. Ids are readable and sequential
-//! (`C0001`, `M0001`) so assertions can name them.
+//! Failures can be injected per operation, once or always, before the call or after it took
+//! effect (a lost answer). Ids are readable and sequential (`C0001`, `M0001`) so assertions
+//! can name them. The port itself is in `fake_platform_port.rs`.
 
 use crate::fixtures::T0;
-use async_trait::async_trait;
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use warroom_core::ratelimit::BucketSpec;
@@ -27,7 +27,21 @@ pub const REQUIRED_SCOPES: [(&str, &str); 3] = [
 #[rustfmt::skip]
 pub enum FakeOp {
     CreateChat, AddMembers, PostCard, UpdateCard, SendText, DismissChat,
-    LookupEmail, LookupPhone, History, GrantedScopes, ListChats,
+    LookupEmail, LookupPhone, History, GrantedScopes, ListChats, SetTopic, FindCard,
+}
+
+/// How a retried card post avoids a second card, as the real platforms allow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CardDedupe {
+    /// Like Slack: every post is a new message, and `find_card` finds the bot's card of the
+    /// incident in the chat's history.
+    #[default]
+    Lookup,
+    /// Like Feishu's `uuid`: a post for the same incident in the same chat answers the card
+    /// already there, unchanged; `find_card` finds nothing.
+    IdempotencyKey,
+    /// Neither: a lost answer leaves two cards (what the engine cannot help).
+    Neither,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,7 +89,10 @@ struct Failures {
     once: HashMap<FakeOp, VecDeque<ImError>>,
     always: HashMap<FakeOp, ImError>,
     invite: HashMap<ImUserId, ImError>,
-    after_create_next: bool,
+    /// The next call of these takes effect, then answers `Transient`.
+    lose_answer: HashSet<FakeOp>,
+    /// How many answers were lost so.
+    lost: usize,
 }
 
 struct State {
@@ -85,6 +102,9 @@ struct State {
     users: Vec<FakeUser>,
     chats: Vec<FakeChat>,
     keys: HashMap<String, ChatId>,
+    card_dedupe: CardDedupe,
+    /// Messages per second per chat the rate-limit buckets allow (Slack: 1).
+    chat_rate: u32,
     failures: Failures,
     calls: Vec<String>,
     next_chat: u32,
@@ -136,7 +156,7 @@ impl FakePlatform {
             idempotent_create: t, lookup_by_email: t, lookup_by_phone: t };
         #[rustfmt::skip]
         let state = State { platform, capabilities, granted_scopes: scopes, users: vec![], chats: vec![], keys: HashMap::new(),
-            failures: Failures::default(), calls: vec![], next_chat: 0, next_message: 0 };
+            card_dedupe: CardDedupe::default(), chat_rate: 5, failures: Failures::default(), calls: vec![], next_chat: 0, next_message: 0 };
         Self { state: Arc::new(Mutex::new(state)) }
     }
 
@@ -188,10 +208,26 @@ impl FakePlatform {
 
     /// The next successful create makes the chat, then answers `Transient`, like a timeout
     /// after the platform acted: the engine cannot know the chat exists.
-    pub fn fail_after_create_next(&self) -> &Self { self.with(|s| s.failures.after_create_next = true) }
+    pub fn fail_after_create_next(&self) -> &Self { self.lose_answer_next(FakeOp::CreateChat) }
 
-    /// Drops every injected failure, per-user invite failures included.
-    pub fn clear_failures(&self) -> &Self { self.with(|s| s.failures = Failures::default()) }
+    /// The next successful call of `op` takes effect, then answers `Transient` (a timeout or a
+    /// 5xx after the platform acted): the caller cannot know it happened.
+    pub fn lose_answer_next(&self, op: FakeOp) -> &Self { self.with(|s| _ = s.failures.lose_answer.insert(op)) }
+
+    /// How many calls took effect with their answer lost (`lose_answer_next`).
+    pub fn answers_lost(&self) -> usize { self.lock().failures.lost }
+
+    /// Messages per second per chat in `buckets` (default 5; Slack allows 1).
+    pub fn set_chat_rate(&self, per_second: u32) -> &Self { self.with(|s| s.chat_rate = per_second.max(1)) }
+
+    /// Defaults to `CardDedupe::Lookup` (Slack-like).
+    pub fn set_card_dedupe(&self, dedupe: CardDedupe) -> &Self { self.with(|s| s.card_dedupe = dedupe) }
+
+    /// Drops every injected failure, per-user invite failures included (the count of lost
+    /// answers is kept).
+    pub fn clear_failures(&self) -> &Self {
+        self.with(|s| s.failures = Failures { lost: s.failures.lost, ..Failures::default() })
+    }
 
     /// A human posts `text`. Panics unless the chat is live and `user` a known member: a
     /// test that needs otherwise has set itself up wrong.
@@ -220,157 +256,18 @@ impl FakePlatform {
     /// `create_chat name=inc-1 key=k1`, `add_members C0001 [U1,U2]`, `post_card C0001`.
     pub fn calls(&self) -> Vec<String> { self.lock().calls.clone() }
 
+    /// How many cards the bot has posted in the chat (edits do not count).
+    pub fn cards_in(&self, chat: &str) -> usize {
+        let mut s = self.lock();
+        let cards = |c: &mut FakeChat| c.messages.iter().filter(|m| matches!(m.kind, FakeMessageKind::Card(_))).count();
+        s.find(chat).map(cards).unwrap_or(0)
+    }
+
     /// The latest card posted in the chat, as last edited.
     pub fn card_of(&self, chat: &str) -> Option<Card> {
         let mut s = self.lock();
         let card = |m: &FakeMessage| if let FakeMessageKind::Card(card) = &m.kind { Some(card.clone()) } else { None };
         s.find(chat)?.messages.iter().rev().find_map(card)
-    }
-}
-
-#[async_trait]
-impl ImPlatform for FakePlatform {
-    fn platform(&self) -> Platform { self.lock().platform }
-    fn capabilities(&self) -> Capabilities { self.lock().capabilities }
-
-    fn buckets(&self, family: ApiFamily, chat: Option<&ChatId>) -> Vec<BucketSpec> {
-        let p = self.lock().platform;
-        let mut b = vec![BucketSpec::per(format!("fake.{p}.app"), 50, Duration::from_secs(1))];
-        if let (ApiFamily::Message, Some(chat)) = (family, chat) {
-            b.push(BucketSpec::per(format!("fake.{p}.chat.{chat}"), 5, Duration::from_secs(1)));
-        }
-        b
-    }
-
-    async fn granted_scopes(&self) -> ImResult<Vec<String>> {
-        let s = self.enter(FakeOp::GrantedScopes, "granted_scopes".into())?;
-        Ok(s.granted_scopes.clone())
-    }
-
-    async fn create_chat(&self, request: &CreateChat) -> ImResult<CreatedChat> {
-        let call = format!("create_chat name={} key={}", request.name, request.idempotency_key);
-        let mut s = self.enter(FakeOp::CreateChat, call)?;
-        let p = s.platform;
-        let answer = |id: ChatId| CreatedChat { url: Some(format!("https://fake.{p}.example/chats/{id}")), chat_id: id };
-        // Like Feishu's `uuid`: the same key answers the same chat, whatever became of it.
-        // Without `idempotent_create` keys are ignored, so a retry meets `name_taken`.
-        let idempotent = s.capabilities.idempotent_create;
-        if let Some(id) = s.keys.get(&request.idempotency_key).filter(|_| idempotent) {
-            return Ok(answer(id.clone()));
-        }
-        // Like Slack: a name is required, and unique among live chats.
-        if request.name.trim().is_empty() {
-            return Err(rejected("invalid_name_required", "a chat needs a name"));
-        } else if s.chats.iter().any(|c| !c.disbanded && c.name == request.name) {
-            return Err(rejected("name_taken", format!("a chat named {} exists", request.name)));
-        }
-        s.next_chat += 1;
-        let id = ChatId(format!("C{:04}", s.next_chat));
-        #[rustfmt::skip]
-        s.chats.push(FakeChat { id: id.clone(), name: request.name.clone(), topic: request.topic.clone(),
-            private: request.private, members: BTreeSet::new(), disbanded: false, bot_left: false, messages: vec![] });
-        if idempotent {
-            s.keys.insert(request.idempotency_key.clone(), id.clone());
-        }
-        if std::mem::take(&mut s.failures.after_create_next) {
-            return Err(ImError::Transient(format!("timed out after creating {id}")));
-        }
-        Ok(answer(id))
-    }
-
-    async fn add_members(&self, chat: &ChatId, users: &[ImUserId]) -> ImResult<InviteResult> {
-        let names: Vec<&str> = users.iter().map(ImUserId::as_str).collect();
-        let mut s = self.enter(FakeOp::AddMembers, format!("add_members {chat} [{}]", names.join(",")))?;
-        s.usable(chat)?;
-        let mut result = InviteResult::default();
-        let mut seen = BTreeSet::new();
-        for user in users.iter().filter(|u| seen.insert(*u)) {
-            let known = s.users.iter().any(|u| &u.id == user);
-            match s.failures.invite.get(user).cloned() {
-                _ if !known => result.failed.push((user.clone(), ImError::UserNotFound)),
-                Some(err) => result.failed.push((user.clone(), err)),
-                // Already a member counts as invited: the goal state holds (Slack's
-                // `already_in_channel` is success to us).
-                None => {
-                    s.usable(chat)?.members.insert(user.clone());
-                    result.invited.push(user.clone());
-                }
-            }
-        }
-        Ok(result)
-    }
-
-    async fn post_card(&self, chat: &ChatId, card: &Card) -> ImResult<MessageId> {
-        let mut s = self.enter(FakeOp::PostCard, format!("post_card {chat}"))?;
-        s.usable(chat)?;
-        Ok(s.push(chat.as_str(), BOT.into(), FakeMessageKind::Card(card.clone())))
-    }
-
-    async fn update_card(&self, chat: &ChatId, message: &MessageId, card: &Card) -> ImResult<()> {
-        let mut s = self.enter(FakeOp::UpdateCard, format!("update_card {chat} {message}"))?;
-        s.require(s.capabilities.update_card, "card updates")?;
-        let c = s.usable(chat)?;
-        match c.messages.iter_mut().find(|m| &m.id == message) {
-            None => Err(rejected("message_not_found", format!("no message {message} in {chat}"))),
-            Some(m) if m.author.as_str() != BOT => Err(rejected("cant_update_message", "not the bot's message")),
-            Some(FakeMessage { kind: FakeMessageKind::Text(_), .. }) => Err(rejected("cant_update_message", "not a card")),
-            Some(m) => {
-                (m.kind, m.edits) = (FakeMessageKind::Card(card.clone()), m.edits + 1);
-                Ok(())
-            }
-        }
-    }
-
-    async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId> {
-        let mut s = self.enter(FakeOp::SendText, format!("send_text {chat}"))?;
-        s.usable(chat)?;
-        if text.trim().is_empty() {
-            return Err(rejected("no_text", "empty message"));
-        }
-        Ok(s.push(chat.as_str(), BOT.into(), FakeMessageKind::Text(text.into())))
-    }
-
-    /// Idempotent: dismissing a chat already disbanded (by the app or a human) is Ok, where
-    /// Slack would answer `already_archived`; the goal state holds, so retries must not fail.
-    /// Without `dismiss` the bot leaves instead, as the port says.
-    async fn dismiss_chat(&self, chat: &ChatId) -> ImResult<()> {
-        let mut s = self.enter(FakeOp::DismissChat, format!("dismiss_chat {chat}"))?;
-        let can_dismiss = s.capabilities.dismiss;
-        let c = s.find(chat.as_str()).ok_or(ImError::ChatGone)?;
-        *(if can_dismiss { &mut c.disbanded } else { &mut c.bot_left }) = true;
-        Ok(())
-    }
-
-    async fn lookup_by_email(&self, email: &str) -> ImResult<Option<ImUserId>> {
-        let s = self.enter(FakeOp::LookupEmail, format!("lookup_by_email {email}"))?;
-        s.require(s.capabilities.lookup_by_email, "lookup by email")?;
-        let hit = s.users.iter().find(|u| u.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(email)));
-        Ok(hit.map(|u| u.id.clone()))
-    }
-
-    async fn lookup_by_phone(&self, phone: &str) -> ImResult<Option<ImUserId>> {
-        let s = self.enter(FakeOp::LookupPhone, format!("lookup_by_phone {phone}"))?;
-        s.require(s.capabilities.lookup_by_phone, "lookup by phone")?;
-        Ok(s.users.iter().find(|u| u.phone.as_deref() == Some(phone)).map(|u| u.id.clone()))
-    }
-
-    async fn list_bot_chats(&self) -> ImResult<Vec<ChatSummary>> {
-        let s = self.enter(FakeOp::ListChats, "list_bot_chats".into())?;
-        let live = s.chats.iter().filter(|c| !c.disbanded && !c.bot_left);
-        Ok(live.map(|c| ChatSummary { chat_id: c.id.clone(), name: c.name.clone() }).collect())
-    }
-
-    /// Text messages only (the bot's and the humans'), oldest first. A disbanded chat has
-    /// no history: Feishu deletes it on disband.
-    async fn chat_history(&self, chat: &ChatId) -> ImResult<Vec<ChatMessage>> {
-        let mut s = self.enter(FakeOp::History, format!("chat_history {chat}"))?;
-        s.require(s.capabilities.history, "history API")?;
-        let c = s.usable(chat)?;
-        let text = |m: &FakeMessage| match &m.kind {
-            FakeMessageKind::Text(text) => Some(ChatMessage { id: m.id.to_string(), at: m.at, author: m.author.clone(), text: text.clone() }),
-            FakeMessageKind::Card(_) => None,
-        };
-        Ok(c.messages.iter().filter_map(text).collect())
     }
 }
 
@@ -409,6 +306,9 @@ impl PlatformFactory for FakeFactory {
         Ok(Arc::new(crate::fake_callbacks::FakeCodec))
     }
 }
+
+#[path = "fake_platform_port.rs"]
+mod port;
 
 #[cfg(test)]
 #[path = "fake_platform_tests.rs"]

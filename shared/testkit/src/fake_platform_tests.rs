@@ -208,3 +208,38 @@ async fn the_factory_hands_out_registered_fakes_and_refuses_others() {
     factory.insert(other.id.clone(), f);
     assert!(matches!(factory.for_integration(&other), Err(ImError::Unauthorized(_))));
 }
+
+#[tokio::test]
+async fn a_lost_answer_takes_effect_then_fails_once() {
+    let f = fake();
+    let chat = f.create_chat(&req("inc-1", "k1")).await.unwrap().chat_id;
+    f.lose_answer_next(FakeOp::PostCard);
+    assert!(matches!(f.post_card(&chat, &card("A")).await, Err(ImError::Transient(_))));
+    assert_eq!(f.cards_in(chat.as_str()), 1, "posted although the answer was lost");
+    f.post_card(&chat, &card("A")).await.unwrap();
+    assert_eq!((f.cards_in(chat.as_str()), f.answers_lost()), (2, 1), "posts are not idempotent by default, as on Slack");
+}
+
+#[tokio::test]
+async fn a_lost_card_is_found_by_lookup_or_answered_again_by_its_key_depending_on_the_platform() {
+    let f = fake();
+    let chat = f.create_chat(&req("inc-1", "k1")).await.unwrap().chat_id;
+    let first = f.post_card(&chat, &card("A")).await.unwrap();
+    let later = Card { status: Status::Acknowledged, ..card("A") };
+    assert_eq!(f.find_card(&chat, &later).await, Ok(Some(first.clone())), "Slack-like: found in the history");
+    assert_eq!(f.find_card(&chat, &Card { incident_id: "inc_2".into(), ..card("A") }).await, Ok(None));
+    f.set_card_dedupe(CardDedupe::IdempotencyKey);
+    assert_eq!(f.find_card(&chat, &later).await, Ok(None), "Feishu-like: no search");
+    assert_eq!(f.post_card(&chat, &later).await, Ok(first), "the same incident's card, unchanged");
+    assert_eq!((f.cards_in(chat.as_str()), f.card_of(chat.as_str()).unwrap().status), (1, Status::Triggered));
+}
+
+#[tokio::test]
+async fn the_topic_is_kept_and_the_chat_rate_sets_the_chat_bucket() {
+    let f = fake();
+    let chat = f.create_chat(&req("inc-1", "k1")).await.unwrap().chat_id;
+    f.set_topic(&chat, "ACKNOWLEDGED").await.unwrap();
+    assert_eq!(f.chat(chat.as_str()).unwrap().topic, "ACKNOWLEDGED");
+    f.set_chat_rate(1);
+    assert_eq!(f.buckets(ApiFamily::Message, Some(&chat))[1].capacity, 1);
+}

@@ -72,6 +72,7 @@ impl App {
     }
 
     pub fn with_queue(config: MemoryQueueConfig) -> Self {
+        warroom_testkit::logging::init();
         let clock = Arc::new(ManualClock::at(fixtures::T0));
         let store = Arc::new(EmbeddedStore::open_temporary().unwrap());
         let queue = Arc::new(MemoryQueue::new(config, clock.clone()));
@@ -92,6 +93,7 @@ impl App {
     /// The real platform adapters (pointed at the IM sandboxes by `config`) instead of the
     /// fakes: the engine's factory and the routers' `platforms` are the same [`Platforms`].
     pub fn with_platforms(config: PlatformsConfig) -> (Self, Arc<Platforms>) {
+        warroom_testkit::logging::init();
         let clock = Arc::new(ManualClock::at(fixtures::T0));
         let store = Arc::new(EmbeddedStore::open_temporary().unwrap());
         let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), clock.clone()));

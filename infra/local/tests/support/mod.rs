@@ -1,10 +1,13 @@
 //! Running the real `warroom-local` binary as a process: on a free port (`--listen
 //! 127.0.0.1:0`, the URL read from what it prints) with a temporary data directory, driven
-//! over HTTP, stopped with SIGTERM.
+//! over HTTP, stopped with SIGTERM or killed with SIGKILL. `sandbox`: the `warroom-sandbox`
+//! process, for crash tests.
 #![allow(dead_code)]
 
+pub mod sandbox;
+
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -34,11 +37,12 @@ impl Stack {
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", log_filter())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("warroom-local starts");
+        let mut log_file = log_file(child.id());
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(String::new()));
         let (lines, mut err) = (stdout.clone(), child.stderr.take().unwrap());
@@ -50,9 +54,15 @@ impl Stack {
         });
         let errors = stderr.clone();
         std::thread::spawn(move || {
-            let mut buf = String::new();
-            let _ = err.read_to_string(&mut buf);
-            errors.lock().unwrap().push_str(&buf);
+            // Line by line, so the log file has everything even if the test ends first.
+            for line in BufReader::new(&mut err).lines().map_while(Result::ok) {
+                if let Some(file) = log_file.as_mut() {
+                    let _ = writeln!(file, "{line}");
+                }
+                let mut errors = errors.lock().unwrap();
+                errors.push_str(&line);
+                errors.push('\n');
+            }
         });
         let mut stack = Stack { child, url: String::new(), stdout, stderr };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -71,6 +81,14 @@ impl Stack {
 
     pub fn printed(&self) -> String {
         self.stdout.lock().unwrap().join("\n")
+    }
+
+    /// SIGKILL: no shutdown of any kind. Waits until the process is gone.
+    pub fn kill(mut self) {
+        let status = Command::new("kill").args(["-KILL", &self.child.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&exit), Some(9), "{exit:?}");
     }
 
     /// SIGTERM, as a service manager (or Ctrl-C) stops it; waits for a clean exit.
@@ -162,7 +180,6 @@ pub fn one_line(stderr: &str) -> &str {
     lines[0]
 }
 
-
 /// POST with an optional key: (status, JSON body or null).
 pub async fn post(url: &str, key: Option<&str>, body: Value) -> (u16, Value) {
     let mut request = reqwest::Client::new().post(url).json(&body);
@@ -184,4 +201,21 @@ pub async fn wait_for(stack: &Stack, admin_key: &str, path: &str, field: &str, w
         assert!(Instant::now() < deadline, "{path}: {field} never became {want}: {body}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The stack's log level: `warn` normally; verbose when the test command collects the
+/// suite's logs (`WARROOM_TEST_LOG_DIR`, see `warroom_testkit::logging`), so the
+/// secrets-in-logs step also searches what the real binary logs.
+fn log_filter() -> String {
+    if std::env::var_os("WARROOM_TEST_LOG_DIR").is_none() {
+        return "warn".into();
+    }
+    std::env::var("WARROOM_TEST_LOG").unwrap_or_else(|_| "debug,hyper=info,hyper_util=info,h2=info,tower=info,redb=info".into())
+}
+
+/// Where the stack's stderr is also written when logs are collected.
+fn log_file(pid: u32) -> Option<std::fs::File> {
+    let dir = std::path::PathBuf::from(std::env::var_os("WARROOM_TEST_LOG_DIR")?);
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("warroom-local-{pid}.log"))).ok()
 }

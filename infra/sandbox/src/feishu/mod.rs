@@ -35,6 +35,7 @@ use serde_json::Value;
 
 pub use callbacks::{CardReply, Delivery};
 
+use crate::hold::{HoldPoint, Holds, Release};
 use gate::Route;
 use reply::{bad_request, not_found, Reply};
 use state::{hex_id, App, State, User};
@@ -72,7 +73,7 @@ pub struct CallRecord {
 }
 
 /// A chat as the sandbox holds it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ChatView {
     pub chat_id: String,
     pub name: String,
@@ -91,7 +92,7 @@ pub struct ChatView {
 }
 
 /// A message as the sandbox holds it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MessageView {
     pub message_id: String,
     /// The sending bot's `app_id` (Feishu's `sender.id` for apps) or the user's `open_id`.
@@ -115,6 +116,7 @@ struct Inner {
     config: SandboxConfig,
     state: Mutex<State>,
     http: reqwest::Client,
+    holds: Holds,
 }
 
 /// A parsed request, handed to the endpoint handlers.
@@ -146,8 +148,14 @@ impl Req {
 impl FeishuSandbox {
     pub fn new(config: SandboxConfig) -> Self {
         FeishuSandbox {
-            inner: Arc::new(Inner { config, state: Mutex::new(State::new()), http: reqwest::Client::new() }),
+            inner: Arc::new(Inner { config, state: Mutex::new(State::new()), http: reqwest::Client::new(), holds: Holds::default() }),
         }
+    }
+
+    /// Holding one call in flight (named `METHOD /path`, e.g. `POST /open-apis/im/v1/messages`;
+    /// `*` matches one path segment), for crash tests.
+    pub fn holds(&self) -> &Holds {
+        &self.inner.holds
     }
 
     /// The HTTP surface: everything under `/open-apis/`; other paths answer 404.
@@ -317,6 +325,20 @@ async fn dispatch(AxState(sb): AxState<FeishuSandbox>, method: Method, uri: Uri,
         .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
         .map(|pairs| pairs.into_iter().collect())
         .unwrap_or_default();
+    let call = format!("{method} {}", uri.path());
+    if sb.holds().pass(&call, HoldPoint::Before).await == Release::Abort {
+        return aborted();
+    }
     let req = Req { method, path: uri.path().to_string(), query, headers, body };
-    sb.handle(&req).into_response()
+    let response = sb.handle(&req).into_response();
+    if sb.holds().pass(&call, HoldPoint::After).await == Release::Abort {
+        return aborted();
+    }
+    response
+}
+
+/// A held call let go with `Release::Abort` (see `crate::hold`).
+fn aborted() -> Response {
+    use axum::response::IntoResponse;
+    (axum::http::StatusCode::SERVICE_UNAVAILABLE, "held call aborted").into_response()
 }

@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 use super::ratelimit::Tier;
 use super::state::State;
 use super::{callbacks, chat, conversations, oauth, SlackSandbox};
+use crate::hold::{HoldPoint, Release};
 
 /// An error answer: `error` plus any extra fields (`needed`, `errors`, …).
 pub(crate) struct ApiError {
@@ -161,7 +162,19 @@ pub(crate) fn router(sb: SlackSandbox) -> Router {
 }
 
 async fn api(AxState(sb): AxState<SlackSandbox>, Path(name): Path<String>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    sb.with_state(|st| handle(st, &name, &headers, q.as_deref(), &body))
+    if sb.holds().pass(&name, HoldPoint::Before).await == Release::Abort {
+        return aborted();
+    }
+    let response = sb.with_state(|st| handle(st, &name, &headers, q.as_deref(), &body));
+    if sb.holds().pass(&name, HoldPoint::After).await == Release::Abort {
+        return aborted();
+    }
+    response
+}
+
+/// A held call let go with `Release::Abort` (see `crate::hold`).
+fn aborted() -> Response {
+    (StatusCode::SERVICE_UNAVAILABLE, "held call aborted").into_response()
 }
 
 /// The answer before it becomes HTTP: status, token scopes, accepted scopes, extra headers, body.

@@ -26,6 +26,8 @@ use sha2::Sha256;
 pub use callbacks::CallbackError;
 use state::State;
 
+use crate::hold::Holds;
+
 /// The app as registered with the sandbox.
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
@@ -94,11 +96,24 @@ pub fn signature_v0(signing_secret: &str, timestamp: &str, body: &[u8]) -> Strin
 pub struct SlackSandbox {
     inner: Arc<Mutex<State>>,
     http: reqwest::Client,
+    holds: Holds,
 }
 
 impl SlackSandbox {
     pub fn new(config: SandboxConfig) -> Self {
-        SlackSandbox { inner: Arc::new(Mutex::new(State::new(config))), http: reqwest::Client::new() }
+        SlackSandbox { inner: Arc::new(Mutex::new(State::new(config))), http: reqwest::Client::new(), holds: Holds::default() }
+    }
+
+    /// Holding one `/api/` call in flight (named by its method, e.g. `chat.postMessage`), for crash tests.
+    pub fn holds(&self) -> &Holds {
+        &self.holds
+    }
+
+    /// New ids (channels, users, bots) are numbered above `floor`: a sandbox started afresh
+    /// can keep clear of the ids an earlier one handed out (they are `C0` + 9 hex digits of
+    /// one counter).
+    pub fn set_id_floor(&self, floor: u64) {
+        self.with_state(|st| st.raise_counter(floor));
     }
 
     /// Runs `f` under the lock (never across an `.await`).

@@ -1,7 +1,7 @@
 //! Rate limits per the reference §5: tiers are "per API method per workspace/team per app"
 //! (Tier 2 = 20/min, Tier 3 = 50/min, Tier 4 = 100/min); chat.postMessage "generally allows
 //! posting one message per second per channel", "short bursts >1 allowed". Source:
-//! https://docs.slack.dev/apis/web-api/rate-limits. Modelled as token buckets, so a full
+//! <https://docs.slack.dev/apis/web-api/rate-limits>. Modelled as token buckets, so a full
 //! tier's count passes at once and the next call waits for a refill.
 
 use std::collections::HashMap;

@@ -164,6 +164,10 @@ impl State {
         format!("{prefix}0{:09X}", self.counter)
     }
 
+    pub fn raise_counter(&mut self, floor: u64) {
+        self.counter = self.counter.max(floor);
+    }
+
     /// A fresh message `ts`, strictly increasing across the sandbox (so unique per channel).
     pub fn next_ts(&mut self) -> String {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros()).unwrap_or(0);

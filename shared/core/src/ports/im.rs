@@ -122,7 +122,18 @@ pub trait ImPlatform: Send + Sync {
     async fn granted_scopes(&self) -> ImResult<Vec<String>>;
     async fn create_chat(&self, request: &CreateChat) -> ImResult<CreatedChat>;
     async fn add_members(&self, chat: &ChatId, users: &[ImUserId]) -> ImResult<InviteResult>;
+    /// Posts the card. Where the platform has an idempotency key for messages (Feishu's
+    /// `uuid`), it is derived from the chat and the card's incident, so a retry after a lost
+    /// answer returns the card already posted (possibly showing an older state).
     async fn post_card(&self, chat: &ChatId, card: &Card) -> ImResult<MessageId>;
+    /// The bot's card of `card.incident_id` already in the chat, for a retry after a post
+    /// whose answer was lost: found, it is updated instead of posting a second one. `None`
+    /// where the platform cannot look (its `post_card` must then be idempotent by itself, or
+    /// a lost answer leaves two cards).
+    async fn find_card(&self, chat: &ChatId, card: &Card) -> ImResult<Option<MessageId>> {
+        let _ = (chat, card);
+        Ok(None)
+    }
     async fn update_card(&self, chat: &ChatId, message: &MessageId, card: &Card) -> ImResult<()>;
     async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId>;
     /// Disband / archive; where the platform cannot, leave the chat.

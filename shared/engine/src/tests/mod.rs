@@ -1,8 +1,11 @@
 //! Engine tests against real local peers: the embedded store, the in-process queue, the
 //! fake IM platform (which enforces platform rules and can fail), a recording source.
 
+mod crash;
 mod flows;
 mod failures;
+mod lost;
+mod scenario;
 
 use crate::{ClickOrigin, Engine, EngineConfig};
 use async_trait::async_trait;
@@ -47,6 +50,7 @@ impl World {
     /// A tenant with members Ada (linked as U_ADA), Bob and Cy (findable by email on the
     /// platform), Dee (nowhere on the platform), and a Slack-like integration with war room on.
     pub async fn new() -> Self {
+        warroom_testkit::logging::init();
         let clock = Arc::new(ManualClock::at(fixtures::T0));
         let store = Arc::new(EmbeddedStore::open_temporary().unwrap());
         let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), clock.clone()));
@@ -85,6 +89,11 @@ impl World {
 
     /// Like `drain`, letting up to `horizon` of time pass. A runaway job loop fails the test.
     pub async fn drain_for(&self, horizon: Duration) -> usize {
+        self.drain_with(&self.engine, horizon).await
+    }
+
+    /// Like `drain_for`, with another engine over the same store and queue.
+    pub async fn drain_with(&self, engine: &Engine, horizon: Duration) -> usize {
         let deadline = self.clock.now().plus(horizon);
         let mut handled = 0;
         while handled < 500 {
@@ -97,7 +106,7 @@ impl World {
                 continue;
             }
             handled += batch.len();
-            process_batch(self.queue.as_ref(), &self.engine, batch, true).await;
+            process_batch(self.queue.as_ref(), engine, batch, true).await;
         }
         panic!("jobs kept coming: a job loop?");
     }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 use warroom_core::*;
 
-const MAX_SKEW_SECS: i64 = 300;
+const MAX_SKEW_SECS: u64 = 300;
 const JSON: &str = "application/json";
 
 pub struct FeishuCodec {
@@ -53,7 +53,8 @@ impl FeishuCodec {
                         return Err(CallbackError::BadSignature);
                     }
                     let secs: i64 = ts.trim().parse().map_err(|_| CallbackError::BadSignature)?;
-                    if (request.now.secs() - secs).abs() > MAX_SKEW_SECS {
+                    // abs_diff: `now - secs` overflows for timestamps near i64::MIN (found by fuzzing).
+                    if request.now.secs().abs_diff(secs) > MAX_SKEW_SECS {
                         return Err(CallbackError::Stale);
                     }
                     parse_plain(&decrypt(key, encrypted)?)?

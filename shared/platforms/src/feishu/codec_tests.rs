@@ -106,6 +106,17 @@ fn a_stale_or_future_timestamp_is_refused_as_a_possible_replay() {
     assert!(decode(&codec, &Req::sealed(&plain, KEY, NOW - 299)).is_ok());
 }
 
+/// Found by fuzzing (fuzz target feishu_events, `~ts` inputs): a correctly signed timestamp
+/// near i64::MIN overflowed the skew subtraction (a panic in debug builds).
+#[test]
+fn a_signed_timestamp_at_the_ends_of_i64_is_stale_not_a_panic() {
+    let codec = FeishuCodec::new(creds(KEY));
+    let plain = message_event("ack", "group");
+    for ts in [i64::MIN, i64::MIN + 1, i64::MAX] {
+        assert_eq!(decode(&codec, &Req::sealed(&plain, KEY, ts)).unwrap_err(), CallbackError::Stale, "{ts}");
+    }
+}
+
 #[test]
 fn a_wrong_verification_token_is_refused() {
     let codec = FeishuCodec::new(creds(KEY));

@@ -261,10 +261,12 @@ impl ImPlatform for FeishuPlatform {
         Ok(result)
     }
 
-    /// `uuid` = hash(chat, card fingerprint): the same card sent twice within an hour (a
-    /// retried job) is one message (reference §3: dedup within 1 h).
+    /// `uuid` = hash(chat, incident): a card posted again within an hour (a retry after a
+    /// lost answer, even once the status has moved on) is the one message already there
+    /// (reference §3: dedup within 1 h); the engine then updates it to the current state.
+    /// One card per incident and chat is all Warroom ever posts: it edits it in place.
     async fn post_card(&self, chat: &ChatId, card: &Card) -> ImResult<MessageId> {
-        let uuid = short_hash(&[chat.as_str(), &card.fingerprint()]);
+        let uuid = short_hash(&[chat.as_str(), "card", &card.incident_id]);
         self.send(chat, "interactive", card_json(card).to_string(), Some(uuid)).await
     }
 

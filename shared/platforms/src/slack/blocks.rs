@@ -4,8 +4,11 @@
 //! at most 150 characters; a section has `text` (≤ 3000) or up to 10 `fields` (≤ 2000
 //! each); an `actions` block holds up to 25 elements; a button has `text` (`plain_text`,
 //! ≤ 75), `action_id` (≤ 255, unique within its block), `value` (≤ 2000) and `style`
-//! `primary` | `danger`; `block_id` is left out so Slack generates a fresh one on every
-//! update, as the docs ask ("If a message is updated, use a new block_id").
+//! `primary` | `danger`; `block_id` (≤ 255) is left out so Slack generates one, except on
+//! the context block, which names the incident and the card's state
+//! (`warroom.card.{incident}.{fingerprint}`): new with every state, as the docs ask ("If a
+//! message is updated, use a new block_id"), and how a retried post finds the card an
+//! earlier post left when its answer was lost (`conversations.history` returns the blocks).
 //! Sources: docs.slack.dev/reference/block-kit/blocks/header-block, …/actions-block;
 //! slack-messaging crate `blocks/elements/button.rs` (limits table of the button element).
 
@@ -18,6 +21,9 @@ use super::util::truncate_chars;
 /// Every button of Warroom's cards has an `action_id` starting with this, so clicks on
 /// other apps' or other blocks' elements are told apart.
 pub const ACTION_ID_PREFIX: &str = "warroom.";
+/// The context block of a card has a `block_id` starting with this and the incident id.
+const CARD_BLOCK_PREFIX: &str = "warroom.card.";
+const BLOCK_ID_MAX: usize = 255;
 
 const HEADER_MAX: usize = 150;
 const FIELD_MAX: usize = 2000;
@@ -55,8 +61,24 @@ pub fn render_card(card: &Card) -> Value {
     if let Some(url) = &card.url {
         context.push_str(&format!(" · <{}|Open incident>", escape_link(url)));
     }
-    blocks.push(json!({"type": "context", "elements": [mrkdwn(&context)]}));
+    let mut context = json!({"type": "context", "elements": [mrkdwn(&context)]});
+    let block_id = format!("{}{}", card_block_prefix(&card.incident_id), card.fingerprint());
+    if block_id.len() <= BLOCK_ID_MAX {
+        context["block_id"] = json!(block_id);
+    }
+    blocks.push(context);
     Value::Array(blocks)
+}
+
+fn card_block_prefix(incident_id: &str) -> String {
+    format!("{CARD_BLOCK_PREFIX}{incident_id}.")
+}
+
+/// Whether `blocks` (a message's, as `conversations.history` returns them) are the card
+/// of `incident_id`, in any state.
+pub(crate) fn is_card_of(blocks: &[Value], incident_id: &str) -> bool {
+    let prefix = card_block_prefix(incident_id);
+    blocks.iter().any(|b| b.get("block_id").and_then(Value::as_str).is_some_and(|id| id.starts_with(&prefix)))
 }
 
 /// `action_id` = `warroom.ack`, `warroom.snooze:30`; `value` = `{incident_id}|{action}`.

@@ -23,8 +23,20 @@ fn the_card_renders_header_facts_fields_buttons_and_context_in_that_order() {
     assert_eq!(blocks[1]["fields"][0], json!({"type": "mrkdwn", "text": "*Status*\nTriggered"}));
     assert_eq!(blocks[1]["fields"][1], json!({"type": "mrkdwn", "text": "*Severity*\nCritical"}));
     assert_eq!(blocks[2]["text"]["text"], "*Description*\np99 &gt; 2s");
-    // No block ids: Slack generates fresh ones, as it asks for updated messages.
-    assert!(blocks.as_array().unwrap().iter().all(|b| b.get("block_id").is_none()));
+    // Slack generates the block ids, except the context block's, which names the card.
+    assert!(blocks.as_array().unwrap()[..5].iter().all(|b| b.get("block_id").is_none()));
+}
+
+#[test]
+fn the_context_block_id_names_the_incident_and_changes_with_every_state_of_the_card() {
+    let triggered = render_card(&card());
+    let acked = render_card(&Card { status: Status::Acknowledged, ..card() });
+    let id = |blocks: &Value| blocks[blocks.as_array().unwrap().len() - 1]["block_id"].as_str().unwrap().to_owned();
+    assert!(id(&triggered).starts_with("warroom.card.inc_1."), "{}", id(&triggered));
+    assert_ne!(id(&triggered), id(&acked), "a new block_id for every update, as Slack asks");
+    assert!(is_card_of(acked.as_array().unwrap(), "inc_1"));
+    assert!(!is_card_of(acked.as_array().unwrap(), "inc_12"), "the id ends with a dot: no prefix confusion");
+    assert!(!is_card_of(&[json!({"type": "section", "block_id": "x"})], "inc_1"));
 }
 
 #[test]

@@ -17,8 +17,9 @@ use std::fmt;
 use std::time::Duration;
 use warroom_secrets::Secret;
 
-/// A Lambda must not hang on Slack; a timed-out call is retried later by the queue.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A Lambda must not hang on Slack; a timed-out call is retried later by the queue. The
+/// default of [`SlackClient::with_timeout`].
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Page size for cursor pagination (docs: max 999; 200 is what Slack recommends as a
 /// reasonable page — UNCERTAIN, any value ≤ 999 works).
 pub(crate) const PAGE_LIMIT: u32 = 200;
@@ -28,6 +29,7 @@ pub struct SlackClient {
     http: reqwest::Client,
     api_base: String,
     token: Secret,
+    timeout: Duration,
 }
 
 impl fmt::Debug for SlackClient {
@@ -44,7 +46,13 @@ pub(crate) struct Answer<T> {
 
 impl SlackClient {
     pub fn new(http: reqwest::Client, api_base: impl Into<String>, token: Secret) -> Self {
-        Self { http, api_base: api_base.into().trim_end_matches('/').to_string(), token }
+        Self { http, api_base: api_base.into().trim_end_matches('/').to_string(), token, timeout: REQUEST_TIMEOUT }
+    }
+
+    /// How long one call may take before it counts as failed (and is retried later).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     pub fn api_base(&self) -> &str {
@@ -66,12 +74,12 @@ impl SlackClient {
             // Slack asks for the charset on JSON posts (else a `missing_charset` warning).
             .header(CONTENT_TYPE, "application/json; charset=utf-8")
             .body(bytes);
-        Ok(execute(method, request).await?.body)
+        Ok(execute(method, request, self.timeout).await?.body)
     }
 
     pub(crate) async fn call_form<T: DeserializeOwned>(&self, method: &str, args: &impl Serialize) -> Result<Answer<T>, SlackApiError> {
         let request = form_request(&self.http, &format!("{}/{method}", self.api_base), method, args)?.bearer_auth(self.token.expose());
-        execute(method, request).await
+        execute(method, request, self.timeout).await
     }
 
     // ---- the methods Warroom uses -----------------------------------------------------
@@ -154,8 +162,8 @@ pub(crate) fn form_request(
 }
 
 /// Sends one request and reads Slack's envelope. Errors carry no URL and no token.
-pub(crate) async fn execute<T: DeserializeOwned>(method: &str, request: reqwest::RequestBuilder) -> Result<Answer<T>, SlackApiError> {
-    let response = request.timeout(REQUEST_TIMEOUT).send().await.map_err(|e| transport_error(method, &e))?;
+pub(crate) async fn execute<T: DeserializeOwned>(method: &str, request: reqwest::RequestBuilder, timeout: Duration) -> Result<Answer<T>, SlackApiError> {
+    let response = request.timeout(timeout).send().await.map_err(|e| transport_error(method, &e))?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let bytes = response.bytes().await.map_err(|e| transport_error(method, &e))?;

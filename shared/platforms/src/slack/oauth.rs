@@ -65,7 +65,7 @@ pub async fn exchange_code(
     let url = format!("{}/{METHOD}", api_base.trim_end_matches('/'));
     let request = form_request(http, &url, METHOD, &[("code", code), ("redirect_uri", redirect_uri)])?
         .basic_auth(client_id, Some(client_secret.expose()));
-    let access: Access = execute(METHOD, request).await?.body;
+    let access: Access = execute(METHOD, request, super::client::REQUEST_TIMEOUT).await?.body;
     let refuse = |code: &str, message: &str| ImError::Rejected { code: code.into(), message: message.into() };
     // Without bot scopes there is no bot token, and Warroom only acts as the bot.
     let bot_token = access.access_token.filter(|t| !t.is_empty()).ok_or_else(|| refuse("no_bot_token", "the install granted no bot token"))?;

@@ -1,8 +1,8 @@
 //! `ImPlatform` for one Slack workspace installation.
 
-use super::blocks::render_card;
+use super::blocks::{is_card_of, render_card};
 use super::client::SlackClient;
-use super::error::{map_error_code, SlackApiError};
+use super::error::{local, map_error_code, SlackApiError};
 use super::types::Conversation;
 use super::util::{parse_ts, sanitize_channel_name, truncate_chars, with_suffix};
 use super::{SlackCredentials, OAUTH_BASE};
@@ -44,6 +44,12 @@ impl SlackPlatform {
     pub fn new(credentials: SlackCredentials, api_base: String, http: reqwest::Client) -> Self {
         let client = SlackClient::new(http, api_base, Secret::new(credentials.bot_token.clone()));
         Self { client, credentials }
+    }
+
+    /// How long one Web API call may take (default 10 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.client = self.client.with_timeout(timeout);
+        self
     }
 
     pub fn client(&self) -> &SlackClient {
@@ -124,7 +130,7 @@ impl SlackPlatform {
     /// returned as is) or, for a single user, about that user; for several, each is
     /// asked for alone.
     async fn whole_call_failed(&self, chat: &str, pending: Vec<String>, e: SlackApiError, result: &mut InviteResult) -> ImResult<()> {
-        if is_per_user(&e.code) {
+        if about_a_user(&e) {
             if let [user] = pending.as_slice() {
                 record(result, user, &e.code);
                 return Ok(());
@@ -135,7 +141,7 @@ impl SlackPlatform {
                         Some((_, code)) => record(result, &user, code),
                         None => result.invited.push(ImUserId::new(user)),
                     },
-                    Err(e) if is_per_user(&e.code) => record(result, &user, &e.code),
+                    Err(e) if about_a_user(&e) => record(result, &user, &e.code),
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -153,6 +159,14 @@ fn listed_any(user_errors: &[(String, String)], pending: &[String]) -> bool {
 /// scopes, chat gone, Slack outages, stop the whole invite).
 fn is_per_user(code: &str) -> bool {
     matches!(map_error_code(code, None), ImError::UserNotFound | ImError::Rejected { .. })
+}
+
+/// A failed call that Slack answered with a per-user code. A timeout, a 429 or a 5xx has
+/// a code too (`timeout`, `http_502`) but says nothing about the user: recording it as the
+/// user's failure would never invite them (found by the fault-injection test).
+fn about_a_user(e: &SlackApiError) -> bool {
+    let in_transit = matches!(e.to_im_error(), ImError::RateLimited { .. } | ImError::Transient(_));
+    !in_transit && !e.code.starts_with(local::HTTP_PREFIX) && is_per_user(&e.code)
 }
 
 /// `already_in_channel` is a success for Warroom; so is `cant_invite_self` (the bot,
@@ -253,6 +267,23 @@ impl ImPlatform for SlackPlatform {
     async fn post_card(&self, chat: &ChatId, card: &Card) -> ImResult<MessageId> {
         let ts = self.client.post_message(chat.as_str(), &card.summary(), Some(&render_card(card))).await?;
         Ok(MessageId::new(ts))
+    }
+
+    /// chat.postMessage has no idempotency key: the card is recognised in the channel's
+    /// history by its context block's id (see `blocks`), posted by a bot.
+    async fn find_card(&self, chat: &ChatId, card: &Card) -> ImResult<Option<MessageId>> {
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let (messages, next) = self.client.history_page(chat.as_str(), cursor.as_deref()).await?;
+            if let Some(m) = messages.into_iter().find(|m| m.bot_id.is_some() && is_card_of(&m.blocks, &card.incident_id)) {
+                return Ok(Some(MessageId::new(m.ts)));
+            }
+            match next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        Ok(None)
     }
 
     async fn update_card(&self, chat: &ChatId, message: &MessageId, card: &Card) -> ImResult<()> {

@@ -297,3 +297,62 @@ fn buckets_are_per_workspace_and_method_plus_one_message_per_second_per_channel(
     assert!(caps.interactive_cards && caps.update_card && caps.dismiss && caps.history && caps.lookup_by_email);
     assert!(!caps.idempotent_create && !caps.lookup_by_phone);
 }
+
+fn status_card(incident: &str, status: Status) -> Card {
+    Card { incident_id: incident.into(), title: "DB down".into(), status, severity: Severity::Critical, snoozed_until: None, fields: vec![], actions: vec![], url: None }
+}
+
+#[tokio::test]
+async fn a_card_posted_before_its_answer_was_lost_is_found_in_the_history_by_its_block_id() {
+    let posted = render_card(&status_card("inc_7", Status::Triggered));
+    let history = json!({"ok": true, "has_more": false, "messages": [
+        {"type": "message", "ts": "3.0", "user": "U1", "text": "rolling back"},
+        {"type": "message", "ts": "2.0", "bot_id": "B1", "text": "other card", "blocks": render_card(&status_card("inc_70", Status::Triggered))},
+        {"type": "message", "ts": "1.0", "bot_id": "B1", "text": "DB down", "blocks": posted},
+    ]});
+    let stub = Stub::start(move |_| Reply::ok(history.clone())).await;
+    let p = platform(&stub);
+    let chat = ChatId::new("C1");
+    // Found whatever state it shows now: the engine edits it to the current one.
+    let found = p.find_card(&chat, &status_card("inc_7", Status::Acknowledged)).await.unwrap();
+    assert_eq!(found, Some(MessageId::new("1.0")));
+    assert_eq!(p.find_card(&chat, &status_card("inc_8", Status::Triggered)).await.unwrap(), None);
+    let calls = stub.calls();
+    assert_eq!(calls[0].method, "conversations.history");
+    assert_eq!(calls[0].form()["channel"], "C1");
+}
+
+#[tokio::test]
+async fn a_call_that_hangs_past_the_timeout_is_a_transient_failure() {
+    // A peer that takes the connection and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/api", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let credentials = SlackCredentials { bot_token: TOKEN.into(), team_id: "T1".into(), bot_user_id: None, app_id: None, signing_secret: None };
+    let p = SlackPlatform::new(credentials, base, reqwest::Client::new()).with_timeout(Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    let err = p.send_text(&ChatId::new("C1"), "hi").await.unwrap_err();
+    assert!(matches!(&err, ImError::Transient(m) if m.contains("timeout")), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "the configured bound, not the 10 s default");
+}
+
+#[tokio::test]
+async fn an_invite_that_fails_in_transit_is_retried_later_not_counted_against_the_user() {
+    let stub = Stub::start(|c| match c.form()["users"].as_str() {
+        "UA" => Reply::with(502, vec![], "bad gateway"),
+        "UB" => Reply::with(429, vec![("retry-after", "3".into())], ""),
+        _ => Reply::ok(json!({"ok": false, "error": "cant_invite"})),
+    })
+    .await;
+    let p = platform(&stub);
+    let chat = ChatId::new("C1");
+    assert!(matches!(p.add_members(&chat, &user(&["UA"])).await, Err(ImError::Transient(_))));
+    assert_eq!(p.add_members(&chat, &user(&["UB"])).await, Err(ImError::RateLimited { retry_after: Duration::from_secs(3) }));
+    // Split into single invites: the first one's outage stops the call, nobody is failed for good.
+    assert!(matches!(p.add_members(&chat, &user(&["UA", "UB"])).await, Err(ImError::Transient(_))));
+}

@@ -176,6 +176,9 @@ pub struct HistoryMessage {
     pub bot_id: Option<String>,
     #[serde(default)]
     pub text: String,
+    /// Block Kit blocks, as posted (with their `block_id`s).
+    #[serde(default)]
+    pub blocks: Vec<serde_json::Value>,
 }
 
 impl HistoryMessage {

@@ -1,0 +1,238 @@
+//! The open loop: callback `i` is due at `start + i / rate`; the scheduler sleeps until
+//! then and hands it to a task of its own, never waiting for an answer, and its latency is
+//! counted from when it was due. Connections are kept alive and pooled (reqwest opens a
+//! new one when every pooled one is busy).
+//!
+//! Kinds follow the mix by smooth weighted round robin (deterministic, evenly spread);
+//! rooms and people rotate. Clicks press Acknowledge, and Resolve in the last part of the
+//! run (`Config::resolve_from`), so each room has two real state changes and the other
+//! clicks are repeats, as when everyone in a war room clicks the same button.
+
+use super::callbacks::{self, ClickOutcome, Expect, Press, Shot};
+use super::proc::Usage;
+use super::setup::Rooms;
+use super::stack::LocalStack;
+use super::{Config, Kind, LoadError, Mix};
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use reqwest::Client;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+/// One callback's fate.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub kind: Kind,
+    /// Index in `Rooms::slack` or `Rooms::feishu`.
+    pub room: usize,
+    pub press: Option<Press>,
+    /// Due time, from the start of the load.
+    pub due: Duration,
+    /// Due → answer read.
+    pub latency: Duration,
+    /// Due → handed to the connection (how late the generator was).
+    pub lag: Duration,
+    /// The click's outcome, or the error kind and a detail.
+    pub result: Result<Option<ClickOutcome>, (String, String)>,
+}
+
+/// What the load did.
+#[derive(Clone, Debug, Default)]
+pub struct Load {
+    pub samples: Vec<Sample>,
+    /// Due but not sent: too many in flight.
+    pub not_sent: u64,
+    /// Start → the last callback handed over.
+    pub dispatch_time: Duration,
+    /// Start → the last answer.
+    pub elapsed: Duration,
+    /// The generator's own CPU time over the load.
+    pub generator_cpu_secs: f64,
+}
+
+/// A pooled keep-alive client whose requests give up after `timeout`.
+pub fn client(timeout: Duration) -> Result<Client, LoadError> {
+    Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .no_proxy()
+        .build()
+        .map_err(|e| LoadError::Config(format!("HTTP client: {e}")))
+}
+
+/// Smooth weighted round robin (as nginx balances upstreams): each pick adds every weight
+/// to its kind's credit and takes the total from the richest.
+struct Picker {
+    weights: Vec<(Kind, i64)>,
+    credit: Vec<i64>,
+    total: i64,
+}
+
+impl Picker {
+    fn new(mix: &Mix) -> Self {
+        let weights: Vec<(Kind, i64)> = mix.0.iter().map(|(k, w)| (*k, i64::from(*w))).collect();
+        let total = weights.iter().map(|(_, w)| w).sum();
+        Self { credit: vec![0; weights.len()], weights, total }
+    }
+
+    fn next(&mut self) -> Kind {
+        let mut best = 0;
+        for (i, (_, w)) in self.weights.iter().enumerate() {
+            self.credit[i] += w;
+            if self.credit[i] > self.credit[best] {
+                best = i;
+            }
+        }
+        self.credit[best] -= self.total;
+        self.weights[best].0
+    }
+}
+
+/// Records the ephemeral answers Warroom posts to a Slack click's `response_url`.
+type Replies = Arc<Mutex<HashMap<u64, String>>>;
+
+async fn response_url(State(replies): State<Replies>, Path(id): Path<u64>, Json(body): Json<Value>) -> Json<Value> {
+    let text = body["text"].as_str().unwrap_or_default().to_string();
+    replies.lock().unwrap_or_else(|e| e.into_inner()).insert(id, text);
+    Json(serde_json::json!({"ok": true}))
+}
+
+async fn serve_replies(replies: Replies) -> Result<(String, tokio::task::JoinHandle<()>), LoadError> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| LoadError::Config(format!("response_url listener: {e}")))?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| LoadError::Config(e.to_string()))?);
+    let app = Router::new().route("/response/{id}", post(response_url)).with_state(replies);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((base, server))
+}
+
+pub async fn drive(http: &Client, stack: &LocalStack, rooms: &Rooms, config: &Config) -> Result<Load, LoadError> {
+    for (kind, platform_rooms) in [(Kind::SlackMessage, &rooms.slack), (Kind::FeishuMessage, &rooms.feishu)] {
+        if platform_rooms.is_empty() && config.mix.uses(|k| k.is_slack() == kind.is_slack()) {
+            return Err(LoadError::Config(format!("the mix sends {} callbacks but there is no such room", if kind.is_slack() { "Slack" } else { "Feishu" })));
+        }
+    }
+    let replies: Replies = Arc::default();
+    let (response_base, reply_server) = serve_replies(replies.clone()).await?;
+    let rooms = Arc::new(rooms.clone());
+    let samples: Arc<Mutex<Vec<Sample>>> = Arc::default();
+    let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or_default();
+    let total = config.total_requests();
+    let interval = 1.0 / config.rate;
+    let resolve_at = config.duration.mul_f64(config.resolve_from);
+    let mut picker = Picker::new(&config.mix);
+    let mut turns: HashMap<Kind, usize> = HashMap::new();
+    let mut not_sent = 0;
+    let cpu_before = Usage::own().map(|u| u.cpu_secs).unwrap_or_default();
+
+    let start = Instant::now() + Duration::from_millis(20);
+    for seq in 0..total {
+        let due_offset = Duration::from_secs_f64(seq as f64 * interval);
+        let due = start + due_offset;
+        if due > Instant::now() {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let kind = picker.next();
+        let turn = turns.entry(kind).or_default();
+        let platform_rooms = if kind.is_slack() { &rooms.slack } else { &rooms.feishu };
+        let room = *turn % platform_rooms.len();
+        let person = (*turn / platform_rooms.len()) % platform_rooms[room].people.len().max(1);
+        *turn += 1;
+        let press = kind.is_click().then_some(if due_offset >= resolve_at { Press::Resolve } else { Press::Ack });
+        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+            not_sent += 1;
+            continue;
+        };
+        let (http, rooms, samples, replies, base, response_base) =
+            (http.clone(), rooms.clone(), samples.clone(), replies.clone(), stack.url().to_string(), response_base.clone());
+        tokio::spawn(async move {
+            let sent = Instant::now();
+            let platform_rooms = if kind.is_slack() { &rooms.slack } else { &rooms.feishu };
+            let target = &platform_rooms[room];
+            let shot = Shot { seq, run, room: target, person: target.people.get(person).map_or("", String::as_str), press: press.unwrap_or(Press::Ack) };
+            let prepared = callbacks::build(kind, &shot, &rooms, &response_base);
+            let result = send(&http, &base, prepared, &replies).await;
+            let sample = Sample { kind, room, press, due: due_offset, latency: due.elapsed(), lag: sent - due, result };
+            samples.lock().unwrap_or_else(|e| e.into_inner()).push(sample);
+            drop(permit);
+        });
+    }
+    let dispatch_time = start.elapsed();
+    // Every permit back: every callback answered (or timed out).
+    let wait = config.request_timeout + Duration::from_secs(5);
+    let all = u32::try_from(config.max_in_flight).unwrap_or(u32::MAX);
+    let drained = tokio::time::timeout(wait, in_flight.acquire_many(all)).await;
+    let elapsed = start.elapsed();
+    reply_server.abort();
+    if drained.is_err() {
+        return Err(LoadError::Stack(format!("callbacks still unanswered {wait:?} after the last was sent")));
+    }
+    let generator_cpu_secs = Usage::own().map(|u| u.cpu_secs).unwrap_or_default() - cpu_before;
+    let samples = std::mem::take(&mut *samples.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(Load { samples, not_sent, dispatch_time, elapsed, generator_cpu_secs })
+}
+
+fn error(kind: &str, detail: impl Into<String>) -> Result<Option<ClickOutcome>, (String, String)> {
+    Err((kind.to_string(), detail.into()))
+}
+
+async fn send(http: &Client, base: &str, prepared: callbacks::Prepared, replies: &Replies) -> Result<Option<ClickOutcome>, (String, String)> {
+    let mut request = http.post(format!("{base}{}", prepared.path));
+    for (name, value) in &prepared.headers {
+        request = request.header(*name, value);
+    }
+    let resp = match request.body(prepared.body).send().await {
+        Ok(resp) => resp,
+        Err(e) if e.is_timeout() => return error("timeout", prepared.path),
+        Err(e) => return error("transport", e.without_url().to_string()),
+    };
+    let status = resp.status().as_u16();
+    let body = match resp.bytes().await {
+        Ok(body) => body,
+        Err(e) if e.is_timeout() => return error("timeout", prepared.path),
+        Err(e) => return error("transport", e.without_url().to_string()),
+    };
+    if !(200..300).contains(&status) {
+        return error(&format!("http_{status}"), format!("{} {}", prepared.path, String::from_utf8_lossy(&body).chars().take(200).collect::<String>()));
+    }
+    match prepared.expect {
+        Expect::Ack => Ok(None),
+        Expect::SlackClick(id) => {
+            // Warroom posts the ephemeral answer before it answers the click.
+            let text = replies.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            match text {
+                Some(text) => ClickOutcome::read(&text).map(Some).map_err(|t| ("click_refused".into(), t)),
+                None => error("click_no_reply", "no ephemeral answer at the response_url"),
+            }
+        }
+        Expect::FeishuClick => {
+            let answer: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            match answer.pointer("/toast/content").and_then(Value::as_str) {
+                Some(text) => ClickOutcome::read(text).map(Some).map_err(|t| ("click_refused".into(), t)),
+                None => error("click_bad_answer", String::from_utf8_lossy(&body).chars().take(200).collect::<String>()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_picker_follows_the_weights_and_spreads_each_kind() {
+        let mix = Mix(vec![(Kind::SlackMessage, 3), (Kind::FeishuClick, 1)]);
+        let mut picker = Picker::new(&mix);
+        let picks: Vec<Kind> = (0..8).map(|_| picker.next()).collect();
+        assert_eq!(picks.iter().filter(|k| **k == Kind::FeishuClick).count(), 2);
+        // Never two clicks in a row.
+        assert!(picks.windows(2).all(|w| !(w[0] == Kind::FeishuClick && w[1] == Kind::FeishuClick)), "{picks:?}");
+    }
+}

@@ -1,0 +1,259 @@
+//! Open-loop load of signed IM callbacks against the real `warroom-local` binary (issue 7,
+//! item 8): the bench plays Slack and Feishu, the stack runs as a person runs it (demo
+//! mode, a temporary data directory, a free port).
+//!
+//! One run: [`stack`] starts the binary; [`setup`] fires incidents through the intake API
+//! so war rooms exist on both platforms and reads their chats, cards and buttons back from
+//! the sandbox view; [`driver`] sends callbacks at a fixed rate for a fixed time, whatever
+//! the answers ([`callbacks`] builds and signs them); [`settle`] waits for the queue to
+//! drain and checks the end state (cards, statuses, mention answers, dead letters, the
+//! stack's log, a clean stop); [`report`] prints it.
+//!
+//! Open loop: request `i` is due at `start + i / rate` and its latency is counted from
+//! then, not from when it was sent, so a stalled server cannot hide its stall by slowing
+//! the generator down (coordinated omission).
+
+pub mod callbacks;
+pub mod driver;
+pub mod proc;
+pub mod report;
+pub mod settle;
+pub mod setup;
+pub mod stack;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use report::LoadReport;
+
+/// The kinds of callback the bench sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// Events API `message` in a war-room channel (`/im/slack/events`).
+    SlackMessage,
+    /// Events API `app_mention` of the bot in a war-room channel: queues the bot's answer.
+    SlackMention,
+    /// `block_actions` on a status card's button (`/im/slack/interactions`).
+    SlackClick,
+    /// `im.message.receive_v1` in a war-room chat, encrypted and signed.
+    FeishuMessage,
+    /// The same with the bot @-mentioned: queues the bot's answer.
+    FeishuMention,
+    /// `card.action.trigger` on a status card's button, encrypted and signed.
+    FeishuClick,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [Kind::SlackMessage, Kind::SlackMention, Kind::SlackClick, Kind::FeishuMessage, Kind::FeishuMention, Kind::FeishuClick];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::SlackMessage => "slack_message",
+            Kind::SlackMention => "slack_mention",
+            Kind::SlackClick => "slack_click",
+            Kind::FeishuMessage => "feishu_message",
+            Kind::FeishuMention => "feishu_mention",
+            Kind::FeishuClick => "feishu_click",
+        }
+    }
+
+    pub fn is_slack(self) -> bool {
+        matches!(self, Kind::SlackMessage | Kind::SlackMention | Kind::SlackClick)
+    }
+
+    pub fn is_mention(self) -> bool {
+        matches!(self, Kind::SlackMention | Kind::FeishuMention)
+    }
+
+    pub fn is_click(self) -> bool {
+        matches!(self, Kind::SlackClick | Kind::FeishuClick)
+    }
+}
+
+/// Relative weights of the kinds (per 200 callbacks by default).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mix(pub Vec<(Kind, u32)>);
+
+impl Default for Mix {
+    /// People write far more than they click; clicks come in storms (everyone acks the
+    /// same card, stale cards get clicked again); the bot is rarely @-mentioned. Mentions
+    /// are kept under what Slack lets the bot answer: each answer needs `reactions.add`
+    /// (Tier 3, 50 a minute per workspace), so 1 mention a second at 200/s drains within
+    /// the run and twice that does not.
+    fn default() -> Self {
+        Mix(vec![
+            (Kind::SlackMessage, 79),
+            (Kind::SlackMention, 1),
+            (Kind::SlackClick, 30),
+            (Kind::FeishuMessage, 58),
+            (Kind::FeishuMention, 2),
+            (Kind::FeishuClick, 30),
+        ])
+    }
+}
+
+impl Mix {
+    /// `slack_message=79,slack_click=30,…`; kinds left out weigh 0.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut weights = Vec::new();
+        for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, weight) = part.split_once('=').ok_or_else(|| format!("mix entry {part:?} is not kind=weight"))?;
+            let kind = Kind::ALL.into_iter().find(|k| k.name() == name.trim()).ok_or_else(|| {
+                let names: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown kind {name:?} (kinds: {})", names.join(", "))
+            })?;
+            let weight: u32 = weight.trim().parse().map_err(|_| format!("weight of {name} is not a whole number: {weight:?}"))?;
+            if weights.iter().any(|(k, _)| *k == kind) {
+                return Err(format!("{name} is given twice"));
+            }
+            weights.push((kind, weight));
+        }
+        let mix = Mix(weights.into_iter().filter(|(_, w)| *w > 0).collect());
+        if mix.0.is_empty() {
+            return Err("the mix has no kind with a weight above 0".into());
+        }
+        Ok(mix)
+    }
+
+    pub fn total(&self) -> u32 {
+        self.0.iter().map(|(_, w)| w).sum()
+    }
+
+    pub fn uses(&self, pick: impl Fn(Kind) -> bool) -> bool {
+        self.0.iter().any(|(k, w)| *w > 0 && pick(*k))
+    }
+
+    pub fn describe(&self) -> String {
+        self.0.iter().map(|(k, w)| format!("{}={w}", k.name())).collect::<Vec<_>>().join(",")
+    }
+}
+
+/// One run's settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Callbacks a second.
+    pub rate: f64,
+    pub duration: Duration,
+    pub mix: Mix,
+    /// War rooms per platform (Slack creates 20 channels at once, then one every 3 s).
+    pub rooms: usize,
+    /// The `warroom-local` binary.
+    pub stack_bin: PathBuf,
+    /// The stack's `--workers`.
+    pub stack_workers: usize,
+    /// Where the stack's temporary data directory is made. Its store commits durably
+    /// (an fsync per write), so the disk under it bounds the rate: `/dev/shm` takes the
+    /// disk out of the measure.
+    pub data_root: PathBuf,
+    /// How long one callback may take before it counts as a timeout.
+    pub request_timeout: Duration,
+    /// How long the queue may take to drain after the load.
+    pub drain_timeout: Duration,
+    /// The share of the run after which clicks press Resolve instead of Acknowledge.
+    pub resolve_from: f64,
+    /// Callbacks in flight at most; beyond, one due is not sent and counts as an error.
+    pub max_in_flight: usize,
+}
+
+impl Config {
+    /// The issue's figure: 200 callbacks a second for 60 s.
+    pub fn new(stack_bin: PathBuf) -> Self {
+        Self {
+            rate: 200.0,
+            duration: Duration::from_secs(60),
+            mix: Mix::default(),
+            rooms: 20,
+            stack_bin,
+            stack_workers: warroom_local::cli::DEFAULT_WORKERS,
+            data_root: std::env::temp_dir(),
+            request_timeout: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(180),
+            resolve_from: 0.8,
+            max_in_flight: 4000,
+        }
+    }
+
+    pub fn total_requests(&self) -> u64 {
+        (self.rate * self.duration.as_secs_f64()).round() as u64
+    }
+}
+
+/// Why a run could not be made or finished (the load's own errors are in the report).
+/// None is worth retrying as is: each says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("bad settings: {0}")]
+    Config(String),
+    #[error("the stack: {0}")]
+    Stack(String),
+    #[error("setting up the war rooms: {0}")]
+    Setup(String),
+}
+
+impl LoadError {
+    pub fn is_retryable(&self) -> bool {
+        false
+    }
+}
+
+/// Plays one run. Needs a multi-threaded tokio runtime.
+pub async fn run(config: &Config) -> Result<LoadReport, LoadError> {
+    validate(config)?;
+    let mut stack = stack::LocalStack::start(&config.stack_bin, config.stack_workers, &config.data_root)?;
+    // Setting up and checking are not measured: they get a patient client of their own.
+    let api = driver::client(Duration::from_secs(30))?;
+    let http = driver::client(config.request_timeout)?;
+    let started = std::time::Instant::now();
+    let rooms = setup::prepare(&api, &stack, config).await?;
+    let setup_time = started.elapsed();
+    let idle = proc::Usage::read(stack.pid()).map_err(|e| LoadError::Stack(format!("reading /proc for the stack: {e}")))?;
+    let sampler = proc::Sampler::start(stack.pid());
+    let load = driver::drive(&http, &stack, &rooms, config).await?;
+    let loaded = proc::Usage::read(stack.pid()).map_err(|e| LoadError::Stack(format!("reading /proc for the stack: {e}")))?;
+    let settled = settle::settle(&api, &stack, &rooms, &load, config).await;
+    let end = proc::Usage::read(stack.pid()).ok();
+    let samples = sampler.stop();
+    let stopped = stack.stop();
+    let usage = proc::Figures::new(&idle, &loaded, end.as_ref(), &samples, load.elapsed);
+    Ok(LoadReport::new(config, setup_time, &rooms, load, settled, stopped, usage, stack.log_counts()))
+}
+
+fn validate(config: &Config) -> Result<(), LoadError> {
+    let bad = |m: &str| Err(LoadError::Config(m.into()));
+    if !(config.rate.is_finite() && config.rate > 0.0 && config.rate <= 100_000.0) {
+        return bad("--rate must be above 0 (and at most 100000)");
+    }
+    if config.duration.is_zero() {
+        return bad("--duration must be above 0");
+    }
+    if config.rooms == 0 {
+        return bad("--rooms must be at least 1");
+    }
+    if !(0.0..=1.0).contains(&config.resolve_from) {
+        return bad("the resolve share must be between 0 and 1");
+    }
+    if !config.stack_bin.is_file() {
+        return Err(LoadError::Config(format!(
+            "no warroom-local binary at {}: build it (cargo build --release --workspace --bin warroom-local) or pass --stack-bin",
+            config.stack_bin.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mix_is_read_by_kind_name_and_mistakes_are_named() {
+        let mix = Mix::parse("slack_message=3, feishu_click=1,slack_click=0").unwrap();
+        assert_eq!(mix.0, vec![(Kind::SlackMessage, 3), (Kind::FeishuClick, 1)]);
+        assert_eq!(mix.total(), 4);
+        assert!(Mix::parse("slack_msg=1").unwrap_err().contains("slack_message"));
+        assert!(Mix::parse("slack_click=x").unwrap_err().contains("whole number"));
+        assert!(Mix::parse("slack_click=0").unwrap_err().contains("no kind"));
+        assert!(Mix::parse("slack_click=1,slack_click=2").unwrap_err().contains("twice"));
+        assert_eq!(Mix::parse(&Mix::default().describe()).unwrap(), Mix::default());
+    }
+}

@@ -1,0 +1,187 @@
+//! War rooms for the load to talk into, made the way a deployment makes them: incidents
+//! fired at `POST /hooks/generic` with the demo intake key, Ada, Bob and Cy as
+//! responders. The demo has war rooms on Slack; after the Slack rooms are open, war rooms
+//! are switched to Feishu through the management API (one integration per tenant has
+//! them) and the Feishu rooms are fired. Open Slack rooms stay on Slack.
+//!
+//! Each room's chat, its card's message id and the card's own button values are read
+//! back from the sandbox view (`GET /sandbox/api/state`), as a person would see them; the
+//! three responders are linked by the room's creation (looked up by email), so their
+//! clicks are a member's clicks.
+
+use super::stack::LocalStack;
+use super::{Config, LoadError};
+use reqwest::Client;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use warroom_core::{Clock, SystemClock};
+use warroom_local::sandboxes::PEOPLE;
+
+/// Slack opens 20 channels at once and one every 3 s after (Tier 2), plus the invites.
+const OPEN_LIMIT: Duration = Duration::from_secs(180);
+
+/// A war room as the load addresses it.
+#[derive(Clone, Debug)]
+pub struct Room {
+    pub incident_id: String,
+    pub chat_id: String,
+    /// Slack: the channel is private (`channel_type: group`).
+    pub private: bool,
+    /// Slack `ts` / Feishu `message_id` of the status card.
+    pub card_id: String,
+    /// The card's Acknowledge and Resolve buttons, as the card carries them.
+    pub ack: Button,
+    pub resolve: Button,
+    /// The people in the chat (linked members), who write and click.
+    pub people: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Button {
+    /// Slack only.
+    pub action_id: String,
+    pub label: String,
+    /// Slack: the string value; Feishu: the value object.
+    pub value: Value,
+}
+
+#[derive(Clone, Debug)]
+pub struct Rooms {
+    pub slack: Vec<Room>,
+    pub feishu: Vec<Room>,
+    pub slack_bot: String,
+    pub feishu_bot: String,
+    pub feishu_integration: String,
+}
+
+fn fail(m: impl Into<String>) -> LoadError {
+    LoadError::Setup(m.into())
+}
+
+async fn call(http: &Client, method: reqwest::Method, url: String, key: &str, body: Option<Value>) -> Result<(u16, Value), LoadError> {
+    let mut request = http.request(method.clone(), &url).bearer_auth(key);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let resp = request.send().await.map_err(|e| fail(format!("{method} {url}: {}", e.without_url())))?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await.unwrap_or(Value::Null)))
+}
+
+pub async fn prepare(http: &Client, stack: &LocalStack, config: &Config) -> Result<Rooms, LoadError> {
+    let (base, admin) = (stack.url(), stack.keys().admin_key.as_str());
+    let (status, list) = call(http, reqwest::Method::GET, format!("{base}/api/v1/integrations"), admin, None).await?;
+    let integration = |platform: &str| {
+        list["integrations"].as_array().into_iter().flatten().find(|i| i["platform"] == platform).and_then(|i| i["id"].as_str()).map(str::to_string)
+    };
+    let (Some(slack), Some(feishu)) = (integration("slack"), integration("feishu")) else {
+        return Err(fail(format!("the demo integrations are missing ({status}): {list}")));
+    };
+
+    let slack_incidents = fire_and_wait(http, stack, "slack", config.rooms).await?;
+    let (s1, _) = call(http, reqwest::Method::DELETE, format!("{base}/api/v1/integrations/{slack}/war-room"), admin, None).await?;
+    let (s2, answer) = call(http, reqwest::Method::POST, format!("{base}/api/v1/integrations/{feishu}/war-room"), admin, None).await?;
+    if !(200..300).contains(&s1) || !(200..300).contains(&s2) {
+        return Err(fail(format!("switching war rooms to Feishu: {s1}, then {s2} {answer}")));
+    }
+    let feishu_incidents = fire_and_wait(http, stack, "feishu", config.rooms).await?;
+
+    let (status, state) = call(http, reqwest::Method::GET, format!("{base}/sandbox/api/state"), admin, None).await?;
+    if status != 200 {
+        return Err(fail(format!("the sandbox view answered {status}")));
+    }
+    let bot = |p: &str| state[p]["bot"].as_str().map(str::to_string).ok_or_else(|| fail(format!("the sandbox view names no {p} bot")));
+    Ok(Rooms {
+        slack: rooms_of(&state["slack"], &slack_incidents)?,
+        feishu: rooms_of(&state["feishu"], &feishu_incidents)?,
+        slack_bot: bot("slack")?,
+        feishu_bot: bot("feishu")?,
+        feishu_integration: feishu,
+    })
+}
+
+/// Fires `n` critical incidents (all three people responding) and waits for every room to
+/// be open, with its card and all three invited. Returns the war-room views.
+async fn fire_and_wait(http: &Client, stack: &LocalStack, platform: &str, n: usize) -> Result<Vec<Value>, LoadError> {
+    let (base, keys) = (stack.url(), stack.keys());
+    let responders: Vec<Value> = PEOPLE.iter().map(|p| json!({"name": p.name, "email": p.email})).collect();
+    let mut fired = Vec::new();
+    for i in 0..n {
+        let event = json!({
+            "id": format!("load-{platform}-{i}"),
+            "title": format!("Checkout error rate above 5% in cell {platform}-{i}"),
+            "description": "fired by the callback load bench",
+            "severity": "critical", "status": "triggered", "war_room": true,
+            "time": SystemClock.now().to_rfc3339(),
+            "responders": responders,
+            "labels": {"service": "checkout", "source": "bench"},
+        });
+        let (status, answer) = call(http, reqwest::Method::POST, format!("{base}/hooks/generic"), &keys.intake_key, Some(event)).await?;
+        let id = answer.pointer("/results/0/incident_id").and_then(Value::as_str);
+        match (status, id) {
+            (202, Some(id)) => fired.push(id.to_string()),
+            _ => return Err(fail(format!("POST /hooks/generic answered {status}: {answer}"))),
+        }
+    }
+    let deadline = Instant::now() + OPEN_LIMIT;
+    let mut rooms = Vec::new();
+    for id in fired {
+        loop {
+            let (_, room) = call(http, reqwest::Method::GET, format!("{base}/api/v1/incidents/{id}/war-room"), &keys.admin_key, None).await?;
+            let invited = room["invited"].as_array().map_or(0, Vec::len);
+            if room["state"] == "open" && room["card"]["message_id"].is_string() && invited >= PEOPLE.len() {
+                rooms.push(room);
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(fail(format!("the {platform} war room of {id} did not open with its card and {} people in {OPEN_LIMIT:?}: {room}", PEOPLE.len())));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(rooms)
+}
+
+/// Each war room's chat, card and buttons, from the sandbox view of one platform.
+fn rooms_of(workspace: &Value, views: &[Value]) -> Result<Vec<Room>, LoadError> {
+    let chats = workspace["chats"].as_array().ok_or_else(|| fail("the sandbox view has no chats"))?;
+    views
+        .iter()
+        .map(|view| {
+            let incident_id = view["incident_id"].as_str().unwrap_or_default().to_string();
+            let chat_id = view["chat_id"].as_str().unwrap_or_default().to_string();
+            let card_id = view["card"]["message_id"].as_str().unwrap_or_default().to_string();
+            let chat = chats.iter().find(|c| c["id"] == chat_id.as_str()).ok_or_else(|| fail(format!("chat {chat_id} is not in the sandbox")))?;
+            let card = chat["messages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| m["id"] == card_id.as_str())
+                .and_then(|m| m.get("card"))
+                .ok_or_else(|| fail(format!("the card {card_id} is not in chat {chat_id}")))?;
+            let button = |action: &str| {
+                card["buttons"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|b| b["action"] == action)
+                    .map(|b| Button {
+                        action_id: b["action_id"].as_str().unwrap_or_default().to_string(),
+                        label: b["label"].as_str().unwrap_or_default().to_string(),
+                        value: b["value"].clone(),
+                    })
+                    .ok_or_else(|| fail(format!("the card {card_id} has no {action} button: {card}")))
+            };
+            let people: Vec<String> = view["invited"].as_array().into_iter().flatten().filter_map(|u| u.as_str().map(str::to_string)).collect();
+            Ok(Room {
+                incident_id,
+                private: chat["private"].as_bool().unwrap_or(true),
+                ack: button("ack")?,
+                resolve: button("resolve")?,
+                chat_id,
+                card_id,
+                people,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,223 @@
+//! The secrets-in-logs check: every secret the test suite uses must be absent from every
+//! log the suite wrote (see `logging`).
+//!
+//! What counts as a secret, found without a hand-kept list that would go stale:
+//! - literals in the test sources: `const`/`static` string items whose name says secret,
+//!   token, key, password…, and string values given to fields so named (`signing_secret:
+//!   "…"`, `"app_secret": "…"`);
+//! - credentials the sandboxes and the API mint at run time, by shape: Slack tokens
+//!   (`xoxb-…`), Warroom API keys (`wr_` + 32 base-32 characters), Feishu tenant and user
+//!   access tokens (`t-`/`u-` + 40 hex digits).
+//!
+//! A finding names the file, the line and which secret, never the secret itself.
+
+use aho_corasick::AhoCorasick;
+use regex_lite::Regex;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, BufRead};
+use std::path::{Path, PathBuf};
+
+/// Names (upper-cased) that mark a literal as a secret.
+const SECRET_WORDS: &[&str] = &["SECRET", "TOKEN", "ENCRYPT", "SIGNING", "PASSWORD", "CREDENTIAL", "API_KEY", "PRIVATE"];
+/// Shorter values are too likely to occur by chance (and are not realistic secrets).
+const MIN_LEN: usize = 8;
+
+/// A value that must not appear, with a label saying where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Needle {
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub file: PathBuf,
+    pub line: usize,
+    pub label: String,
+    /// The first characters and the length, enough to tell which secret without showing it.
+    pub hint: String,
+}
+
+fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    // Names of where a secret goes (a path, a header name, an env variable) are not secrets.
+    let about = ["_FILE", "_VAR", "_HEADER", "_PATH", "_URL", "_ENDPOINT", "_PREFIX"];
+    SECRET_WORDS.iter().any(|w| upper.contains(w)) && !about.iter().any(|s| upper.ends_with(s))
+}
+
+/// Secret literals in one source text; `origin` labels them.
+pub fn literals_in(source: &str, origin: &str) -> Vec<Needle> {
+    let item = Regex::new(r#"(?:const|static)\s+([A-Za-z0-9_]+)\s*:\s*&(?:'static\s+)?str\s*=\s*"([^"\\]*)""#).unwrap();
+    let field = Regex::new(r#""?([A-Za-z_][A-Za-z0-9_]*)"?\s*:\s*"([^"\\]*)""#).unwrap();
+    let mut out = Vec::new();
+    for re in [&item, &field] {
+        for caps in re.captures_iter(source) {
+            let (name, value) = (&caps[1], &caps[2]);
+            if is_secret_name(name) && value.len() >= MIN_LEN && !value.contains('{') {
+                out.push(Needle { label: format!("{name} ({origin})"), value: value.to_string() });
+            }
+        }
+    }
+    out
+}
+
+/// Secret literals in every `.rs` file under `roots` (skipping `target`).
+pub fn literals_under(roots: &[PathBuf]) -> io::Result<Vec<Needle>> {
+    let mut files = Vec::new();
+    for root in roots {
+        collect(root, &mut files, &|p| p.extension().is_some_and(|e| e == "rs"))?;
+    }
+    let mut by_value: BTreeMap<String, Needle> = BTreeMap::new();
+    for file in files {
+        let text = fs::read_to_string(&file)?;
+        for needle in literals_in(&text, &file.display().to_string()) {
+            by_value.entry(needle.value.clone()).or_insert(needle);
+        }
+    }
+    Ok(by_value.into_values().collect())
+}
+
+fn collect(path: &Path, out: &mut Vec<PathBuf>, keep: &dyn Fn(&Path) -> bool) -> io::Result<()> {
+    if path.is_dir() {
+        if path.file_name().is_some_and(|n| n == "target" || n == "node_modules" || n.to_string_lossy().starts_with('.')) {
+            return Ok(());
+        }
+        for entry in fs::read_dir(path)? {
+            collect(&entry?.path(), out, keep)?;
+        }
+    } else if keep(path) {
+        out.push(path.to_path_buf());
+    }
+    Ok(())
+}
+
+/// Credentials minted at run time, recognised by shape.
+fn minted() -> Vec<(&'static str, &'static str, Regex)> {
+    vec![
+        ("Slack token", "xox", Regex::new(r"xox[abpers]-[0-9A-Za-z-]{10,}").unwrap()),
+        ("Warroom API key", "wr_", Regex::new(r"\bwr_[0-9a-z]{32}\b").unwrap()),
+        ("Feishu tenant access token", "t-", Regex::new(r"\bt-[0-9a-f]{40}\b").unwrap()),
+        ("Feishu user access token", "u-", Regex::new(r"\bu-[0-9a-f]{40}\b").unwrap()),
+    ]
+}
+
+/// Searches the logs for the needles and for minted credentials.
+pub struct Scanner {
+    needles: Vec<Needle>,
+    literal: Option<AhoCorasick>,
+    minted: Vec<(&'static str, &'static str, Regex)>,
+}
+
+/// What a scan covered, so a run that scanned nothing cannot pass for a clean one.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub files: usize,
+    pub lines: usize,
+    pub bytes: u64,
+}
+
+impl Scanner {
+    pub fn new(needles: Vec<Needle>) -> Self {
+        let literal = (!needles.is_empty()).then(|| AhoCorasick::new(needles.iter().map(|n| &n.value)).expect("literal needles"));
+        Self { needles, literal, minted: minted() }
+    }
+
+    pub fn needles(&self) -> usize {
+        self.needles.len()
+    }
+
+    /// Findings in one line of text.
+    pub fn line(&self, text: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        if let Some(ac) = &self.literal {
+            for m in ac.find_overlapping_iter(text) {
+                let n = &self.needles[m.pattern().as_usize()];
+                out.push((n.label.clone(), hint(&n.value)));
+            }
+        }
+        for (label, prefix, re) in &self.minted {
+            if text.contains(prefix) {
+                for m in re.find_iter(text) {
+                    out.push((label.to_string(), hint(m.as_str())));
+                }
+            }
+        }
+        out
+    }
+
+    /// Scans every file under `dir`.
+    pub fn scan_dir(&self, dir: &Path) -> io::Result<(Vec<Finding>, Coverage)> {
+        let mut files = Vec::new();
+        collect(dir, &mut files, &|_| true)?;
+        let mut findings = Vec::new();
+        let mut coverage = Coverage::default();
+        for file in files {
+            coverage.files += 1;
+            coverage.bytes += fs::metadata(&file)?.len();
+            let reader = io::BufReader::new(fs::File::open(&file)?);
+            for (i, line) in reader.split(b'\n').enumerate() {
+                let line = String::from_utf8_lossy(&line?).into_owned();
+                coverage.lines += 1;
+                for (label, hint) in self.line(&line) {
+                    findings.push(Finding { file: file.clone(), line: i + 1, label, hint });
+                }
+            }
+        }
+        Ok((findings, coverage))
+    }
+}
+
+fn hint(value: &str) -> String {
+    let head: String = value.chars().take(4).collect();
+    format!("{head}… ({} chars)", value.chars().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOURCE: &str = r#"
+        const SLACK_SIGNING: &str = "slack-signing-secret-a1b2";
+        pub const FEISHU_APP_SECRET: &'static str = "demo-feishu-app-secret";
+        const TEAM: &str = "T0SECRETSINC";
+        const KEYS_FILE: &str = "demo-keys-secret.json";
+        const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+        let cfg = Config { signing_secret: "field-signing-secret".into(), name: "not-a-secret-at-all" };
+        let body = json!({"app_secret": "json-app-secret-1", "encrypt_key": "short"});
+        let fmt = SandboxConfig { client_secret: format!("{x}") , bot_token: "xo{x}ignored" };
+    "#;
+
+    #[test]
+    fn secret_literals_are_found_by_their_names_and_nothing_else_is() {
+        let values: Vec<String> = literals_in(SOURCE, "src.rs").into_iter().map(|n| n.value).collect();
+        assert_eq!(values, ["slack-signing-secret-a1b2", "demo-feishu-app-secret", "field-signing-secret", "json-app-secret-1"]);
+    }
+
+    #[test]
+    fn a_log_line_with_a_literal_or_a_minted_credential_is_a_finding_that_hides_the_value() {
+        let scanner = Scanner::new(literals_in(SOURCE, "src.rs"));
+        assert!(scanner.line("INFO posted card to C123 (took 3 ms)").is_empty());
+        let found = scanner.line("DEBUG request failed: signing_secret=field-signing-secret");
+        assert_eq!(found, [("signing_secret (src.rs)".to_string(), "fiel… (20 chars)".to_string())]);
+        let token = "xoxb-12345678901-1234567890123-abcdefghijklmnopqrstuvwx";
+        assert_eq!(scanner.line(&format!("auth {token}"))[0].0, "Slack token");
+        assert_eq!(scanner.line("key wr_0123456789abcdefghjkmnpqrstvwxyz used")[0].0, "Warroom API key");
+        assert!(scanner.line("key prefix wr_01 listed").is_empty(), "a key's short prefix is not the key");
+        assert_eq!(scanner.line(&format!("t-{}", "ab".repeat(20)))[0].0, "Feishu tenant access token");
+    }
+
+    #[test]
+    fn a_directory_scan_reports_file_and_line_and_counts_what_it_read() {
+        let dir = std::env::temp_dir().join(format!("warroom-log-scan-{}", std::process::id()));
+        fs::create_dir_all(dir.join("sub")).unwrap();
+        fs::write(dir.join("a.log"), "clean\nclean\n").unwrap();
+        fs::write(dir.join("sub/b.log"), "clean\nleaked json-app-secret-1 here\n").unwrap();
+        let (findings, coverage) = Scanner::new(literals_in(SOURCE, "src.rs")).scan_dir(&dir).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(coverage.files, 2);
+        assert_eq!(coverage.lines, 4);
+        assert_eq!(findings.len(), 1);
+        assert!(findings[0].file.ends_with("sub/b.log") && findings[0].line == 2);
+    }
+}
