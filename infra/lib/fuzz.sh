@@ -105,8 +105,16 @@ fuzz_campaign() { # SECONDS JOBS OUTDIR TARGET...
         }
     done
     mkdir -p "$out"
+    # Our own runs only: the caller may have other background jobs (test.sh's moto server),
+    # which `jobs` and a bare `wait` would count and wait for.
+    local pids=() running pid
     for target in "$@"; do
-        while (($(jobs -rp | wc -l) >= jobs)); do sleep 0.2; done
+        while :; do
+            running=0
+            for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && running=$((running + 1)); done
+            ((running < jobs)) && break
+            sleep 0.2
+        done
         say "fuzzing $target for $seconds s (log: $out/$target/fuzz.log)"
         rm -f "$out/$target.rc"
         # Each run leaves its exit status and wall time in a file: simpler than reaping jobs
@@ -116,8 +124,9 @@ fuzz_campaign() { # SECONDS JOBS OUTDIR TARGET...
             _fuzz_one "$target" "$seconds" "$out/$target" || rc=$?
             printf '%s %s\n' "$rc" "$(_elapsed "$start")" >"$out/$target.rc"
         ) &
+        pids+=("$!")
     done
-    wait
+    wait "${pids[@]}"
     local -A rcs=() walls=()
     for target in "$@"; do
         read -r "rcs[$target]" "walls[$target]" <"$out/$target.rc" || rcs[$target]=lost

@@ -217,6 +217,10 @@ impl ImPlatform for BenchPlatform {
         }
         Ok(result)
     }
+    async fn find_card(&self, chat: &ChatId, card: &Card) -> ImResult<Option<MessageId>> {
+        self.slot(format!("find:{chat}:{}", card.incident_id), ApiFamily::Read, Some(chat))?;
+        self.seen(self.inner.find_card(chat, card).await)
+    }
     async fn post_card(&self, chat: &ChatId, card: &Card) -> ImResult<MessageId> {
         self.slot(format!("card:{chat}:{}", card.fingerprint()), ApiFamily::Message, Some(chat))?;
         self.seen(self.inner.post_card(chat, card).await)

@@ -28,6 +28,7 @@ pub struct LocalStack {
     keys: DemoKeys,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
+    pumps: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// How the stack stopped.
@@ -57,12 +58,13 @@ fn temp_data_dir(root: &Path) -> PathBuf {
     root.join(format!("warroom-load-{}-{nanos}", std::process::id()))
 }
 
-fn pump(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+/// Reads a pipe's lines into `into` from a thread; the thread ends at the pipe's end.
+fn pump(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
             into.lock().unwrap_or_else(|e| e.into_inner()).push(line);
         }
-    });
+    })
 }
 
 impl LocalStack {
@@ -81,8 +83,7 @@ impl LocalStack {
             .map_err(|e| LoadError::Stack(format!("cannot start {}: {e}", bin.display())))?;
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
-        pump(child.stdout.take().expect("piped"), stdout.clone());
-        pump(child.stderr.take().expect("piped"), stderr.clone());
+        let pumps = vec![pump(child.stdout.take().expect("piped"), stdout.clone()), pump(child.stderr.take().expect("piped"), stderr.clone())];
         let deadline = Instant::now() + START_LIMIT;
         let url = loop {
             let first = stdout.lock().unwrap_or_else(|e| e.into_inner()).first().cloned();
@@ -103,7 +104,7 @@ impl LocalStack {
             .ok()
             .and_then(|text| serde_json::from_str::<DemoKeys>(&text).ok())
             .ok_or_else(|| LoadError::Stack(format!("no readable {} after the start", keys_file.display())))?;
-        Ok(Self { child, url, data_dir, keys, stdout, stderr })
+        Ok(Self { child, url, data_dir, keys, stdout, stderr, pumps })
     }
 
     pub fn url(&self) -> &str {
@@ -142,8 +143,11 @@ impl LocalStack {
                 _ => std::thread::sleep(Duration::from_millis(50)),
             }
         };
-        // Let the pipe threads read the last lines.
-        std::thread::sleep(Duration::from_millis(100));
+        // The process is gone: its pipes end once the threads have read the last lines.
+        let until = Instant::now() + Duration::from_secs(5);
+        while self.pumps.iter().any(|p| !p.is_finished()) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let lines = self.stdout.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let said: Vec<String> = lines.iter().filter(|l| l.starts_with("warroom-local: stop")).cloned().collect();
         Stopped {

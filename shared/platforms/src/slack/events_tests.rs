@@ -91,3 +91,13 @@ fn broken_bodies_are_malformed_and_other_callback_types_ignored() {
     let limited = br#"{"token":"t","type":"app_rate_limited","team_id":"T1","minute_rate_limited":1518467820,"api_app_id":"A1"}"#;
     assert!(matches!(decode(limited, None).unwrap().event, ImEvent::Ignored(_)));
 }
+
+/// Found by fuzzing (fuzz/seeds/slack_events/regression-ts-overflow): a `ts` whose seconds
+/// overflow i64 milliseconds panicked in debug builds and wrapped in release builds.
+#[test]
+fn a_message_ts_too_large_for_milliseconds_is_malformed_not_a_panic() {
+    for ts in ["15154449522000016", "9223372036854775.808"] {
+        let body = callback(json!({"type": "app_mention", "user": "U1", "text": "<@U0BOT> ack", "ts": ts, "channel": "C1"}));
+        assert!(matches!(decode(&body, None), Err(CallbackError::Malformed(_))), "{ts}");
+    }
+}

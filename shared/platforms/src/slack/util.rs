@@ -44,7 +44,8 @@ pub fn parse_ts(ts: &str) -> Option<Timestamp> {
         return None;
     }
     let millis: i64 = format!("{frac:0<3}")[..3].parse().ok()?;
-    Some(Timestamp(secs * 1000 + millis))
+    // Checked: a `ts` past i64::MAX / 1000 seconds is garbage, not a panic (found by fuzzing).
+    Some(Timestamp(secs.checked_mul(1000)?.checked_add(millis)?))
 }
 
 /// At most `max` characters; a cut is marked with `…`.
@@ -87,6 +88,10 @@ mod tests {
         assert_eq!(parse_ts("1663966382"), Some(Timestamp(1_663_966_382_000)));
         assert_eq!(parse_ts("abc"), None);
         assert_eq!(parse_ts("1.2x"), None);
+        // Seconds whose milliseconds overflow i64 (fuzz/seeds/slack_events/regression-ts-overflow).
+        assert_eq!(parse_ts("15154449522000016"), None);
+        assert_eq!(parse_ts("9223372036854775.807"), Some(Timestamp(i64::MAX)));
+        assert_eq!(parse_ts("9223372036854775.808"), None);
     }
 
     #[test]

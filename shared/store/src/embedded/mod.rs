@@ -235,7 +235,7 @@ impl Store for EmbeddedStore {
     }
     async fn claim_dedupe(&self, key: &str, ttl: Duration, now: Timestamp) -> StoreResult<bool> {
         let key = key.to_owned();
-        db::write(&self.db, move |tx| ephemeral::claim_dedupe(tx, &key, ttl, now)).await
+        db::write_lazy(&self.db, move |tx| ephemeral::claim_dedupe(tx, &key, ttl, now)).await
     }
     async fn put_ephemeral(&self, key: &str, value: &str, ttl: Duration, now: Timestamp) -> StoreResult<()> {
         let (key, value) = (key.to_owned(), value.to_owned());
