@@ -25,7 +25,7 @@
 # Only the venv's own binaries are used (.venv-test/bin/...), never globally installed ones.
 #
 # Environment:
-#   WARROOM_TEST_SKIP_CARGO=1   skip step 4 (to check the tooling while the workspace does
+#   WARROOM_TEST_SKIP_CARGO=1   skip steps 6-9 (to check the tooling while the workspace does
 #                               not build yet, or to iterate on the template quickly).
 #   WARROOM_DYNAMODB_ENDPOINT, WARROOM_SQS_ENDPOINT
 #                               both set: use that emulator instead of starting moto.
