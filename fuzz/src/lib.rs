@@ -257,3 +257,29 @@ pub fn refused(e: &warroom_core::CallbackError) -> bool {
         warroom_core::CallbackError::BadSignature | warroom_core::CallbackError::Stale
     )
 }
+
+/// The body of both Feishu targets: `decode` (events or card clicks) through the three
+/// codecs; a correctly sealed and signed request must never be refused.
+pub fn feishu_target<T>(
+    data: &[u8],
+    what: &str,
+    decode: impl Fn(
+        &warroom_platforms::feishu::FeishuCodec,
+        &RawRequest<'_>,
+    ) -> Result<T, warroom_core::CallbackError>,
+) {
+    let codecs = feishu_codecs();
+    let (request, sealed) = feishu_request(data);
+    let _ = request.run(|r| decode(&codecs.keyed, r));
+    let result = request.run(|r| decode(&codecs.key_only, r));
+    if sealed {
+        if let Err(e) = &result {
+            assert!(
+                !refused(e),
+                "a correctly sealed and signed {what} was refused: {e:?}"
+            );
+        }
+    }
+    // An app without an Encrypt Key gets the plain JSON, unsigned.
+    let _ = Request::post(data.to_vec(), 0).run(|r| decode(&codecs.plain, r));
+}

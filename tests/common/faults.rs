@@ -241,12 +241,11 @@ impl Rig {
     }
 
     pub async fn incident(&self, external: &str) -> Incident {
-        let src = SourceRef { source: "generic".into(), external_id: external.into() };
-        self.store.find_incident_by_source(&self.tenant, &src).await.unwrap().expect("incident exists")
+        super::incident_by_external(&*self.store, &self.tenant, external).await
     }
 
     pub async fn timeline(&self, incident: &Incident) -> Vec<TimelineEntry> {
-        self.store.list_timeline(&self.tenant, &incident.id).await.unwrap()
+        super::timeline_of(&*self.store, &self.tenant, incident).await
     }
 }
 

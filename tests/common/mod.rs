@@ -169,13 +169,22 @@ impl App {
     }
 
     pub async fn incident(&self, external: &str) -> Incident {
-        let src = SourceRef { source: "generic".into(), external_id: external.into() };
-        self.store.find_incident_by_source(&self.tenant, &src).await.unwrap().expect("incident exists")
+        incident_by_external(&*self.store, &self.tenant, external).await
     }
 
     pub async fn timeline(&self, incident: &Incident) -> Vec<TimelineEntry> {
-        self.store.list_timeline(&self.tenant, &incident.id).await.unwrap()
+        timeline_of(&*self.store, &self.tenant, incident).await
     }
+}
+
+/// The incident the generic source knows as `external` (it must exist).
+pub async fn incident_by_external(store: &dyn Store, tenant: &TenantId, external: &str) -> Incident {
+    let src = SourceRef { source: "generic".into(), external_id: external.into() };
+    store.find_incident_by_source(tenant, &src).await.unwrap().expect("incident exists")
+}
+
+pub async fn timeline_of(store: &dyn Store, tenant: &TenantId, incident: &Incident) -> Vec<TimelineEntry> {
+    store.list_timeline(tenant, &incident.id).await.unwrap()
 }
 
 /// Runs the worker over an in-process queue until it is idle (waiting out deferrals of up

@@ -1,11 +1,10 @@
 //! `warroom-sandbox [--listen 127.0.0.1:3100]`: demo mode's Slack and Feishu sandboxes in a
 //! process of their own (see `warroom_local::sandbox_server`), for `warroom-local --sandbox-url`.
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use warroom_local::cli::parse_listen;
-use warroom_local::error::{EXIT_FAILURE, EXIT_USAGE};
+use warroom_local::cli::{parse_listen, run_main};
+use warroom_local::error::EXIT_USAGE;
 
 const USAGE: &str = "\
 usage: warroom-sandbox [--listen 127.0.0.1:3100]
@@ -46,20 +45,5 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE as u8);
         }
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("warroom-sandbox: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_FAILURE as u8);
-        }
-    };
-    match runtime.block_on(warroom_local::sandbox_server::serve(listen)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("warroom-sandbox: {e}");
-            ExitCode::from(e.exit_code as u8)
-        }
-    }
+    run_main("warroom-sandbox", "warn", warroom_local::sandbox_server::serve(listen))
 }

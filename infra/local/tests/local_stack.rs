@@ -49,16 +49,15 @@ async fn the_demo_script_passes_and_the_incident_its_war_room_and_timeline_survi
     let _ = std::fs::remove_dir_all(&data);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn jobs_still_queued_at_shutdown_run_after_the_next_start() {
-    let data = temp_dir("queued");
-    // No worker loops: the incident's jobs stay queued.
+/// Fires an incident at a stack with no worker loops (its jobs stay queued), ends that
+/// process with `end`, and checks the next start restores the job and opens the room.
+async fn a_job_left_queued_runs_after_the_next_start(name: &str, end: impl FnOnce(Stack)) {
+    let data = temp_dir(name);
     let idle = Stack::start(&data, &["--workers", "0"]);
     let k = keys(&data);
     let (admin, intake) = (k["admin_key"].as_str().unwrap(), k["intake_key"].as_str().unwrap());
-    let incident = fire(&idle, intake, "queued-1").await;
-    let said = idle.stop();
-    assert!(said.contains("1 queued job(s)") && said.contains("queue.journal"), "{said}");
+    let incident = fire(&idle, intake, &format!("{name}-1")).await;
+    end(idle);
 
     let busy = Stack::start(&data, &[]);
     assert!(busy.printed().contains("Restored 1 queued job(s)"), "{}", busy.printed());
@@ -69,20 +68,17 @@ async fn jobs_still_queued_at_shutdown_run_after_the_next_start() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_job_queued_when_the_process_is_killed_runs_after_the_next_start() {
-    let data = temp_dir("killed-queued");
-    let idle = Stack::start(&data, &["--workers", "0"]);
-    let k = keys(&data);
-    let (admin, intake) = (k["admin_key"].as_str().unwrap(), k["intake_key"].as_str().unwrap());
-    let incident = fire(&idle, intake, "killed-1").await;
-    idle.kill();
+async fn jobs_still_queued_at_shutdown_run_after_the_next_start() {
+    a_job_left_queued_runs_after_the_next_start("queued", |idle| {
+        let said = idle.stop();
+        assert!(said.contains("1 queued job(s)") && said.contains("queue.journal"), "{said}");
+    })
+    .await;
+}
 
-    let busy = Stack::start(&data, &[]);
-    assert!(busy.printed().contains("Restored 1 queued job(s)"), "{}", busy.printed());
-    let room = wait_for_open_room(&busy, admin, &incident).await;
-    assert_eq!(room["invited"], json!(["U_ADA"]));
-    busy.stop();
-    let _ = std::fs::remove_dir_all(&data);
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_queued_when_the_process_is_killed_runs_after_the_next_start() {
+    a_job_left_queued_runs_after_the_next_start("killed-queued", Stack::kill).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
