@@ -149,6 +149,34 @@ pub fn parse_listen(raw: &str) -> Result<SocketAddr, String> {
     raw.parse::<SocketAddr>().map_err(|_| bad())
 }
 
+/// What both binaries do once their arguments are parsed: logs on stderr (`RUST_LOG`, else
+/// `default_filter`; colours only on a terminal), a multi-thread runtime, and `serve` run to
+/// its end. Every failure is one line on stderr, prefixed with the program's name, and the
+/// exit code the error carries.
+pub fn run_main<F>(program: &str, default_filter: &str, serve: F) -> std::process::ExitCode
+where
+    F: std::future::Future<Output = crate::error::LocalResult<()>>,
+{
+    use std::io::IsTerminal;
+    use std::process::ExitCode;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("{program}: cannot start the async runtime: {e}");
+            return ExitCode::from(crate::error::EXIT_FAILURE as u8);
+        }
+    };
+    match runtime.block_on(serve) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            ExitCode::from(e.exit_code as u8)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,33 +226,5 @@ mod tests {
         assert_eq!(parse_listen("8080").unwrap().to_string(), "127.0.0.1:8080");
         assert_eq!(parse_listen("localhost:8080").unwrap().to_string(), "127.0.0.1:8080");
         assert_eq!(parse_listen("[::1]:8080").unwrap().to_string(), "[::1]:8080");
-    }
-}
-
-/// What both binaries do once their arguments are parsed: logs on stderr (`RUST_LOG`, else
-/// `default_filter`; colours only on a terminal), a multi-thread runtime, and `serve` run to
-/// its end. Every failure is one line on stderr, prefixed with the program's name, and the
-/// exit code the error carries.
-pub fn run_main<F>(program: &str, default_filter: &str, serve: F) -> std::process::ExitCode
-where
-    F: std::future::Future<Output = crate::error::LocalResult<()>>,
-{
-    use std::io::IsTerminal;
-    use std::process::ExitCode;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()).init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("{program}: cannot start the async runtime: {e}");
-            return ExitCode::from(crate::error::EXIT_FAILURE as u8);
-        }
-    };
-    match runtime.block_on(serve) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{program}: {e}");
-            ExitCode::from(e.exit_code as u8)
-        }
     }
 }
