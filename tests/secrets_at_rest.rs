@@ -103,7 +103,8 @@ async fn write_secrets(store: Arc<dyn Store>) -> Written {
     let (key, record) = auth::new_key(&tenant, "tests", KeyScope::Admin, clock.now());
     store.put_api_key(&record).await.unwrap();
 
-    let (code, body) = call(&router, Method::POST, "/api/v1/integrations", &key, json!({"platform": "slack", "bot_token": bot_token, "signing_secret": SLACK_SIGNING})).await;
+    let (code, body) =
+        call(&router, Method::POST, "/api/v1/integrations", &key, json!({"platform": "slack", "bot_token": bot_token, "signing_secret": SLACK_SIGNING})).await;
     assert!(code < 300, "connect Slack: {code} {body}");
     let slack_id = IntegrationId::from(body["id"].as_str().expect("integration id"));
     let (code, rotated) = call(
@@ -116,7 +117,8 @@ async fn write_secrets(store: Arc<dyn Store>) -> Written {
     .await;
     assert!(code < 300, "rotate Slack: {code} {rotated}");
 
-    let feishu_body = json!({"platform": "feishu", "app_id": FEISHU_APP, "app_secret": FEISHU_SECRET, "verification_token": FEISHU_VERIFY, "encrypt_key": FEISHU_ENCRYPT});
+    let feishu_body =
+        json!({"platform": "feishu", "app_id": FEISHU_APP, "app_secret": FEISHU_SECRET, "verification_token": FEISHU_VERIFY, "encrypt_key": FEISHU_ENCRYPT});
     let (code, feishu_answer) = call(&router, Method::POST, "/api/v1/integrations", &key, feishu_body).await;
     assert!(code < 300, "connect Feishu: {code} {feishu_answer}");
     let feishu_id = IntegrationId::from(feishu_answer["id"].as_str().expect("integration id"));
@@ -200,7 +202,10 @@ async fn assert_debug_redacts(store: &dyn Store, written: &Written) {
     shown.push(format!("{feishu:?}"));
     shown.push(format!("{feishu:#?}"));
     shown.push(format!("{:?}", SecretBox::from_key(&[9u8; 32])));
-    shown.push(format!("{:?}", SlackApp { client_id: "1234.5678".into(), client_secret: Secret::new(CLIENT_SECRET), signing_secret: Secret::new(DEPLOYMENT_SIGNING) }));
+    shown.push(format!(
+        "{:?}",
+        SlackApp { client_id: "1234.5678".into(), client_secret: Secret::new(CLIENT_SECRET), signing_secret: Secret::new(DEPLOYMENT_SIGNING) }
+    ));
     for text in &shown {
         for (label, secret) in &written.secrets {
             assert!(!text.contains(secret.as_str()), "Debug/Display shows the {label}: {text}");

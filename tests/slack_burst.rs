@@ -19,7 +19,8 @@ const INCIDENTS: usize = 24;
 
 #[tokio::test]
 async fn a_burst_beyond_the_tier_limits_finishes_with_zero_rate_limited_answers() {
-    let sandbox = SlackSandbox::new(SandboxConfig { client_id: "c".into(), client_secret: "s".into(), signing_secret: "sig".into(), enforce_rate_limits: true });
+    let sandbox =
+        SlackSandbox::new(SandboxConfig { client_id: "c".into(), client_secret: "s".into(), signing_secret: "sig".into(), enforce_rate_limits: true });
     let base = sandbox.serve_local().await.unwrap();
     sandbox.add_workspace(TEAM, "Burst");
     sandbox.add_user(TEAM, "U_ADA", "Ada", "ada@example.com");
@@ -38,7 +39,8 @@ async fn a_burst_beyond_the_tier_limits_finishes_with_zero_rate_limited_answers(
     let mut integration = fixtures::integration(&app.tenant, Platform::Slack);
     integration.external_id = Some(TEAM.into());
     integration.granted_scopes = scopes.iter().map(|s| s.to_string()).collect();
-    let credentials = warroom_platforms::slack::SlackCredentials { bot_token: token, team_id: TEAM.into(), bot_user_id: None, app_id: None, signing_secret: None };
+    let credentials =
+        warroom_platforms::slack::SlackCredentials { bot_token: token, team_id: TEAM.into(), bot_user_id: None, app_id: None, signing_secret: None };
     integration.credentials = platforms.seal(&integration.id, &credentials);
     app.store.create_integration(&integration).await.unwrap();
     app.store.enable_war_room(&app.tenant, &integration.id).await.unwrap();

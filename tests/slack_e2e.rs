@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::platform_app::PlatformApp;
 use common::event;
+use common::platform_app::PlatformApp;
 use warroom_core::*;
 use warroom_http::oauth_state::{self, Pending};
 use warroom_platforms::{slack, PlatformsConfig, SlackApp};
@@ -121,7 +121,8 @@ async fn a_retried_slack_event_has_no_second_effect_and_a_forged_one_is_refused(
     // An @mention: marked as seen with a reaction, answered in the channel.
     sandbox.post_human_message(&events, TEAM, &channel, "U_ADA", "<@UBOT> what changed?").await.unwrap();
     let said = sandbox.channel(&channel).unwrap().messages.into_iter().find(|m| m.text.contains("what changed")).unwrap();
-    let mention = serde_json::json!({"type": "app_mention", "user": "U_ADA", "text": "<@UBOT> what changed?", "ts": said.ts, "channel": channel, "event_ts": said.ts});
+    let mention =
+        serde_json::json!({"type": "app_mention", "user": "U_ADA", "text": "<@UBOT> what changed?", "ts": said.ts, "channel": channel, "event_ts": said.ts});
     assert_eq!(sandbox.send_event(&events, TEAM, mention).await.unwrap().status(), 200);
     app.drain().await;
     let after = sandbox.channel(&channel).unwrap();

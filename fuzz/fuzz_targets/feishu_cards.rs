@@ -5,7 +5,4 @@
 use libfuzzer_sys::fuzz_target;
 use warroom_core::CallbackCodec;
 
-fuzz_target!(
-    |data: &[u8]| warroom_fuzz::feishu_target(data, "card callback", |codec, r| codec
-        .decode_click(r))
-);
+fuzz_target!(|data: &[u8]| warroom_fuzz::feishu_target(data, "card callback", |codec, r| codec.decode_click(r)));

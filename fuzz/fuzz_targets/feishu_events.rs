@@ -6,6 +6,4 @@
 use libfuzzer_sys::fuzz_target;
 use warroom_core::CallbackCodec;
 
-fuzz_target!(
-    |data: &[u8]| warroom_fuzz::feishu_target(data, "event", |codec, r| codec.decode_event(r))
-);
+fuzz_target!(|data: &[u8]| warroom_fuzz::feishu_target(data, "event", |codec, r| codec.decode_event(r)));

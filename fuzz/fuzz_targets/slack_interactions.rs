@@ -15,17 +15,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let request = match std::str::from_utf8(data) {
-        Ok(json) if json.starts_with('{') => slack_signed(
-            serde_urlencoded::to_string([("payload", json)])
-                .expect("form-encodes")
-                .as_bytes(),
-        ),
+        Ok(json) if json.starts_with('{') => slack_signed(serde_urlencoded::to_string([("payload", json)]).expect("form-encodes").as_bytes()),
         _ => slack_signed(data),
     };
     if let Err(e) = request.run(|r| codec.decode_click(r)) {
-        assert!(
-            !refused(&e),
-            "a correctly signed interaction was refused: {e:?}"
-        );
+        assert!(!refused(&e), "a correctly signed interaction was refused: {e:?}");
     }
 });

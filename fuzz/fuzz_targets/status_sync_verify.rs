@@ -18,9 +18,5 @@ fuzz_target!(|data: &[u8]| {
     let _ = verify(SECRET, timestamp, body, &f[2], now, TOLERANCE);
     let good = format!("{},{}", f[2], sign(SECRET, timestamp, body));
     let fresh = now.abs_diff(timestamp) <= TOLERANCE.as_secs();
-    assert_eq!(
-        verify(SECRET, timestamp, body, &good, now, TOLERANCE),
-        fresh,
-        "a correct entry decides"
-    );
+    assert_eq!(verify(SECRET, timestamp, body, &good, now, TOLERANCE), fresh, "a correct entry decides");
 });

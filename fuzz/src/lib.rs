@@ -45,12 +45,7 @@ pub struct Request {
 
 impl Request {
     pub fn post(body: Vec<u8>, now: i64) -> Self {
-        Self {
-            method: "POST",
-            headers: HashMap::new(),
-            body,
-            now,
-        }
+        Self { method: "POST", headers: HashMap::new(), body, now }
     }
 
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
@@ -60,13 +55,7 @@ impl Request {
 
     pub fn run<T>(&self, f: impl FnOnce(&RawRequest<'_>) -> T) -> T {
         let lookup = |name: &str| self.headers.get(name).cloned();
-        f(&RawRequest {
-            method: self.method,
-            query: "",
-            header: &lookup,
-            body: &self.body,
-            now: Timestamp::from_secs(self.now),
-        })
+        f(&RawRequest { method: self.method, query: "", header: &lookup, body: &self.body, now: Timestamp::from_secs(self.now) })
     }
 }
 
@@ -91,9 +80,7 @@ pub fn slack_signed(body: &[u8]) -> Request {
 /// A Slack request signed with [`SLACK_SECRET`] for timestamp `ts`, received at [`SLACK_NOW`].
 pub fn slack_signed_at(ts: &str, body: &[u8]) -> Request {
     let sig = warroom_platforms::slack::sign(SLACK_SECRET.as_bytes(), ts, body);
-    Request::post(body.to_vec(), SLACK_NOW)
-        .header(warroom_platforms::slack::TIMESTAMP_HEADER, ts)
-        .header(warroom_platforms::slack::SIGNATURE_HEADER, sig)
+    Request::post(body.to_vec(), SLACK_NOW).header(warroom_platforms::slack::TIMESTAMP_HEADER, ts).header(warroom_platforms::slack::SIGNATURE_HEADER, sig)
 }
 
 /// The Slack request an input stands for when it starts with [`RAW`] or [`SIGNED_AT`]
@@ -113,10 +100,7 @@ pub fn slack_special(data: &[u8]) -> Option<Request> {
 pub fn slack_raw(data: &[u8]) -> Request {
     let (f, body) = fields(data, 2);
     let mut r = Request::post(body.to_vec(), SLACK_NOW);
-    for (name, value) in [
-        (warroom_platforms::slack::TIMESTAMP_HEADER, &f[0]),
-        (warroom_platforms::slack::SIGNATURE_HEADER, &f[1]),
-    ] {
+    for (name, value) in [(warroom_platforms::slack::TIMESTAMP_HEADER, &f[0]), (warroom_platforms::slack::SIGNATURE_HEADER, &f[1])] {
         if !value.is_empty() {
             r = r.header(name, value.clone());
         }
@@ -132,12 +116,7 @@ pub fn slack_codecs() -> &'static [warroom_platforms::slack::SlackCodec; 2] {
     use warroom_platforms::slack::SlackCodec;
     static CODECS: OnceLock<[SlackCodec; 2]> = OnceLock::new();
     CODECS.get_or_init(|| {
-        let codec = || {
-            SlackCodec::new(
-                warroom_secrets::Secret::new(SLACK_SECRET),
-                reqwest::Client::new(),
-            )
-        };
+        let codec = || SlackCodec::new(warroom_secrets::Secret::new(SLACK_SECRET), reqwest::Client::new());
         [codec().with_bot_user_id("U0BOT"), codec()]
     })
 }
@@ -145,12 +124,9 @@ pub fn slack_codecs() -> &'static [warroom_platforms::slack::SlackCodec; 2] {
 /// AES-256-CBC as Feishu seals callbacks (key = SHA-256(Encrypt Key), IV in front), with an
 /// IV taken from the plaintext's hash instead of a random one so runs are reproducible.
 pub fn feishu_seal(key: &str, plaintext: &[u8]) -> String {
-    let iv: [u8; 16] = Sha256::digest(plaintext)[..16]
-        .try_into()
-        .expect("16 of 32 bytes");
+    let iv: [u8; 16] = Sha256::digest(plaintext)[..16].try_into().expect("16 of 32 bytes");
     let key: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-    let cipher =
-        cbc::Encryptor::<Aes256>::new_from_slices(&key, &iv).expect("32-byte key, 16-byte IV");
+    let cipher = cbc::Encryptor::<Aes256>::new_from_slices(&key, &iv).expect("32-byte key, 16-byte IV");
     let mut out = iv.to_vec();
     out.extend_from_slice(&cipher.encrypt_padded_vec::<Pkcs7>(plaintext));
     B64.encode(out)
@@ -164,17 +140,12 @@ pub fn feishu_signed_body(body: Vec<u8>) -> Request {
 /// A Feishu request signed with [`FEISHU_KEY`] for `ts` and `nonce`, received at [`FEISHU_NOW`].
 pub fn feishu_signed_at(ts: &str, nonce: &str, body: Vec<u8>) -> Request {
     let sig = warroom_platforms::feishu::signature(ts, nonce, FEISHU_KEY, &body);
-    Request::post(body, FEISHU_NOW)
-        .header("x-lark-request-timestamp", ts)
-        .header("x-lark-request-nonce", nonce)
-        .header("x-lark-signature", sig)
+    Request::post(body, FEISHU_NOW).header("x-lark-request-timestamp", ts).header("x-lark-request-nonce", nonce).header("x-lark-signature", sig)
 }
 
 /// `{"encrypt": "<base64>"}` around `encrypted`.
 pub fn feishu_envelope(encrypted: &str) -> Vec<u8> {
-    serde_json::json!({ "encrypt": encrypted })
-        .to_string()
-        .into_bytes()
+    serde_json::json!({ "encrypt": encrypted }).to_string().into_bytes()
 }
 
 /// The Feishu requests one input stands for, by its first byte:
@@ -195,11 +166,7 @@ pub fn feishu_request(data: &[u8]) -> (Request, bool) {
         Some(&RAW) => {
             let (f, body) = fields(&data[1..], 3);
             let mut r = Request::post(body.to_vec(), FEISHU_NOW);
-            for (name, value) in [
-                ("x-lark-request-timestamp", &f[0]),
-                ("x-lark-request-nonce", &f[1]),
-                ("x-lark-signature", &f[2]),
-            ] {
+            for (name, value) in [("x-lark-request-timestamp", &f[0]), ("x-lark-request-nonce", &f[1]), ("x-lark-signature", &f[2])] {
                 if !value.is_empty() {
                     r = r.header(name, value.clone());
                 }
@@ -211,15 +178,9 @@ pub fn feishu_request(data: &[u8]) -> (Request, bool) {
             let body = feishu_envelope(&feishu_seal(FEISHU_KEY, plain));
             (feishu_signed_at(&f[0], &f[1], body), false)
         }
-        Some(b'#') => (
-            feishu_signed_body(feishu_envelope(&B64.encode(&data[1..]))),
-            false,
-        ),
+        Some(b'#') => (feishu_signed_body(feishu_envelope(&B64.encode(&data[1..]))), false),
         Some(b'$') => (feishu_signed_body(data[1..].to_vec()), false),
-        _ => (
-            feishu_signed_body(feishu_envelope(&feishu_seal(FEISHU_KEY, data))),
-            std::str::from_utf8(data).is_ok(),
-        ),
+        _ => (feishu_signed_body(feishu_envelope(&feishu_seal(FEISHU_KEY, data))), std::str::from_utf8(data).is_ok()),
     }
 }
 
@@ -252,10 +213,7 @@ pub fn feishu_codecs() -> &'static FeishuCodecs {
 
 /// Whether an error is a verification refusal (what a correctly signed request never gets).
 pub fn refused(e: &warroom_core::CallbackError) -> bool {
-    matches!(
-        e,
-        warroom_core::CallbackError::BadSignature | warroom_core::CallbackError::Stale
-    )
+    matches!(e, warroom_core::CallbackError::BadSignature | warroom_core::CallbackError::Stale)
 }
 
 /// The body of both Feishu targets: `decode` (events or card clicks) through the three
@@ -263,10 +221,7 @@ pub fn refused(e: &warroom_core::CallbackError) -> bool {
 pub fn feishu_target<T>(
     data: &[u8],
     what: &str,
-    decode: impl Fn(
-        &warroom_platforms::feishu::FeishuCodec,
-        &RawRequest<'_>,
-    ) -> Result<T, warroom_core::CallbackError>,
+    decode: impl Fn(&warroom_platforms::feishu::FeishuCodec, &RawRequest<'_>) -> Result<T, warroom_core::CallbackError>,
 ) {
     let codecs = feishu_codecs();
     let (request, sealed) = feishu_request(data);
@@ -274,10 +229,7 @@ pub fn feishu_target<T>(
     let result = request.run(|r| decode(&codecs.key_only, r));
     if sealed {
         if let Err(e) = &result {
-            assert!(
-                !refused(e),
-                "a correctly sealed and signed {what} was refused: {e:?}"
-            );
+            assert!(!refused(e), "a correctly sealed and signed {what} was refused: {e:?}");
         }
     }
     // An app without an Encrypt Key gets the plain JSON, unsigned.

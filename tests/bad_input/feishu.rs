@@ -1,14 +1,14 @@
 //! Feishu: the real adapter against the Feishu sandbox.
 
+use crate::callbacks::*;
 use crate::common::corpus::{self, Rng};
 use crate::common::event;
 use crate::common::platform_app::{routers, PlatformApp};
+use crate::slack::{unknown_cards, unknown_events};
 use crate::*;
 use serde_json::json;
 use std::time::Duration;
 use warroom_core::*;
-use crate::callbacks::*;
-use crate::slack::{unknown_cards, unknown_events};
 use warroom_platforms::{feishu, PlatformsConfig};
 
 pub(crate) const APP_ID: &str = "cli_warroom_bad_input";
@@ -50,8 +50,24 @@ pub(crate) async fn feishu_callbacks_refuse_the_bad_input_corpus_and_change_noth
 
     let now = app.clock.now().secs();
     let signer = Signer::Feishu { key: ENCRYPT_KEY.into() };
-    let events = CallbackSurface { name: "feishu/events", path: format!("/im/{}/events", integration.id), unknown_path: unknown_events, signer: signer.clone(), good: message, limit: EVENTS_LIMIT, now };
-    let cards = CallbackSurface { name: "feishu/cards", path: format!("/im/{}/cards", integration.id), unknown_path: unknown_cards, signer, good: click, limit: CARDS_LIMIT, now };
+    let events = CallbackSurface {
+        name: "feishu/events",
+        path: format!("/im/{}/events", integration.id),
+        unknown_path: unknown_events,
+        signer: signer.clone(),
+        good: message,
+        limit: EVENTS_LIMIT,
+        now,
+    };
+    let cards = CallbackSurface {
+        name: "feishu/cards",
+        path: format!("/im/{}/cards", integration.id),
+        unknown_path: unknown_cards,
+        signer,
+        good: click,
+        limit: CARDS_LIMIT,
+        now,
+    };
     let mut rng = Rng::new(0x5eed_0003);
     let corpora = [(events.name, events.cases(&mut rng)), (cards.name, cards.cases(&mut rng))];
     let router = routers(&app.state);

@@ -131,7 +131,8 @@ impl IntakeSurface {
                     }
                     "unknown_integration" => {
                         let random = rng.alnum(8);
-                        let path = format!("/hooks/{}", rng.pick(&[random, "Generic".into(), "pagerduty2".into(), "nagios".into(), format!("{}%00", self.source)]));
+                        let path =
+                            format!("/hooks/{}", rng.pick(&[random, "Generic".into(), "pagerduty2".into(), "nagios".into(), format!("{}%00", self.source)]));
                         self.case(kind, "unknown source".into(), Some(path), self.headers(&good), good.clone())
                     }
                     _ => unreachable!("{kind}"),
@@ -174,7 +175,9 @@ pub(crate) fn intake_strict(source: &str, pointer: &str) -> bool {
         "alertmanager" => match segs.as_slice() {
             ["alerts", _, field] => matches!(*field, "startsAt" | "endsAt"),
             ["alerts", ..] => segs.len() <= 2,
-            [top, ..] => matches!(*top, "status" | "groupKey" | "groupLabels" | "commonLabels" | "commonAnnotations" | "externalURL" | "version" | "truncatedAlerts"),
+            [top, ..] => {
+                matches!(*top, "status" | "groupKey" | "groupLabels" | "commonLabels" | "commonAnnotations" | "externalURL" | "version" | "truncatedAlerts")
+            }
             [] => false,
         },
         // PagerDuty v3: the event's envelope and the incident fields the mapping reads.
@@ -201,9 +204,27 @@ pub(crate) async fn intake_refuses_the_bad_input_corpus_and_changes_nothing() {
     app.store.put_tenant(&tenant).await.unwrap();
 
     let surfaces = [
-        IntakeSurface { name: "intake/generic", source: "generic", good: event("g1", "triggered", 0, &["Ada"]), intake_key: app.intake_key.clone(), signed: false },
-        IntakeSurface { name: "intake/alertmanager", source: "alertmanager", good: serde_json::from_slice(AM_FIRING).unwrap(), intake_key: app.intake_key.clone(), signed: false },
-        IntakeSurface { name: "intake/pagerduty", source: "pagerduty", good: serde_json::from_slice(PD_OFFICIAL_BODY).unwrap(), intake_key: app.intake_key.clone(), signed: true },
+        IntakeSurface {
+            name: "intake/generic",
+            source: "generic",
+            good: event("g1", "triggered", 0, &["Ada"]),
+            intake_key: app.intake_key.clone(),
+            signed: false,
+        },
+        IntakeSurface {
+            name: "intake/alertmanager",
+            source: "alertmanager",
+            good: serde_json::from_slice(AM_FIRING).unwrap(),
+            intake_key: app.intake_key.clone(),
+            signed: false,
+        },
+        IntakeSurface {
+            name: "intake/pagerduty",
+            source: "pagerduty",
+            good: serde_json::from_slice(PD_OFFICIAL_BODY).unwrap(),
+            intake_key: app.intake_key.clone(),
+            signed: true,
+        },
     ];
     let router = routers(&app.state);
     let mut rng = Rng::new(0x5eed_0001);

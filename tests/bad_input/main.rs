@@ -11,9 +11,9 @@
 //! One module per surface: [`intake`], [`slack`], [`feishu`]; [`callbacks`] seals and signs
 //! bodies for the platforms; the generator and runner are in `common::corpus`.
 
+mod callbacks;
 #[path = "../common/mod.rs"]
 mod common;
-mod callbacks;
 mod feishu;
 mod intake;
 mod slack;
@@ -29,11 +29,22 @@ pub(crate) const EVENTS_LIMIT: usize = 256 * 1024;
 pub(crate) const CARDS_LIMIT: usize = 64 * 1024;
 
 pub(crate) fn kinds_plan() -> Vec<(&'static str, usize)> {
-    ["forged_signature", "stale_timestamp", "replay", "tampered", "truncated", "wrong_encoding", "wrong_types", "missing_headers", "wrong_key", "unknown_integration"]
-        .into_iter()
-        .map(|k| (k, PER_KIND))
-        .chain([("oversized", OVERSIZED)])
-        .collect()
+    [
+        "forged_signature",
+        "stale_timestamp",
+        "replay",
+        "tampered",
+        "truncated",
+        "wrong_encoding",
+        "wrong_types",
+        "missing_headers",
+        "wrong_key",
+        "unknown_integration",
+    ]
+    .into_iter()
+    .map(|k| (k, PER_KIND))
+    .chain([("oversized", OVERSIZED)])
+    .collect()
 }
 
 pub(crate) fn percent_encode(s: &str) -> String {

@@ -1,5 +1,6 @@
 //! Slack: the real adapter against the Slack sandbox.
 
+use crate::callbacks::*;
 use crate::common::corpus::{self, Case, Rng};
 use crate::common::event;
 use crate::common::platform_app::{routers, PlatformApp};
@@ -7,7 +8,6 @@ use crate::*;
 use serde_json::json;
 use std::time::Duration;
 use warroom_core::*;
-use crate::callbacks::*;
 use warroom_http::oauth_state::{self, Pending};
 use warroom_platforms::{slack, PlatformsConfig, SlackApp};
 use warroom_secrets::Secret;
@@ -26,7 +26,12 @@ pub(crate) fn unknown_cards(rng: &mut Rng) -> String {
 #[tokio::test]
 pub(crate) async fn slack_callbacks_refuse_the_bad_input_corpus_and_change_nothing() {
     use warroom_sandbox::slack::{SandboxConfig, SlackSandbox};
-    let sandbox = SlackSandbox::new(SandboxConfig { client_id: "1234.5678".into(), client_secret: "client-secret".into(), signing_secret: SLACK_SECRET.into(), enforce_rate_limits: false });
+    let sandbox = SlackSandbox::new(SandboxConfig {
+        client_id: "1234.5678".into(),
+        client_secret: "client-secret".into(),
+        signing_secret: SLACK_SECRET.into(),
+        enforce_rate_limits: false,
+    });
     let base = sandbox.serve_local().await.unwrap();
     sandbox.add_workspace(TEAM, "Acme");
     sandbox.add_user(TEAM, "U_ADA", "Ada", "ada@example.com");
@@ -71,20 +76,46 @@ pub(crate) async fn slack_callbacks_refuse_the_bad_input_corpus_and_change_nothi
     });
     let router = routers(&app.state);
     let now = app.clock.now().secs();
-    let clicks = CallbackSurface { name: "slack/interactions", path: "/im/slack/interactions".into(), unknown_path: unknown_cards, signer: Signer::Slack { secret: SLACK_SECRET.into(), form: true }, good: click, limit: CARDS_LIMIT, now };
+    let clicks = CallbackSurface {
+        name: "slack/interactions",
+        path: "/im/slack/interactions".into(),
+        unknown_path: unknown_cards,
+        signer: Signer::Slack { secret: SLACK_SECRET.into(), form: true },
+        good: click,
+        limit: CARDS_LIMIT,
+        now,
+    };
     let body = clicks.body_of(&clicks.good);
-    let good = Case { surface: clicks.name, kind: "good", path: clicks.path.clone(), headers: clicks.headers(&body), body, replay: true, note: "the good click".into() };
+    let good = Case {
+        surface: clicks.name,
+        kind: "good",
+        path: clicks.path.clone(),
+        headers: clicks.headers(&body),
+        body,
+        replay: true,
+        note: "the good click".into(),
+    };
     corpus::run(&router, &[good]).await.expect("the good click");
     app.drain().await;
     assert_eq!(app.incident("e1").await.status, Status::Acknowledged, "the good click applied");
-    let events = CallbackSurface { name: "slack/events", path: "/im/slack/events".into(), unknown_path: unknown_events, signer: Signer::Slack { secret: SLACK_SECRET.into(), form: false }, good: envelope, limit: EVENTS_LIMIT, now: app.clock.now().secs() };
+    let events = CallbackSurface {
+        name: "slack/events",
+        path: "/im/slack/events".into(),
+        unknown_path: unknown_events,
+        signer: Signer::Slack { secret: SLACK_SECRET.into(), form: false },
+        good: envelope,
+        limit: EVENTS_LIMIT,
+        now: app.clock.now().secs(),
+    };
     let clicks = CallbackSurface { now: app.clock.now().secs(), ..clicks };
     // Let the click's ephemeral reply (a background call) land before the snapshot.
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let mut rng = Rng::new(0x5eed_0002);
     let corpora = [(events.name, events.cases(&mut rng)), (clicks.name, clicks.cases(&mut rng))];
-    let snapshot = || async { (app.embedded.dump().await.unwrap(), format!("{:?}", sandbox.channels(TEAM)), format!("{:?}", sandbox.ephemeral_replies()), sandbox.calls().len()) };
+    let snapshot = || async {
+        (app.embedded.dump().await.unwrap(), format!("{:?}", sandbox.channels(TEAM)), format!("{:?}", sandbox.ephemeral_replies()), sandbox.calls().len())
+    };
     let before = snapshot().await;
     for (name, cases) in &corpora {
         fail_with(name, corpus::run(&router, cases).await);

@@ -24,9 +24,7 @@ use warroom_platforms::slack::{SlackApiError, SlackCredentials, SlackPlatform};
 use warroom_platforms::{feishu, Platforms, StoredFeishu};
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/integrations", post(connect))
-        .route("/api/v1/integrations/{id}/credentials", put(rotate))
+    Router::new().route("/api/v1/integrations", post(connect)).route("/api/v1/integrations/{id}/credentials", put(rotate))
 }
 
 /// The longest name, and the longest credential value, accepted.
@@ -208,12 +206,7 @@ async fn check_slack(platforms: &Platforms, body: &CredentialsBody) -> ApiResult
         tracing::warn!(team = %who.team_id, "auth.test answered without x-oauth-scopes; no scopes recorded");
         Vec::new()
     });
-    Ok(Checked {
-        default_name: format!("Slack {}", who.team_id),
-        external_id: who.team_id,
-        scopes: tidy(scopes),
-        secret: Plain::Slack(credentials),
-    })
+    Ok(Checked { default_name: format!("Slack {}", who.team_id), external_id: who.team_id, scopes: tidy(scopes), secret: Plain::Slack(credentials) })
 }
 
 /// Asks for a tenant_access_token with exactly these credentials. The adapter shares
@@ -271,7 +264,12 @@ async fn check_feishu(state: &AppState, platforms: &Platforms, body: &Credential
     // and the factory applies the override when it opens them.
     let call_base = platforms.config.feishu_base_override.clone().unwrap_or_else(|| base.to_owned());
     feishu_token(platforms, &call_base, &credentials).await?;
-    let probe = FeishuPlatform::new(FeishuCredentials { base_url: call_base, ..credentials.clone() }, platforms.http().clone(), state.store().clone(), state.clock().clone());
+    let probe = FeishuPlatform::new(
+        FeishuCredentials { base_url: call_base, ..credentials.clone() },
+        platforms.http().clone(),
+        state.store().clone(),
+        state.clock().clone(),
+    );
     let scopes = probe.granted_scopes().await.map_err(feishu_refused)?;
     let bot_open_id = match probe.bot_open_id().await {
         Ok(id) => Some(id),
@@ -355,7 +353,12 @@ async fn connect(State(state): State<AppState>, caller: Caller, Body(body): Body
 /// New credentials for the same installation (same Slack workspace, same Feishu app):
 /// name (if given), granted scopes, status and credentials change; the war-room flag,
 /// member links and everything else stay.
-async fn rotate(State(state): State<AppState>, caller: Caller, PathParams(id): PathParams<String>, Body(body): Body<CredentialsBody>) -> ApiResult<Json<Value>> {
+async fn rotate(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    Body(body): Body<CredentialsBody>,
+) -> ApiResult<Json<Value>> {
     let platforms = platforms(&state)?;
     let integration = lookup::integration(&state, &caller, &id).await?;
     if let Some(raw) = body.platform.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
@@ -363,7 +366,10 @@ async fn rotate(State(state): State<AppState>, caller: Caller, PathParams(id): P
         if asked != integration.platform {
             return Err(Failure::conflict(
                 "different_installation",
-                format!("integration {} is a {} integration; a {asked} app cannot replace it: connect it with POST /api/v1/integrations", integration.id, integration.platform),
+                format!(
+                    "integration {} is a {} integration; a {asked} app cannot replace it: connect it with POST /api/v1/integrations",
+                    integration.id, integration.platform
+                ),
             ));
         }
     }
@@ -373,7 +379,10 @@ async fn rotate(State(state): State<AppState>, caller: Caller, PathParams(id): P
         let what = if integration.platform == Platform::Slack { "Slack workspace" } else { "app" };
         return Err(Failure::conflict(
             "different_installation",
-            format!("these credentials belong to the {what} {}, not {current} of integration {}; connect it with POST /api/v1/integrations", checked.external_id, integration.id),
+            format!(
+                "these credentials belong to the {what} {}, not {current} of integration {}; connect it with POST /api/v1/integrations",
+                checked.external_id, integration.id
+            ),
         ));
     }
     if integration.external_id.is_none() {

@@ -18,9 +18,7 @@ use warroom_http::AppState;
 const REDRIVE_CHECK: usize = 1000;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/dead-letters", get(list))
-        .route("/api/v1/dead-letters/redrive", post(redrive))
+    Router::new().route("/api/v1/dead-letters", get(list)).route("/api/v1/dead-letters/redrive", post(redrive))
 }
 
 fn own_job(delivery: &Delivery, tenant: &TenantId) -> Option<Job> {

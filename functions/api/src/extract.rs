@@ -40,7 +40,11 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Fai
     if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
         if !(ct.starts_with("application/json") || (ct.starts_with("application/") && ct.contains("+json"))) {
-            return Err(Failure::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", format!("expected Content-Type: application/json, got {ct:?}")));
+            return Err(Failure::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("expected Content-Type: application/json, got {ct:?}"),
+            ));
         }
     }
     Bytes::from_request(req, state).await.map_err(body_rejection)

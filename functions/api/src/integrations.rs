@@ -74,8 +74,11 @@ async fn enable_war_room(State(state): State<AppState>, caller: Caller, PathPara
     let integration = lookup::integration(&state, &caller, &id).await?;
     let reauthorize = views::reauthorize_url(&state.settings.public_url, &integration);
     if integration.status == IntegrationStatus::Revoked {
-        return Err(Failure::conflict("integration_revoked", format!("integration {} was uninstalled or its credentials revoked; re-authorize it at {reauthorize}", integration.id))
-            .with("reauthorize_url", reauthorize));
+        return Err(Failure::conflict(
+            "integration_revoked",
+            format!("integration {} was uninstalled or its credentials revoked; re-authorize it at {reauthorize}", integration.id),
+        )
+        .with("reauthorize_url", reauthorize));
     }
     let integration = refresh_scopes(&state, integration).await?;
     let required: Vec<&str> = state.engine.platforms.required_scopes(integration.platform).into_iter().map(|(s, _)| s).collect();

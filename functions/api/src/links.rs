@@ -45,11 +45,8 @@ async fn list(State(state): State<AppState>, caller: Caller, PathParams(id): Pat
         limit: query.number("limit", 50, MAX_PAGE)?,
     };
     let page = state.store().list_links(&caller.tenant, &integration.id, &q).await?;
-    let rows: Vec<Value> = page
-        .rows
-        .iter()
-        .map(|r| json!({ "member": views::member(&r.member), "linked": r.link.is_some(), "link": r.link.as_ref().map(views::link) }))
-        .collect();
+    let rows: Vec<Value> =
+        page.rows.iter().map(|r| json!({ "member": views::member(&r.member), "linked": r.link.is_some(), "link": r.link.as_ref().map(views::link) })).collect();
     Ok(Json(json!({ "rows": rows, "next": page.next })))
 }
 
@@ -64,7 +61,12 @@ struct AutoLink {
 /// One-click link: runs now and answers 200 with the report; when the platform asks to
 /// slow down (or a backend is briefly unavailable) the run is queued for the worker and
 /// the answer is 202 with a `run_id` to poll.
-async fn auto_link(State(state): State<AppState>, caller: Caller, PathParams(id): PathParams<String>, OptionalBody(body): OptionalBody<AutoLink>) -> ApiResult<Response> {
+async fn auto_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    OptionalBody(body): OptionalBody<AutoLink>,
+) -> ApiResult<Response> {
     let integration = lookup::integration(&state, &caller, &id).await?;
     if body.member_ids.len() > crate::members::MAX_BATCH {
         return Err(Failure::bad_request(format!("member_ids: at most {} per request", crate::members::MAX_BATCH)));
@@ -149,7 +151,14 @@ async fn link(
             return Err(Failure::conflict("already_linked", message).with("member_id", other.member_id.to_string()));
         }
     }
-    let link = UserLink { tenant_id: caller.tenant.clone(), integration_id: integration.id, member_id: member.id.clone(), im_user_id: user, method: LinkMethod::Manual, linked_at: state.clock().now() };
+    let link = UserLink {
+        tenant_id: caller.tenant.clone(),
+        integration_id: integration.id,
+        member_id: member.id.clone(),
+        im_user_id: user,
+        method: LinkMethod::Manual,
+        linked_at: state.clock().now(),
+    };
     state.store().put_link(&link).await?;
     Ok(Json(json!({ "member": views::member(&member), "linked": true, "link": views::link(&link) })))
 }

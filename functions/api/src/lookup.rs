@@ -8,12 +8,7 @@ use warroom_http::{ApiError, AppState};
 
 pub async fn integration(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Integration> {
     let id = IntegrationId::from(id);
-    state
-        .store()
-        .get_integration(&id)
-        .await?
-        .filter(|i| i.tenant_id == caller.tenant)
-        .ok_or_else(|| Failure::not_found(format!("integration {id}")))
+    state.store().get_integration(&id).await?.filter(|i| i.tenant_id == caller.tenant).ok_or_else(|| Failure::not_found(format!("integration {id}")))
 }
 
 pub async fn incident(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Incident> {

@@ -18,9 +18,7 @@ use warroom_http::AppState;
 pub const MAX_BATCH: usize = 1000;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/members", get(list).put(upsert))
-        .route("/api/v1/members/{id}", delete(remove))
+    Router::new().route("/api/v1/members", get(list).put(upsert)).route("/api/v1/members/{id}", delete(remove))
 }
 
 async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {

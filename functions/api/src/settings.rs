@@ -86,7 +86,10 @@ pub fn apply(tenant: &mut Tenant, patch: Value, seal: &dyn Fn(&str) -> String) -
             "auto_create_min_severity" => {
                 next.auto_create_min_severity = match &value {
                     Value::Null => None,
-                    Value::String(s) => Some(severity(s).ok_or_else(|| Failure::bad_request(format!("auto_create_min_severity: must be info, warning, critical or null, got {s:?}")))?),
+                    Value::String(s) => Some(
+                        severity(s)
+                            .ok_or_else(|| Failure::bad_request(format!("auto_create_min_severity: must be info, warning, critical or null, got {s:?}")))?,
+                    ),
                     _ => return Err(Failure::bad_request("auto_create_min_severity: must be info, warning, critical or null")),
                 }
             }
@@ -157,7 +160,13 @@ fn merge_sources(stored: Option<Value>, patch: Value, seal: &dyn Fn(&str) -> Str
     Ok((!sources.is_empty()).then_some(Value::Object(sources)))
 }
 
-fn merge_section(section: &str, fields: &[(&str, Kind)], mut current: Map<String, Value>, patch: Map<String, Value>, seal: &dyn Fn(&str) -> String) -> ApiResult<Option<Map<String, Value>>> {
+fn merge_section(
+    section: &str,
+    fields: &[(&str, Kind)],
+    mut current: Map<String, Value>,
+    patch: Map<String, Value>,
+    seal: &dyn Fn(&str) -> String,
+) -> ApiResult<Option<Map<String, Value>>> {
     for (name, value) in patch {
         let path = format!("sources.{section}.{name}");
         let Some((_, kind)) = fields.iter().find(|(f, _)| *f == name) else {

@@ -21,9 +21,7 @@ use warroom_platforms::slack;
 const APP_NAME: &str = "Warroom";
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/integrations/slack/install", post(install))
-        .route("/api/v1/integrations/slack/manifest", get(manifest))
+    Router::new().route("/api/v1/integrations/slack/install", post(install)).route("/api/v1/integrations/slack/manifest", get(manifest))
 }
 
 #[derive(Deserialize, Default)]

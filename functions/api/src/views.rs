@@ -2,7 +2,7 @@
 //! credential (integration credentials, sealed secrets, key hashes).
 
 use serde_json::{json, Value};
-use warroom_core::{Card, Incident, Integration, IntegrationStatus, Member, Platform, Timestamp, TimelineEntry, UserLink, WarRoomState};
+use warroom_core::{Card, Incident, Integration, IntegrationStatus, Member, Platform, TimelineEntry, Timestamp, UserLink, WarRoomState};
 use warroom_http::AppState;
 use warroom_platforms::Platforms;
 
@@ -29,10 +29,8 @@ pub fn reauthorize_url(public_url: &str, integration: &Integration) -> String {
 
 /// An integration with its permission check against what war rooms need.
 pub fn integration(i: &Integration, required: &[(&'static str, &'static str)], public_url: &str) -> Value {
-    let permissions: Vec<Value> = required
-        .iter()
-        .map(|(scope, purpose)| json!({ "scope": scope, "purpose": purpose, "granted": i.granted_scopes.iter().any(|g| g == scope) }))
-        .collect();
+    let permissions: Vec<Value> =
+        required.iter().map(|(scope, purpose)| json!({ "scope": scope, "purpose": purpose, "granted": i.granted_scopes.iter().any(|g| g == scope) })).collect();
     let scopes: Vec<&str> = required.iter().map(|(s, _)| *s).collect();
     let missing = i.missing_scopes(&scopes);
     let needs_reauth = !missing.is_empty() || i.status == IntegrationStatus::Revoked;

@@ -207,7 +207,10 @@ async fn requests_naming_no_known_platform_or_mixing_fields_are_refused_naming_t
         (json!({"platform": "dingtalk"}), "platform: dingtalk apps cannot be connected"),
         (json!({"platform": "slack", "bot_token": "xoxb-1", "signing_secret": "s", "app_id": "cli_1"}), "app_id: not a field of a slack integration"),
         (json!({"platform": "feishu", "app_id": "cli_1", "app_secret": "s"}), "verification_token: required"),
-        (json!({"platform": "feishu", "app_id": "cli_1", "app_secret": "s", "verification_token": "v", "domain": "larksuite"}), "domain: must be feishu or lark"),
+        (
+            json!({"platform": "feishu", "app_id": "cli_1", "app_secret": "s", "verification_token": "v", "domain": "larksuite"}),
+            "domain: must be feishu or lark",
+        ),
         (json!({"platform": "slack", "name": "x".repeat(201), "bot_token": "xoxb-1", "signing_secret": "s"}), "name: at most 200"),
     ] {
         let r = w.connect(&w.t.key, body.clone()).await;

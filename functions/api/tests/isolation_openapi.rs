@@ -157,7 +157,9 @@ fn base_body(op: &Op) -> Option<Value> {
         return None;
     }
     Some(match (op.method.as_str(), op.template.as_str()) {
-        ("PUT", "/api/v1/integrations/{id}/credentials") => json!({"platform": "slack", "bot_token": "xoxb-isolation-0001", "signing_secret": "isolation-signing-secret"}),
+        ("PUT", "/api/v1/integrations/{id}/credentials") => {
+            json!({"platform": "slack", "bot_token": "xoxb-isolation-0001", "signing_secret": "isolation-signing-secret"})
+        }
         ("PUT", t) if t.ends_with("/links/{member_id}") => json!({"im_user_id": "U_ISOLATION"}),
         _ => json!({}),
     })
@@ -217,7 +219,12 @@ async fn objects(app: &App, t: &TenantCtx, tag: &str) -> Ids {
     app.store.enable_war_room(&t.id, &integration.id).await.unwrap();
     let member = app.member(&t.id, &format!("m_{tag}_ada"), "Ada").await;
     let r = app
-        .call(Method::PUT, &format!("/api/v1/integrations/{}/links/{}", integration.id, member.id), Some(&t.key), Some(json!({"im_user_id": format!("U_{tag}")})))
+        .call(
+            Method::PUT,
+            &format!("/api/v1/integrations/{}/links/{}", integration.id, member.id),
+            Some(&t.key),
+            Some(json!({"im_user_id": format!("U_{tag}")})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "fixture link: {}", r.text);
 
@@ -301,7 +308,12 @@ async fn every_id_bearing_operation_in_the_openapi_document_hides_other_tenants_
     // The document lists id-bearing routes of every kind; if this drops, parsing broke.
     let kinds: std::collections::BTreeSet<Kind> = ops.iter().flat_map(|o| o.ids.iter().map(|p| p.kind)).collect();
     assert_eq!(kinds.len(), 5, "id kinds found in the document: {kinds:?}");
-    assert!(ops.len() >= 20, "only {} id-bearing operations found: {:?}", ops.len(), ops.iter().map(|o| format!("{} {}", o.method, o.template)).collect::<Vec<_>>());
+    assert!(
+        ops.len() >= 20,
+        "only {} id-bearing operations found: {:?}",
+        ops.len(),
+        ops.iter().map(|o| format!("{} {}", o.method, o.template)).collect::<Vec<_>>()
+    );
 
     let w = world().await;
     let before = snapshot(&w.app, &w.a, &w.a_ids).await;
@@ -314,7 +326,13 @@ async fn every_id_bearing_operation_in_the_openapi_document_hides_other_tenants_
         if op.method == Method::GET {
             let (path, body) = request(op, &|p| w.a_ids[&p.kind].clone());
             let own = w.app.call(op.method.clone(), &path, Some(&w.a.key), body).await;
-            assert!(own.status != StatusCode::NOT_FOUND && own.status.as_u16() < 500 || own.code() == "platform_error", "{} {path} with A's own key: {} {}", op.method, own.status, own.text);
+            assert!(
+                own.status != StatusCode::NOT_FOUND && own.status.as_u16() < 500 || own.code() == "platform_error",
+                "{} {path} with A's own key: {} {}",
+                op.method,
+                own.status,
+                own.text
+            );
         }
 
         // Variants: every id A's; and, with several ids, each one A's while the others are
@@ -346,7 +364,10 @@ async fn every_id_bearing_operation_in_the_openapi_document_hides_other_tenants_
             let mut used: Vec<String> = w.a_ids.values().cloned().collect();
             used.extend(missing_ids.iter().cloned());
             if foreign.status != none.status || foreign.code() != none.code() || normalise(foreign.message(), &used) != normalise(none.message(), &used) {
-                failures.push(format!("{label}: A's id answers differently from a missing one (existence leak):\n  A's:     {} {}\n  missing: {} {}", foreign.status, foreign.text, none.status, none.text));
+                failures.push(format!(
+                    "{label}: A's id answers differently from a missing one (existence leak):\n  A's:     {} {}\n  missing: {} {}",
+                    foreign.status, foreign.text, none.status, none.text
+                ));
                 continue;
             }
             covered.push(format!("{label} -> {} {}", foreign.status, foreign.code()));

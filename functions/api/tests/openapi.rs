@@ -114,7 +114,9 @@ async fn every_documented_operation_is_served_by_the_router() {
 async fn a_route_that_is_not_documented_is_not_served() {
     let app = App::new();
     let t = app.tenant("acme").await;
-    for (method, path) in [(Method::GET, "/api/v1"), (Method::GET, "/api/v1/integrations/x/war-room"), (Method::POST, "/api/v1/members"), (Method::PATCH, "/api/v1/keys/wr_abcd")] {
+    for (method, path) in
+        [(Method::GET, "/api/v1"), (Method::GET, "/api/v1/integrations/x/war-room"), (Method::POST, "/api/v1/members"), (Method::PATCH, "/api/v1/keys/wr_abcd")]
+    {
         let r = app.call(method.clone(), path, Some(&t.key), None).await;
         assert!(matches!(r.code(), "no_such_route" | "method_not_allowed"), "{method} {path}: {} {}", r.status, r.text);
     }
@@ -150,7 +152,8 @@ fn the_document_is_openapi_3_0_3_with_bearer_auth_errors_and_resolvable_refs() {
 
     let mut ids = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let declared: BTreeSet<&str> = item["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect();
+        let declared: BTreeSet<&str> =
+            item["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path").map(|p| p["name"].as_str().unwrap()).collect();
         let in_template: BTreeSet<&str> = path.split('/').filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).collect();
         assert_eq!(declared, in_template, "{path}: path parameters");
         for (method, op) in item.as_object().unwrap().iter().filter(|(m, _)| METHODS.contains(&m.as_str())) {

@@ -50,7 +50,9 @@ async fn tenant_b_gets_404_on_every_route_naming_tenant_a_objects() {
         let missing = path.replace(iid, "int_missing").replace(incid, "inc_missing").replace("m_ada", "m_missing");
         let none = app.call(method.clone(), &missing, Some(&b.key), body).await;
         assert_eq!(none.status, theirs.status, "{method} {missing}");
-        let normalise = |m: &str| m.replace(iid, "X").replace("int_missing", "X").replace(incid, "X").replace("inc_missing", "X").replace("m_ada", "X").replace("m_missing", "X");
+        let normalise = |m: &str| {
+            m.replace(iid, "X").replace("int_missing", "X").replace(incid, "X").replace("inc_missing", "X").replace("m_ada", "X").replace("m_missing", "X")
+        };
         assert_eq!(normalise(none.message()), normalise(theirs.message()), "{method} {path}");
     }
     // Nothing of A's was touched.

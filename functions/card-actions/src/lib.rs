@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use warroom_core::{CallbackError, EventDelivery, ImEvent, IntegrationId, Platform, RawRequest, RawResponse};
-use warroom_http::{RawBody, clicks, ApiError, AppState};
+use warroom_http::{clicks, ApiError, AppState, RawBody};
 
 /// Card callbacks are small; anything larger is not one.
 const MAX_BODY: usize = 64 * 1024;
@@ -23,10 +23,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn card_callback(State(state): State<AppState>, Path(integration_id): Path<String>, headers: HeaderMap, RawBody(body): RawBody) -> Result<Response, ApiError> {
+async fn card_callback(
+    State(state): State<AppState>,
+    Path(integration_id): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
     let integration_id = IntegrationId::new(integration_id);
     let integration = state.store().get_integration(&integration_id).await?.ok_or_else(|| ApiError::not_found("no such integration"))?;
-    let codec = state.engine.platforms.callbacks(&integration).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "platform_unavailable", e.to_string()))?;
+    let codec =
+        state.engine.platforms.callbacks(&integration).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "platform_unavailable", e.to_string()))?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let request = RawRequest { method: "POST", query: "", header: &header, body: &body, now: state.clock().now() };
     let click = match codec.decode_click(&request) {

@@ -15,7 +15,7 @@ use axum::Router;
 use std::sync::Arc;
 use std::time::Duration;
 use warroom_core::{CallbackCodec, ImEvent, Integration, IntegrationId, Platform, RawRequest, RawResponse};
-use warroom_http::{RawBody, ApiError, AppState};
+use warroom_http::{ApiError, AppState, RawBody};
 
 const MAX_BODY: usize = 256 * 1024;
 /// Platforms redeliver for hours at most; a day covers every retry schedule.

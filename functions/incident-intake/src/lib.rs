@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use warroom_core::{KeyScope, Tenant};
 use warroom_engine::{EngineError, IngestOutcome};
-use warroom_http::{RawBody, auth, ApiError, AppState};
+use warroom_http::{auth, ApiError, AppState, RawBody};
 use warroom_intake::IntakeError;
 
 pub fn router(state: AppState) -> Router {
@@ -23,7 +23,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn receive(State(state): State<AppState>, Path(source): Path<String>, headers: HeaderMap, RawBody(body): RawBody) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn receive(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     if !warroom_intake::SOURCES.contains(&source.as_str()) {
         return Err(ApiError::not_found(format!("unknown source {source:?}; use one of {}", warroom_intake::SOURCES.join(", "))));
     }
@@ -47,13 +52,13 @@ async fn receive(State(state): State<AppState>, Path(source): Path<String>, head
 
 /// The tenant's PagerDuty webhook secret, as set through the settings API (sealed).
 fn pagerduty_secret(state: &AppState, tenant: &Tenant) -> Result<warroom_secrets::Secret, ApiError> {
-    let sealed = tenant
-        .settings
-        .sources
-        .as_ref()
-        .and_then(|s| s.pointer("/pagerduty/webhook_secret"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "no PagerDuty webhook secret is set for this tenant; set sources.pagerduty.webhook_secret in /api/v1/settings"))?;
+    let sealed = tenant.settings.sources.as_ref().and_then(|s| s.pointer("/pagerduty/webhook_secret")).and_then(Value::as_str).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "no PagerDuty webhook secret is set for this tenant; set sources.pagerduty.webhook_secret in /api/v1/settings",
+        )
+    })?;
     let sealed = warroom_core::SealedCredentials(sealed.to_string());
     state
         .secrets

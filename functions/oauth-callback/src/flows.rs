@@ -1,13 +1,13 @@
 //! The browser flows: Slack install / re-authorize, and signing in from the IM app.
 
 use crate::page::{self, page};
-use warroom_http::oauth_state::{self as state, Pending};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 use warroom_core::{Integration, IntegrationId, IntegrationStatus, LinkMethod, Platform, UserLink};
+use warroom_http::oauth_state::{self as state, Pending};
 use warroom_http::AppState;
 use warroom_platforms::{feishu, slack, Platforms};
 
@@ -23,7 +23,9 @@ fn redirect(to: &str) -> Response {
 }
 
 fn platforms(app: &AppState) -> Result<Arc<Platforms>, Response> {
-    app.platforms.clone().ok_or_else(|| page::error(StatusCode::SERVICE_UNAVAILABLE, "Not available", "This deployment has no IM platform adapters configured."))
+    app.platforms
+        .clone()
+        .ok_or_else(|| page::error(StatusCode::SERVICE_UNAVAILABLE, "Not available", "This deployment has no IM platform adapters configured."))
 }
 
 fn store_failed(e: impl std::fmt::Display) -> Response {
@@ -39,7 +41,11 @@ fn slack_redirect_uri(app: &AppState) -> String {
 pub async fn slack_install_url(app: &AppState, tenant: &warroom_core::TenantId, integration: Option<IntegrationId>) -> Result<String, Response> {
     let platforms = platforms(app)?;
     let Some(slack_app) = &platforms.config.slack_app else {
-        return Err(page::error(StatusCode::CONFLICT, "No Slack app", "This deployment has no Slack app of its own (WARROOM_SLACK_CLIENT_ID). Use a self-managed app with its bot token instead."));
+        return Err(page::error(
+            StatusCode::CONFLICT,
+            "No Slack app",
+            "This deployment has no Slack app of its own (WARROOM_SLACK_CLIENT_ID). Use a self-managed app with its bot token instead.",
+        ));
     };
     let pending = Pending::SlackInstall { tenant_id: tenant.clone(), integration_id: integration };
     let state = state::begin(app, &pending).await.map_err(store_failed)?;
@@ -49,7 +55,11 @@ pub async fn slack_install_url(app: &AppState, tenant: &warroom_core::TenantId, 
 
 pub async fn slack_callback(State(app): State<AppState>, Query(q): Query<Callback>) -> Response {
     if let Some(error) = q.error {
-        return page::error(StatusCode::BAD_REQUEST, "Slack was not connected", &format!("Slack answered \"{error}\". Start again from Warroom when you are ready."));
+        return page::error(
+            StatusCode::BAD_REQUEST,
+            "Slack was not connected",
+            &format!("Slack answered \"{error}\". Start again from Warroom when you are ready."),
+        );
     }
     let (Some(code), Some(state)) = (q.code, q.state) else {
         return page::error(StatusCode::BAD_REQUEST, "Incomplete answer", "The link is missing its code or state. Start the install again from Warroom.");
@@ -67,13 +77,25 @@ pub async fn slack_callback(State(app): State<AppState>, Query(q): Query<Callbac
 
 async fn finish_slack_install(app: &AppState, code: String, tenant: warroom_core::TenantId, reauthorize: Option<IntegrationId>) -> Result<Response, Response> {
     let platforms = platforms(app)?;
-    let slack_app = platforms.config.slack_app.clone().ok_or_else(|| page::error(StatusCode::CONFLICT, "No Slack app", "This deployment has no Slack app of its own."))?;
-    let grant = slack::exchange_code(platforms.http(), &platforms.config.slack_api_base, &slack_app.client_id, &slack_app.client_secret, &code, &slack_redirect_uri(app))
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "slack oauth exchange failed");
-            page::error(StatusCode::BAD_GATEWAY, "Slack refused the install", &format!("{e}. Start again from Warroom; if it keeps failing, check the app's client id and secret."))
-        })?;
+    let slack_app =
+        platforms.config.slack_app.clone().ok_or_else(|| page::error(StatusCode::CONFLICT, "No Slack app", "This deployment has no Slack app of its own."))?;
+    let grant = slack::exchange_code(
+        platforms.http(),
+        &platforms.config.slack_api_base,
+        &slack_app.client_id,
+        &slack_app.client_secret,
+        &code,
+        &slack_redirect_uri(app),
+    )
+    .await
+    .map_err(|e| {
+        tracing::warn!(error = %e, "slack oauth exchange failed");
+        page::error(
+            StatusCode::BAD_GATEWAY,
+            "Slack refused the install",
+            &format!("{e}. Start again from Warroom; if it keeps failing, check the app's client id and secret."),
+        )
+    })?;
     let team = grant.credentials.team_id.clone();
     let now = app.clock().now();
     let existing = app.store().find_integration_by_external(Platform::Slack, &team).await.map_err(store_failed)?;
@@ -82,7 +104,11 @@ async fn finish_slack_install(app: &AppState, code: String, tenant: warroom_core
             return Err(page::error(StatusCode::CONFLICT, "Workspace already connected", "This Slack workspace is connected to another Warroom tenant."));
         }
         Some(i) if reauthorize.as_ref().is_some_and(|r| r != &i.id) => {
-            return Err(page::error(StatusCode::CONFLICT, "Different workspace", "You authorized a different Slack workspace than the integration being re-authorized."));
+            return Err(page::error(
+                StatusCode::CONFLICT,
+                "Different workspace",
+                "You authorized a different Slack workspace than the integration being re-authorized.",
+            ));
         }
         // Re-authorize: new token and scopes; configuration and user links stay.
         Some(mut i) => {
@@ -145,10 +171,17 @@ pub async fn authorize(State(app): State<AppState>, Path(id): Path<String>) -> R
         _ => {
             let required: Vec<&str> = feishu::REQUIRED_SCOPES.iter().map(|(s, _)| *s).collect();
             let missing = integration.missing_scopes(&required);
-            page(StatusCode::OK, "Grant permissions in the developer console", &[
-                format!("{} apps get their permissions in the platform's developer console, not through this link.", integration.platform),
-                format!("Add these permissions, publish a new app version, then check again in Warroom: {}.", if missing.is_empty() { "none missing".to_string() } else { missing.join(", ") }),
-            ])
+            page(
+                StatusCode::OK,
+                "Grant permissions in the developer console",
+                &[
+                    format!("{} apps get their permissions in the platform's developer console, not through this link.", integration.platform),
+                    format!(
+                        "Add these permissions, publish a new app version, then check again in Warroom: {}.",
+                        if missing.is_empty() { "none missing".to_string() } else { missing.join(", ") }
+                    ),
+                ],
+            )
         }
     }
 }
@@ -164,7 +197,11 @@ pub async fn sign_in(State(app): State<AppState>, Path(id): Path<String>) -> Res
         Err(r) => return r,
     };
     if integration.platform != Platform::Feishu {
-        return page::error(StatusCode::NOT_FOUND, "Not available", "Signing in from the IM app is offered for Feishu / Lark integrations; Slack accounts are linked by email.");
+        return page::error(
+            StatusCode::NOT_FOUND,
+            "Not available",
+            "Signing in from the IM app is offered for Feishu / Lark integrations; Slack accounts are linked by email.",
+        );
     }
     let platforms = match platforms(&app) {
         Ok(p) => p,
@@ -185,7 +222,11 @@ pub async fn sign_in(State(app): State<AppState>, Path(id): Path<String>) -> Res
 /// (or phone).
 pub async fn sign_in_callback(State(app): State<AppState>, Path(id): Path<String>, Query(q): Query<Callback>) -> Response {
     let (Some(code), Some(state)) = (q.code, q.state) else {
-        return page::error(StatusCode::BAD_REQUEST, "Sign-in not finished", "The sign-in was cancelled or the link is incomplete. Open Warroom from the IM app again.");
+        return page::error(
+            StatusCode::BAD_REQUEST,
+            "Sign-in not finished",
+            "The sign-in was cancelled or the link is incomplete. Open Warroom from the IM app again.",
+        );
     };
     let integration = match integration_of(&app, &id).await {
         Ok(i) => i,
@@ -193,7 +234,9 @@ pub async fn sign_in_callback(State(app): State<AppState>, Path(id): Path<String
     };
     match state::finish(&app, &state).await {
         Ok(Some(Pending::SignIn { integration_id, .. })) if integration_id == integration.id => {}
-        Ok(_) => return page::error(StatusCode::BAD_REQUEST, "Link expired", "This sign-in link expired or was already used. Open Warroom from the IM app again."),
+        Ok(_) => {
+            return page::error(StatusCode::BAD_REQUEST, "Link expired", "This sign-in link expired or was already used. Open Warroom from the IM app again.")
+        }
         Err(e) => return store_failed(e),
     }
     match link_signed_in(&app, &integration, &code).await {
@@ -203,7 +246,8 @@ pub async fn sign_in_callback(State(app): State<AppState>, Path(id): Path<String
 
 async fn link_signed_in(app: &AppState, integration: &Integration, code: &str) -> Result<Response, Response> {
     let platforms = platforms(app)?;
-    let credentials = platforms.feishu_credentials(integration).map_err(|e| page::error(StatusCode::SERVICE_UNAVAILABLE, "Integration not usable", &e.to_string()))?;
+    let credentials =
+        platforms.feishu_credentials(integration).map_err(|e| page::error(StatusCode::SERVICE_UNAVAILABLE, "Integration not usable", &e.to_string()))?;
     let user = feishu::login_user(platforms.http(), &credentials, &sign_in_redirect_uri(app, &integration.id), code)
         .await
         .map_err(|e| page::error(StatusCode::BAD_GATEWAY, "Sign-in failed", &format!("{e}. Open Warroom from the IM app again.")))?;
@@ -228,5 +272,12 @@ async fn link_signed_in(app: &AppState, integration: &Integration, code: &str) -
         linked_at: app.clock().now(),
     };
     app.store().put_link(&link).await.map_err(store_failed)?;
-    Ok(page(StatusCode::OK, "Account linked", &[format!("Your {} account ({}) is now linked to the Warroom member {}. You can use the war-room buttons.", integration.platform, user.name, member.name)]))
+    Ok(page(
+        StatusCode::OK,
+        "Account linked",
+        &[format!(
+            "Your {} account ({}) is now linked to the Warroom member {}. You can use the war-room buttons.",
+            integration.platform, user.name, member.name
+        )],
+    ))
 }

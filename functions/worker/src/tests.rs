@@ -1,9 +1,9 @@
 use super::*;
 use async_trait::async_trait;
-use warroom_core::{Job, Outcome};
 use aws_lambda_events::event::sqs::SqsMessage;
 use std::sync::Arc;
 use std::time::Duration;
+use warroom_core::{Job, Outcome};
 use warroom_core::{JobKind, SystemClock};
 use warroom_queue::{MemoryQueue, MemoryQueueConfig};
 

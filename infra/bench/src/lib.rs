@@ -179,10 +179,8 @@ pub async fn run(s: &Scenario) -> Result<Report, String> {
     // Warroom: embedded store, in-process queue, the deployment's platform factory.
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_temporary().map_err(err("store"))?);
-    let memory_queue = Arc::new(MemoryQueue::new(
-        MemoryQueueConfig { visibility_timeout: Duration::from_secs(30), max_receive_count: s.max_receive_count },
-        clock.clone(),
-    ));
+    let memory_queue =
+        Arc::new(MemoryQueue::new(MemoryQueueConfig { visibility_timeout: Duration::from_secs(30), max_receive_count: s.max_receive_count }, clock.clone()));
     let queue: Arc<dyn JobQueue> = memory_queue.clone();
     let secrets = SecretBox::from_key(&[7u8; 32]);
     let config = PlatformsConfig { feishu_base_override: Some(server.base.clone()), ..PlatformsConfig::production("http://warroom.bench.invalid") };
@@ -194,7 +192,14 @@ pub async fn run(s: &Scenario) -> Result<Report, String> {
     let settings = TenantSettings { auto_create_min_severity: Some(Severity::Critical), ..TenantSettings::default() };
     store.put_tenant(&Tenant { id: tenant_id.clone(), name: "Bench".into(), settings, created_at: now }).await.map_err(err("tenant"))?;
     for j in 0..users {
-        let member = Member { tenant_id: tenant_id.clone(), id: MemberId::new(member_id(j)), name: format!("Responder {j}"), email: Some(email(j)), phone: None, updated_at: now };
+        let member = Member {
+            tenant_id: tenant_id.clone(),
+            id: MemberId::new(member_id(j)),
+            name: format!("Responder {j}"),
+            email: Some(email(j)),
+            phone: None,
+            updated_at: now,
+        };
         store.put_member(&member).await.map_err(err("member"))?;
     }
     let integration_id = IntegrationId::generate();

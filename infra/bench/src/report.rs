@@ -91,12 +91,8 @@ pub struct Report {
 }
 
 fn endpoint(c: &CallRecord) -> String {
-    let path: Vec<&str> = c
-        .path
-        .trim_start_matches("/open-apis/")
-        .split('/')
-        .map(|seg| if seg.starts_with("oc_") || seg.starts_with("om_") { ":id" } else { seg })
-        .collect();
+    let path: Vec<&str> =
+        c.path.trim_start_matches("/open-apis/").split('/').map(|seg| if seg.starts_with("oc_") || seg.starts_with("om_") { ":id" } else { seg }).collect();
     format!("{} {}", c.method, path.join("/"))
 }
 
@@ -225,7 +221,10 @@ impl Report {
     }
 
     pub fn label(&self) -> String {
-        format!("{} × {} {} · buckets {} · {} workers · maxReceiveCount {}", self.incidents, self.responders, self.mode, self.buckets, self.workers, self.max_receive_count)
+        format!(
+            "{} × {} {} · buckets {} · {} workers · maxReceiveCount {}",
+            self.incidents, self.responders, self.mode, self.buckets, self.workers, self.max_receive_count
+        )
     }
 
     /// A readable table.
@@ -263,7 +262,10 @@ impl Report {
         line("bound: max(N÷50/s, m÷5/s, M÷1000/min)", format!("{:.3} s ({})", self.bound_rate, self.bound_rate_term));
         line("ratio IM span ÷ bound (target ≤ 1.15)", opt(self.ratio()));
         line("window bound: (⌈N/50⌉−1) s …", format!("{:.3} s (ratio {})", self.bound_window, opt(self.ratio_window())));
-        line("RATE-LIMITED answers (target 0)", format!("{} (gateway 99991400: {}, IM 230020: {})", self.rate_limited(), self.limited_gateway, self.limited_im));
+        line(
+            "RATE-LIMITED answers (target 0)",
+            format!("{} (gateway 99991400: {}, IM 230020: {})", self.rate_limited(), self.limited_gateway, self.limited_im),
+        );
         line("rate limits seen by the engine", c.platform_rate_limited.to_string());
         line("other platform errors", c.platform_errors.to_string());
         line("first second: attempted / admitted", format!("{} / {}", self.first_second_attempted, self.first_second_admitted));

@@ -8,13 +8,13 @@
 //!   receives (the local worker loop only logs its batch reports);
 //! - [`NoopSync`]: a `SourceSync` that accepts every push.
 
+pub use crate::buckets::{Buckets, Shape};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use warroom_core::ratelimit::BucketSpec;
-pub use crate::buckets::{Buckets, Shape};
 use warroom_core::*;
 use warroom_engine::Engine;
 
@@ -112,10 +112,7 @@ impl Reserver {
             return Err(Duration::from_millis((slot - now) as u64));
         }
         // GCRA: a take at t is allowed iff max(tat, t) + I − t ≤ C·I, i.e. t ≥ tat + I − C·I.
-        let slot = specs
-            .iter()
-            .filter_map(|b| self.tat.get(&b.key).map(|tat| tat + b.interval_ms - b.burst_ms()))
-            .fold(now, i64::max);
+        let slot = specs.iter().filter_map(|b| self.tat.get(&b.key).map(|tat| tat + b.interval_ms - b.burst_ms())).fold(now, i64::max);
         for b in specs {
             let tat = self.tat.entry(b.key.clone()).or_insert(slot);
             *tat = (*tat).max(slot) + b.interval_ms;

@@ -6,15 +6,7 @@ use std::time::Duration;
 use warroom_bench::{run, Buckets, Mode, Scenario};
 
 fn small(mode: Mode) -> Scenario {
-    Scenario {
-        incidents: 10,
-        responders: 3,
-        workers: 4,
-        mode,
-        buckets: Buckets::Shipped,
-        max_receive_count: 100,
-        timeout: Duration::from_secs(60),
-    }
+    Scenario { incidents: 10, responders: 3, workers: 4, mode, buckets: Buckets::Shipped, max_receive_count: 100, timeout: Duration::from_secs(60) }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -66,7 +66,10 @@ async fn card_of(ctx: &ControlContext, id: &str, platform: Platform) -> Result<(
     let on_platform = integration.is_some_and(|i| i.platform == platform);
     match (&room.chat_id, &room.card_message_id) {
         (Some(chat), Some(card)) if on_platform => Ok((incident.clone(), chat.to_string(), card.to_string())),
-        _ => Err(problem(StatusCode::CONFLICT, format!("incident {id} has no war-room card on {platform} (yet): wait for GET /api/v1/incidents/{id}/war-room to show it open"))),
+        _ => Err(problem(
+            StatusCode::CONFLICT,
+            format!("incident {id} has no war-room card on {platform} (yet): wait for GET /api/v1/incidents/{id}/war-room to show it open"),
+        )),
     }
 }
 

@@ -47,9 +47,9 @@ pub async fn restore(queue: &MemoryQueue, saved: &SavedQueue) -> LocalResult<()>
 /// Reads `queue.json`; `None` if there is none.
 pub fn load(path: &Path) -> LocalResult<Option<SavedQueue>> {
     match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
-            LocalError::new(format!("{} is not a saved queue ({e}); move it aside to start without the jobs it holds", path.display()))
-        }),
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| LocalError::new(format!("{} is not a saved queue ({e}); move it aside to start without the jobs it holds", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(LocalError::new(format!("cannot read {}: {e}", path.display()))),
     }

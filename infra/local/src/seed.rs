@@ -73,7 +73,8 @@ pub async fn members(store: &dyn Store, tenant_id: &TenantId) -> LocalResult<()>
         };
         store.put_member(&member).await.map_err(store_error("store a member"))?;
     }
-    let mut tenant = store.get_tenant(tenant_id).await.map_err(store_error("read the demo tenant"))?.ok_or_else(|| LocalError::new("the demo tenant vanished"))?;
+    let mut tenant =
+        store.get_tenant(tenant_id).await.map_err(store_error("read the demo tenant"))?.ok_or_else(|| LocalError::new("the demo tenant vanished"))?;
     tenant.settings.auto_create_min_severity = Some(Severity::Critical);
     tenant.settings.private_chats = true;
     tenant.settings.auto_dismiss_after_minutes = None;
@@ -141,7 +142,8 @@ pub async fn integrations(state: &AppState, tenant_id: &TenantId, identity: &Dem
         signing_secret: None,
     };
     let (slack, created) =
-        upsert(state, tenant_id, Platform::Slack, sandboxes::SLACK_TEAM_ID, "Slack (sandbox)", slack_scopes, |id| platforms.seal(id, &slack_credentials)).await?;
+        upsert(state, tenant_id, Platform::Slack, sandboxes::SLACK_TEAM_ID, "Slack (sandbox)", slack_scopes, |id| platforms.seal(id, &slack_credentials))
+            .await?;
     if created {
         state.store().enable_war_room(tenant_id, &slack).await.map_err(store_error("enable war rooms on Slack"))?;
     }

@@ -59,9 +59,7 @@ pub fn router(state: AppState, sandbox: Option<SandboxMounts>, draining: Drainin
             // axum 0.8 matches a nested `/` only without the trailing slash.
             .route("/sandbox/", get(|| async { Redirect::temporary("/sandbox") }));
     }
-    router
-        .layer(middleware::from_fn_with_state(Admission::new(MAX_IN_FLIGHT), admit))
-        .layer(middleware::from_fn_with_state(draining, refuse_while_draining))
+    router.layer(middleware::from_fn_with_state(Admission::new(MAX_IN_FLIGHT), admit)).layer(middleware::from_fn_with_state(draining, refuse_while_draining))
 }
 
 /// Callbacks and intake requests in progress at most. Past it the bundle answers 503 at
@@ -126,10 +124,7 @@ mod tests {
                 "done"
             }
         };
-        Router::new()
-            .route("/im/x", post(slow))
-            .route("/healthz", get(|| async { "ok" }))
-            .layer(middleware::from_fn_with_state(Admission::new(limit), admit))
+        Router::new().route("/im/x", post(slow)).route("/healthz", get(|| async { "ok" })).layer(middleware::from_fn_with_state(Admission::new(limit), admit))
     }
 
     fn req(method: &str, path: &str) -> Request {

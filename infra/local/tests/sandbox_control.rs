@@ -45,7 +45,8 @@ async fn a_feishu_war_room_is_acknowledged_through_the_feishu_sandbox_and_wrong_
     assert_eq!(code, 409, "no Acknowledge button any more: {answer}");
     let (code, _) = click("slack", "U_ADA", "resolve").await;
     assert_eq!(code, 409, "the room is on Feishu");
-    let (code, _) = post(&format!("{}/sandbox/control/feishu/click", stack.url), None, json!({"incident_id": "inc_nope", "user": "ou_ada", "action": "ack"})).await;
+    let (code, _) =
+        post(&format!("{}/sandbox/control/feishu/click", stack.url), None, json!({"incident_id": "inc_nope", "user": "ou_ada", "action": "ack"})).await;
     assert_eq!(code, 404);
     stack.stop();
     let _ = std::fs::remove_dir_all(&data);

@@ -68,7 +68,8 @@ fn card(status: Status) -> Card {
 /// What the bundle would do with a click: Slack → replace the card through `response_url`;
 /// Feishu → answer with a toast and the new card.
 async fn slack_interaction(State(log): State<Log>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let verified = slack::verify(SIGNING_SECRET.as_bytes(), header(&headers, "x-slack-request-timestamp"), header(&headers, "x-slack-signature"), &body, now()).is_ok();
+    let verified =
+        slack::verify(SIGNING_SECRET.as_bytes(), header(&headers, "x-slack-request-timestamp"), header(&headers, "x-slack-signature"), &body, now()).is_ok();
     let form = reqwest::Url::parse(&format!("http://x/?{}", String::from_utf8_lossy(&body))).unwrap();
     let payload: Value = form.query_pairs().find(|(k, _)| k == "payload").map(|(_, v)| serde_json::from_str(&v).unwrap()).unwrap_or(Value::Null);
     log.lock().unwrap().push(Seen { path: "/im/slack/interactions".into(), verified, body: payload.clone() });
@@ -123,7 +124,12 @@ impl World {
     async fn start(intake_key: &str) -> World {
         let http = reqwest::Client::new();
         // Slack: a workspace, Ada and Bob, a private war room with the bot's card.
-        let slack_sb = SlackSandbox::new(SlackConfig { client_id: "1.2".into(), client_secret: "cs".into(), signing_secret: SIGNING_SECRET.into(), enforce_rate_limits: false });
+        let slack_sb = SlackSandbox::new(SlackConfig {
+            client_id: "1.2".into(),
+            client_secret: "cs".into(),
+            signing_secret: SIGNING_SECRET.into(),
+            enforce_rate_limits: false,
+        });
         let slack_base = slack_sb.serve_local().await.unwrap();
         slack_sb.add_workspace(TEAM, "Acme");
         slack_sb.add_user(TEAM, "U_ADA", "Ada", "ada@example.com");
@@ -138,7 +144,12 @@ impl World {
             .post(format!("{slack_base}/api/chat.postMessage"))
             .bearer_auth(&token)
             .json(&json!({"channel": channel, "text": "Checkout errors", "blocks": slack::render_card(&card(Status::Triggered))}))
-            .send().await.unwrap().json().await.unwrap();
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(posted["ok"], true, "{posted}");
 
         // Feishu: an app with an Encrypt Key, Ada, a chat with the bot's card.
@@ -146,15 +157,37 @@ impl World {
         let feishu_base = serve(feishu_sb.router()).await;
         feishu_sb.add_app(APP, "app-secret", "verification-token", ENCRYPT_KEY, &["im:chat", "im:message"]);
         feishu_sb.add_user("ou_ada", "Ada", Some("ada@example.com"), None);
-        let token: Value = http.post(format!("{feishu_base}/open-apis/auth/v3/tenant_access_token/internal"))
-            .json(&json!({"app_id": APP, "app_secret": "app-secret"})).send().await.unwrap().json().await.unwrap();
+        let token: Value = http
+            .post(format!("{feishu_base}/open-apis/auth/v3/tenant_access_token/internal"))
+            .json(&json!({"app_id": APP, "app_secret": "app-secret"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let token = token["tenant_access_token"].as_str().unwrap().to_string();
-        let chat: Value = http.post(format!("{feishu_base}/open-apis/im/v1/chats")).bearer_auth(&token)
-            .json(&json!({"name": "INC checkout", "user_id_list": ["ou_ada"], "chat_type": "private"})).send().await.unwrap().json().await.unwrap();
+        let chat: Value = http
+            .post(format!("{feishu_base}/open-apis/im/v1/chats"))
+            .bearer_auth(&token)
+            .json(&json!({"name": "INC checkout", "user_id_list": ["ou_ada"], "chat_type": "private"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let chat_id = chat["data"]["chat_id"].as_str().unwrap_or_else(|| panic!("{chat}")).to_string();
-        let sent: Value = http.post(format!("{feishu_base}/open-apis/im/v1/messages?receive_id_type=chat_id")).bearer_auth(&token)
+        let sent: Value = http
+            .post(format!("{feishu_base}/open-apis/im/v1/messages?receive_id_type=chat_id"))
+            .bearer_auth(&token)
             .json(&json!({"receive_id": chat_id, "msg_type": "interactive", "content": feishu::card_json(&card(Status::Triggered)).to_string()}))
-            .send().await.unwrap().json().await.unwrap();
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let message_id = sent["data"]["message_id"].as_str().unwrap_or_else(|| panic!("{sent}")).to_string();
 
         // The fake bundle, and the view mounted at /sandbox as the local stack mounts it.
@@ -206,7 +239,10 @@ async fn the_state_lists_both_sandboxes_chats_with_their_cards_read_back() {
     assert_eq!((c["name"].as_str(), c["private"].as_bool(), &c["closed"]), (Some("inc-checkout"), Some(true), &Value::Null));
     assert_eq!(c["default_actor"], "U_ADA", "the first person, not the bot");
     let card = &c["messages"][0]["card"];
-    assert_eq!((card["title"].as_str(), card["status"].as_str(), card["severity"].as_str()), (Some("Checkout <errors> & timeouts"), Some("triggered"), Some("critical")));
+    assert_eq!(
+        (card["title"].as_str(), card["status"].as_str(), card["severity"].as_str()),
+        (Some("Checkout <errors> & timeouts"), Some("triggered"), Some("critical"))
+    );
     assert_eq!(card["buttons"][0], json!({"label": "Acknowledge", "action": "ack", "style": "primary", "action_id": "warroom.ack", "value": "inc_1|ack"}));
     assert_eq!(c["messages"][0]["from_bot"], true);
 
@@ -239,7 +275,9 @@ async fn a_slack_click_sends_a_signed_block_actions_and_the_card_shows_acknowled
     assert_eq!(card["status"], "acknowledged", "{card}");
 
     // By action_id, as a chosen person.
-    let (status, answer) = w.post("/api/click", json!({"platform": "slack", "chat": w.slack_channel, "message": w.slack_ts, "action_id": "warroom.resolve", "user": "U_BOB"})).await;
+    let (status, answer) = w
+        .post("/api/click", json!({"platform": "slack", "chat": w.slack_channel, "message": w.slack_ts, "action_id": "warroom.resolve", "user": "U_BOB"}))
+        .await;
     assert_eq!(status, 200, "{answer}");
     let seen = w.seen("/im/slack/interactions");
     assert_eq!((seen[1].body["user"]["id"].as_str(), seen[1].body["actions"][0]["value"].as_str()), (Some("U_BOB"), Some("inc_1|resolve")));
@@ -257,7 +295,10 @@ async fn a_feishu_click_sends_an_encrypted_card_callback_and_applies_the_answer(
     let e = &seen[0].body;
     assert_eq!((e["header"]["event_type"].as_str(), e["header"]["app_id"].as_str()), (Some("card.action.trigger"), Some(APP)));
     assert_eq!(e["event"]["action"]["value"], json!({"incident_id": "inc_1", "action": "ack"}));
-    assert_eq!((e["event"]["operator"]["open_id"].as_str(), e["event"]["context"]["open_message_id"].as_str()), (Some("ou_ada"), Some(w.feishu_message.as_str())));
+    assert_eq!(
+        (e["event"]["operator"]["open_id"].as_str(), e["event"]["context"]["open_message_id"].as_str()),
+        (Some("ou_ada"), Some(w.feishu_message.as_str()))
+    );
     let state = w.state().await;
     let m = &chat(&state, "feishu", &w.feishu_chat)["messages"][0];
     assert_eq!((m["card"]["status"].as_str(), m["card"]["color"].as_str(), m["edited"].as_bool()), (Some("acknowledged"), Some("yellow"), Some(true)));

@@ -56,8 +56,7 @@ impl Fx {
     }
 
     async fn token(&self) -> String {
-        let (_, _, b) = self.call("POST", "/open-apis/auth/v3/tenant_access_token/internal", None,
-            Some(json!({"app_id": APP, "app_secret": SECRET}))).await;
+        let (_, _, b) = self.call("POST", "/open-apis/auth/v3/tenant_access_token/internal", None, Some(json!({"app_id": APP, "app_secret": SECRET}))).await;
         b["tenant_access_token"].as_str().unwrap().to_string()
     }
 

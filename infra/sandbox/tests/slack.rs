@@ -58,13 +58,27 @@ async fn form(base: &str, method: &str, pairs: &[(&str, &str)], basic: Option<(&
     req.send().await.unwrap().json().await.unwrap()
 }
 
-const ALL: &[&str] = &["channels:manage", "groups:write", "channels:write.invites", "groups:write.invites", "channels:write.topic", "chat:write", "channels:history", "channels:read", "groups:read", "reactions:write", "users:read", "users:read.email"];
+const ALL: &[&str] = &[
+    "channels:manage",
+    "groups:write",
+    "channels:write.invites",
+    "groups:write.invites",
+    "channels:write.topic",
+    "chat:write",
+    "channels:history",
+    "channels:read",
+    "groups:read",
+    "reactions:write",
+    "users:read",
+    "users:read.email",
+];
 
 #[tokio::test]
 async fn the_oauth_dance_ends_with_a_bot_token_that_works_and_a_code_that_cannot_be_reused() {
     let (_sb, base) = start(false).await;
     let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let authorize = format!("{base}/oauth/v2/authorize?client_id=111.222&scope=chat:write,channels:manage&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=xyz%20123");
+    let authorize =
+        format!("{base}/oauth/v2/authorize?client_id=111.222&scope=chat:write,channels:manage&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=xyz%20123");
     let resp = no_redirects.get(&authorize).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::FOUND);
     let location = resp.headers()["location"].to_str().unwrap().to_string();
@@ -105,7 +119,9 @@ async fn creating_a_channel_twice_gives_name_taken_and_bad_names_get_their_own_e
     assert_eq!((v["channel"]["name"].clone(), v["channel"]["is_private"].clone()), (json!("inc-42-db-down"), json!(false)));
     let (_, _, again) = call(&base, &token, "conversations.create", json!({"name": "inc-42-db-down", "is_private": true})).await;
     assert_eq!(again, json!({"ok": false, "error": "name_taken"}));
-    for (name, error) in [("", "invalid_name_required"), ("Inc-42", "invalid_name_specials"), ("inc 42", "invalid_name_specials"), ("---", "invalid_name_punctuation")] {
+    for (name, error) in
+        [("", "invalid_name_required"), ("Inc-42", "invalid_name_specials"), ("inc 42", "invalid_name_specials"), ("---", "invalid_name_punctuation")]
+    {
         let (_, _, v) = call(&base, &token, "conversations.create", json!({"name": name})).await;
         assert_eq!(v["error"], error, "{name:?}");
     }
@@ -305,7 +321,10 @@ async fn a_human_message_is_stored_and_delivered_and_history_pages_newest_first(
     }
     sb.post_human_message(&url, TEAM, &channel, "U0BOB", "on it").await.unwrap();
     let event: Value = serde_json::from_slice(&inbox.lock().unwrap()[0].1).unwrap();
-    assert_eq!((event["event"]["type"].clone(), event["event"]["user"].clone(), event["event"]["channel_type"].clone()), (json!("message"), json!("U0BOB"), json!("channel")));
+    assert_eq!(
+        (event["event"]["type"].clone(), event["event"]["user"].clone(), event["event"]["channel_type"].clone()),
+        (json!("message"), json!("U0BOB"), json!("channel"))
+    );
 
     let (_, _, page1) = call(&base, &token, "conversations.history", json!({"channel": channel, "limit": 3})).await;
     let texts: Vec<&str> = page1["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();

@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The snooze choices offered on the card.
-pub const SNOOZE_CHOICES: [Duration; 3] =
-    [Duration::from_secs(30 * 60), Duration::from_secs(2 * 60 * 60), Duration::from_secs(8 * 60 * 60)];
+pub const SNOOZE_CHOICES: [Duration; 3] = [Duration::from_secs(30 * 60), Duration::from_secs(2 * 60 * 60), Duration::from_secs(8 * 60 * 60)];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -16,7 +15,9 @@ pub enum CardAction {
     Acknowledge,
     Resolve,
     /// Snooze for this many minutes (one of `SNOOZE_CHOICES`).
-    Snooze { minutes: u32 },
+    Snooze {
+        minutes: u32,
+    },
 }
 
 impl CardAction {
@@ -77,11 +78,8 @@ impl Card {
         if !incident.description.is_empty() {
             fields.push(("Description".to_string(), incident.description.clone()));
         }
-        let responders: Vec<String> = incident
-            .responders
-            .iter()
-            .filter_map(|r| r.name.clone().or_else(|| r.email.clone()).or_else(|| r.phone.clone()))
-            .collect();
+        let responders: Vec<String> =
+            incident.responders.iter().filter_map(|r| r.name.clone().or_else(|| r.email.clone()).or_else(|| r.phone.clone())).collect();
         if !responders.is_empty() {
             fields.push(("Responders".to_string(), responders.join(", ")));
         }

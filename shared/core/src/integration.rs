@@ -79,11 +79,7 @@ pub struct Integration {
 impl Integration {
     /// The required permissions this integration lacks, in the order given.
     pub fn missing_scopes<'a>(&self, required: &[&'a str]) -> Vec<&'a str> {
-        required
-            .iter()
-            .copied()
-            .filter(|r| !self.granted_scopes.iter().any(|g| g == r))
-            .collect()
+        required.iter().copied().filter(|r| !self.granted_scopes.iter().any(|g| g == r)).collect()
     }
 }
 
@@ -140,9 +136,6 @@ mod tests {
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
         };
-        assert_eq!(i.missing_scopes(&["chat:write", "groups:write", "users:read.email"]), vec![
-            "groups:write",
-            "users:read.email"
-        ]);
+        assert_eq!(i.missing_scopes(&["chat:write", "groups:write", "users:read.email"]), vec!["groups:write", "users:read.email"]);
     }
 }

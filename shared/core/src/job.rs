@@ -96,11 +96,7 @@ mod tests {
 
     #[test]
     fn a_job_survives_its_wire_format() {
-        let job = Job::new(
-            "t1".into(),
-            JobKind::LinkUsers { integration_id: "int_1".into(), member_ids: vec!["mem_1".into()] },
-            "click-7",
-        );
+        let job = Job::new("t1".into(), JobKind::LinkUsers { integration_id: "int_1".into(), member_ids: vec!["mem_1".into()] }, "click-7");
         let json = job.to_json();
         assert!(json.contains(r#""kind":"link_users""#), "{json}");
         assert_eq!(Job::from_json(&json).unwrap(), job);

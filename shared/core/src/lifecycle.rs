@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 pub enum Action {
     Acknowledge,
     /// Silence the incident until the given time; its status is unchanged.
-    Snooze { until: Timestamp },
+    Snooze {
+        until: Timestamp,
+    },
     Resolve,
     Close,
     /// The source says it fires again after being resolved.

@@ -74,9 +74,7 @@ impl Member {
     /// Case-insensitive match on name or email, as the link list's search box does.
     pub fn matches(&self, needle: &str) -> bool {
         let needle = needle.trim().to_lowercase();
-        needle.is_empty()
-            || self.name.to_lowercase().contains(&needle)
-            || self.email.as_deref().is_some_and(|e| e.to_lowercase().contains(&needle))
+        needle.is_empty() || self.name.to_lowercase().contains(&needle) || self.email.as_deref().is_some_and(|e| e.to_lowercase().contains(&needle))
     }
 }
 
@@ -85,14 +83,7 @@ mod tests {
     use super::*;
 
     fn member(name: &str, email: Option<&str>) -> Member {
-        Member {
-            tenant_id: "t".into(),
-            id: MemberId::generate(),
-            name: name.into(),
-            email: email.map(Into::into),
-            phone: None,
-            updated_at: Timestamp(0),
-        }
+        Member { tenant_id: "t".into(), id: MemberId::generate(), name: name.into(), email: email.map(Into::into), phone: None, updated_at: Timestamp(0) }
     }
 
     #[test]

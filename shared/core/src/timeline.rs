@@ -62,14 +62,7 @@ pub struct TimelineEntry {
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 impl TimelineEntry {
-    pub fn new(
-        tenant_id: TenantId,
-        incident_id: IncidentId,
-        at: Timestamp,
-        actor: Actor,
-        action: TimelineAction,
-        detail: impl Into<String>,
-    ) -> Self {
+    pub fn new(tenant_id: TenantId, incident_id: IncidentId, at: Timestamp, actor: Actor, action: TimelineAction, detail: impl Into<String>) -> Self {
         let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         let id = format!("{:015}.{:012}.{}", at.0.max(0), seq, &crate::ids::random_suffix()[..4]);
         Self { tenant_id, incident_id, id, at, actor, action, detail: detail.into() }

@@ -4,8 +4,8 @@
 use crate::{Engine, EngineError};
 use std::time::Duration;
 use warroom_core::{
-    Action, Actor, Card, CardAction, ChatId, ChatMessage, ImUserId, Incident, IncidentId, IntegrationId, Job, JobKind, TenantId,
-    TimelineAction, TransitionError, WarRoomState,
+    Action, Actor, Card, CardAction, ChatId, ChatMessage, ImUserId, Incident, IncidentId, IntegrationId, Job, JobKind, TenantId, TimelineAction,
+    TransitionError, WarRoomState,
 };
 
 /// Who clicked, as the IM callback tells it.
@@ -26,7 +26,8 @@ pub struct ActionReply {
 
 impl Engine {
     pub async fn card_action(&self, origin: &ClickOrigin, incident_id: &IncidentId, action: CardAction) -> Result<ActionReply, EngineError> {
-        let integration = self.store.get_integration(&origin.integration_id).await?.ok_or_else(|| EngineError::NotFound(format!("integration {}", origin.integration_id)))?;
+        let integration =
+            self.store.get_integration(&origin.integration_id).await?.ok_or_else(|| EngineError::NotFound(format!("integration {}", origin.integration_id)))?;
         let tenant_id = integration.tenant_id.clone();
         let incident = self.store.get_incident(&tenant_id, incident_id).await?.ok_or_else(|| EngineError::NotFound(format!("incident {incident_id}")))?;
         let not_linked = || EngineError::NotLinked { link_url: self.link_url(&integration.id) };
@@ -44,7 +45,8 @@ impl Engine {
             let message = format!("Already {}", saved.status);
             return Ok(ActionReply { card: Card::for_incident(&saved, now), incident: saved, message, changed: false });
         };
-        self.note(&saved, actor, TimelineAction::StatusChanged, format!("{} → {} by {} from {}", change.from, change.to, member.name, integration.platform)).await;
+        self.note(&saved, actor, TimelineAction::StatusChanged, format!("{} → {} by {} from {}", change.from, change.to, member.name, integration.platform))
+            .await;
         let message = match lifecycle {
             Action::Snooze { until } => format!("Snoozed by {} until {until}", member.name),
             _ => format!("{} by {}", capitalised(change.to.as_str()), member.name),
@@ -100,7 +102,9 @@ impl Engine {
     pub async fn request_war_room(&self, tenant: &TenantId, incident_id: &IncidentId, actor: Actor) -> Result<Incident, EngineError> {
         let incident = self.store.get_incident(tenant, incident_id).await?.ok_or_else(|| EngineError::NotFound(format!("incident {incident_id}")))?;
         match incident.war_room.state {
-            WarRoomState::Dismissed | WarRoomState::DisbandedExternally => return Err(EngineError::Invalid("this incident's war room was dismissed; it is not recreated".into())),
+            WarRoomState::Dismissed | WarRoomState::DisbandedExternally => {
+                return Err(EngineError::Invalid("this incident's war room was dismissed; it is not recreated".into()))
+            }
             WarRoomState::Open => return Ok(incident),
             WarRoomState::None => {}
         }

@@ -3,9 +3,7 @@
 //! uninstalled.
 
 use crate::{ClickOrigin, Engine, EngineError};
-use warroom_core::{
-    ApiFamily, CardAction, ChatId, ImEvent, Integration, IntegrationStatus, Job, JobKind, MessageId, TimelineAction, Actor,
-};
+use warroom_core::{Actor, ApiFamily, CardAction, ChatId, ImEvent, Integration, IntegrationStatus, Job, JobKind, MessageId, TimelineAction};
 
 /// What an event led to, for logs and tests.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +53,11 @@ impl Engine {
                     return Ok(EventOutcome::Command(reply));
                 }
                 if mentions_bot {
-                    let kind = JobKind::AnswerMention { incident_id: chat_ref.incident_id.clone(), chat_id: chat.clone(), message_id: MessageId::new(message.id.clone()) };
+                    let kind = JobKind::AnswerMention {
+                        incident_id: chat_ref.incident_id.clone(),
+                        chat_id: chat.clone(),
+                        message_id: MessageId::new(message.id.clone()),
+                    };
                     self.queue.send(&Job::new(chat_ref.tenant_id.clone(), kind, format!("msg-{}", message.id))).await?;
                     return Ok(EventOutcome::MentionQueued);
                 }
@@ -93,7 +95,13 @@ impl Engine {
 
     /// The assistant's answer to an @mention. The AI assistant is a later feature; until
     /// then the mention is acknowledged so nobody waits for an answer that never comes.
-    pub(crate) async fn answer_mention(&self, tenant: &warroom_core::TenantId, incident_id: &warroom_core::IncidentId, chat: &ChatId, message: &MessageId) -> Result<(), EngineError> {
+    pub(crate) async fn answer_mention(
+        &self,
+        tenant: &warroom_core::TenantId,
+        incident_id: &warroom_core::IncidentId,
+        chat: &ChatId,
+        message: &MessageId,
+    ) -> Result<(), EngineError> {
         let Some(incident) = self.store.get_incident(tenant, incident_id).await? else { return Ok(()) };
         let Some(integration_id) = &incident.war_room.integration_id else { return Ok(()) };
         let Some(integration) = self.store.get_integration(integration_id).await? else { return Ok(()) };

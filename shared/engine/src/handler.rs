@@ -82,7 +82,8 @@ impl Engine {
         let Some(incident_id) = incident_of(job) else { return };
         let Ok(Some(incident)) = self.store.get_incident(&job.tenant_id, incident_id).await else { return };
         let action = if matches!(job.kind, JobKind::SyncStatus { .. }) { TimelineAction::SyncFailed } else { TimelineAction::GivenUp };
-        let detail = format!("gave up after {attempts} attempts: {error}. The job is in the dead-letter queue; redrive it from the API once the cause is fixed");
+        let detail =
+            format!("gave up after {attempts} attempts: {error}. The job is in the dead-letter queue; redrive it from the API once the cause is fixed");
         self.note(&incident, Actor::System, action, detail).await;
     }
 }

@@ -4,8 +4,7 @@
 
 use crate::{Engine, EngineError};
 use warroom_core::{
-    Action, Actor, Incident, IncidentEvent, IncidentId, Job, SourceState, Status, StoreError, Tenant, TenantId, TimelineAction,
-    TimelineEntry, WarRoom,
+    Action, Actor, Incident, IncidentEvent, IncidentId, Job, SourceState, Status, StoreError, Tenant, TenantId, TimelineAction, TimelineEntry, WarRoom,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -13,7 +12,10 @@ pub enum IngestOutcome {
     Created(IncidentId),
     Updated(IncidentId),
     /// Accepted, but it changes nothing (duplicate, stale, or not worth an incident).
-    Ignored { incident: Option<IncidentId>, reason: String },
+    Ignored {
+        incident: Option<IncidentId>,
+        reason: String,
+    },
 }
 
 /// The action that moves `current` towards what the source says, if any.
@@ -44,7 +46,13 @@ impl Engine {
         let incident = self.new_incident(&tenant, &event);
         match self.store.create_incident(&incident).await {
             Ok(created) => {
-                self.note(&created, Actor::Source { name: event.source.source.clone() }, TimelineAction::IncidentOpened, format!("{} ({})", created.title, created.status)).await;
+                self.note(
+                    &created,
+                    Actor::Source { name: event.source.source.clone() },
+                    TimelineAction::IncidentOpened,
+                    format!("{} ({})", created.title, created.status),
+                )
+                .await;
                 if created.war_room.wanted {
                     self.note(&created, Actor::System, TimelineAction::WarRoomRequested, "severity rule or source asked for a war room").await;
                 }

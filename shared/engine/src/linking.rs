@@ -24,7 +24,12 @@ impl Engine {
     /// or outage with an error, having stored every link found so far, so a retry only
     /// does the rest.
     pub async fn link_members(&self, tenant: &TenantId, integration_id: &IntegrationId, only: &[MemberId]) -> Result<LinkReport, EngineError> {
-        let integration = self.store.get_integration(integration_id).await?.filter(|i| &i.tenant_id == tenant).ok_or_else(|| EngineError::NotFound(format!("integration {integration_id}")))?;
+        let integration = self
+            .store
+            .get_integration(integration_id)
+            .await?
+            .filter(|i| &i.tenant_id == tenant)
+            .ok_or_else(|| EngineError::NotFound(format!("integration {integration_id}")))?;
         let platform = self.platforms.for_integration(&integration)?;
         let caps = platform.capabilities();
         let mut report = LinkReport::default();
@@ -60,10 +65,21 @@ impl Engine {
             }
             match found {
                 Some((user, method)) => {
-                    let link = UserLink { tenant_id: tenant.clone(), integration_id: integration_id.clone(), member_id: member.id.clone(), im_user_id: user.clone(), method, linked_at: self.clock.now() };
+                    let link = UserLink {
+                        tenant_id: tenant.clone(),
+                        integration_id: integration_id.clone(),
+                        member_id: member.id.clone(),
+                        im_user_id: user.clone(),
+                        method,
+                        linked_at: self.clock.now(),
+                    };
                     self.store.put_link(&link).await?;
                     report.linked += 1;
-                    report.results.push(MemberLinkResult { member_id: member.id, linked: true, detail: format!("linked to {user} by {method:?}").to_lowercase() });
+                    report.results.push(MemberLinkResult {
+                        member_id: member.id,
+                        linked: true,
+                        detail: format!("linked to {user} by {method:?}").to_lowercase(),
+                    });
                 }
                 None => {
                     report.failed += 1;

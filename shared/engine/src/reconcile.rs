@@ -6,8 +6,7 @@ use crate::members::Reachable;
 use crate::{Engine, EngineError};
 use std::sync::Arc;
 use warroom_core::{
-    Actor, ApiFamily, ImError, ImPlatform, Incident, IncidentId, Integration, IntegrationStatus, Tenant, TenantId,
-    TimelineAction, Timestamp, WarRoomState,
+    Actor, ApiFamily, ImError, ImPlatform, Incident, IncidentId, Integration, IntegrationStatus, Tenant, TenantId, TimelineAction, Timestamp, WarRoomState,
 };
 
 /// What one pass knows besides the incident.
@@ -107,7 +106,12 @@ impl Engine {
         self.usable(incident, integration, "the war room's IM integration was deleted").await
     }
 
-    async fn usable(&self, incident: &Incident, integration: Option<Integration>, missing: &str) -> Result<Option<(Integration, Arc<dyn ImPlatform>)>, EngineError> {
+    async fn usable(
+        &self,
+        incident: &Incident,
+        integration: Option<Integration>,
+        missing: &str,
+    ) -> Result<Option<(Integration, Arc<dyn ImPlatform>)>, EngineError> {
         let Some(integration) = integration else {
             self.report_blocked(incident, TimelineAction::WarRoomCreateFailed, missing.to_string()).await?;
             return Ok(None);
@@ -129,16 +133,25 @@ impl Engine {
             if incident.war_room.unlinked_reported.contains(&person.key) {
                 continue;
             }
-            let text = format!("{} could not be invited: no linked {} account. Link it here: {}", person.display, integration.platform, self.link_url(&integration.id));
+            let text = format!(
+                "{} could not be invited: no linked {} account. Link it here: {}",
+                person.display,
+                integration.platform,
+                self.link_url(&integration.id)
+            );
             self.throttle(platform, ApiFamily::Message, Some(&chat)).await?;
             platform.send_text(&chat, &text).await?;
             incident = self.save_with(&incident, |inc| inc.war_room.unlinked_reported.insert(person.key.clone())).await?;
-            self.note(&incident, Actor::System, TimelineAction::ResponderUnlinked, format!("{}: no linked account, and no match by email or phone", person.display)).await;
+            self.note(
+                &incident,
+                Actor::System,
+                TimelineAction::ResponderUnlinked,
+                format!("{}: no linked account, and no match by email or phone", person.display),
+            )
+            .await;
         }
-        let pending: Vec<&Reachable> = reachable
-            .iter()
-            .filter(|r| !incident.war_room.invited.contains(&r.user) && !incident.war_room.invite_failed.contains_key(&r.user))
-            .collect();
+        let pending: Vec<&Reachable> =
+            reachable.iter().filter(|r| !incident.war_room.invited.contains(&r.user) && !incident.war_room.invite_failed.contains_key(&r.user)).collect();
         if pending.is_empty() {
             return Ok(incident);
         }

@@ -4,20 +4,13 @@
 
 use crate::reconcile::Pass;
 use crate::{Engine, EngineError};
-use warroom_core::{
-    Actor, ApiFamily, Card, ChatRef, CreateChat, ImError, ImPlatform, Incident, Integration, TimelineAction, WarRoomState,
-};
+use warroom_core::{Actor, ApiFamily, Card, ChatRef, CreateChat, ImError, ImPlatform, Incident, Integration, TimelineAction, WarRoomState};
 
 const ALREADY_GONE: &str = "the chat was already gone when it was to be dismissed (an earlier dismiss whose answer was lost, or a disband from inside)";
 
 /// Slack-safe and readable everywhere: lowercase, `[a-z0-9-]`, at most 80 characters.
 pub(crate) fn chat_name(incident: &Incident) -> String {
-    let mut slug: String = incident
-        .title
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
+    let mut slug: String = incident.title.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
     while slug.contains("--") {
         slug = slug.replace("--", "-");
     }
@@ -36,7 +29,13 @@ pub(crate) fn chat_name(incident: &Incident) -> String {
 
 impl Engine {
     /// Creates the chat and records it. Returns the incident as saved.
-    pub(crate) async fn create_room(&self, pass: &Pass, platform: &dyn ImPlatform, integration: &Integration, incident: Incident) -> Result<Incident, EngineError> {
+    pub(crate) async fn create_room(
+        &self,
+        pass: &Pass,
+        platform: &dyn ImPlatform,
+        integration: &Integration,
+        incident: Incident,
+    ) -> Result<Incident, EngineError> {
         // The key is stored before the call, so a retry after a crash reuses it.
         let incident = if incident.war_room.create_key.is_none() || incident.war_room.integration_id.as_ref() != Some(&integration.id) {
             let key = format!("wr-{}", incident.id);
@@ -60,7 +59,12 @@ impl Engine {
         let created = platform.create_chat(&request).await?;
         // The chat's way back to its incident first: should the worker die before the next
         // write, the retry finds the same chat and writes both again.
-        let chat_ref = ChatRef { tenant_id: incident.tenant_id.clone(), integration_id: integration.id.clone(), chat_id: created.chat_id.clone(), incident_id: incident.id.clone() };
+        let chat_ref = ChatRef {
+            tenant_id: incident.tenant_id.clone(),
+            integration_id: integration.id.clone(),
+            chat_id: created.chat_id.clone(),
+            incident_id: incident.id.clone(),
+        };
         self.store.put_chat_ref(&chat_ref).await?;
         let saved = self
             .save_with(&incident, |inc| {
@@ -86,7 +90,8 @@ impl Engine {
                     for m in &messages {
                         self.store.append_chat_message(&incident.tenant_id, &incident.id, m).await?;
                     }
-                    self.note(&incident, Actor::System, TimelineAction::TranscriptCaptured, format!("{} messages saved before dismissing", messages.len())).await;
+                    self.note(&incident, Actor::System, TimelineAction::TranscriptCaptured, format!("{} messages saved before dismissing", messages.len()))
+                        .await;
                 }
                 // Already gone while we were dismissing it: most likely our own dismiss whose
                 // answer was lost. Either way the room is over, as wanted.

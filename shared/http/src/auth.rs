@@ -13,7 +13,8 @@ pub fn hash_key(key: &str) -> String {
 /// A new key and its record; the key itself is shown once and never stored.
 pub fn new_key(tenant: &TenantId, label: &str, scope: KeyScope, now: Timestamp) -> (String, ApiKeyRecord) {
     let key = format!("wr_{}{}", warroom_core::ids::random_suffix(), warroom_core::ids::random_suffix());
-    let record = ApiKeyRecord { tenant_id: tenant.clone(), key_hash: hash_key(&key), label: label.to_string(), prefix: key[..7].to_string(), scope, created_at: now };
+    let record =
+        ApiKeyRecord { tenant_id: tenant.clone(), key_hash: hash_key(&key), label: label.to_string(), prefix: key[..7].to_string(), scope, created_at: now };
     (key, record)
 }
 

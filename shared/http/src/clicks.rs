@@ -11,7 +11,12 @@ const REPLAY_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// Applies the click (once per delivery id) and shapes the platform's answer. Every outcome
 /// a clicker can act on becomes a message to them.
-pub async fn apply_click(state: &AppState, codec: &dyn CallbackCodec, integration_id: &IntegrationId, click: Click) -> Result<RawResponse, warroom_core::StoreError> {
+pub async fn apply_click(
+    state: &AppState,
+    codec: &dyn CallbackCodec,
+    integration_id: &IntegrationId,
+    click: Click,
+) -> Result<RawResponse, warroom_core::StoreError> {
     if let Some(delivery) = &click.delivery_id {
         let key = format!("click:{integration_id}:{delivery}");
         if !state.store().claim_dedupe(&key, REPLAY_WINDOW, state.clock().now()).await? {

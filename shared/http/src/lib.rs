@@ -4,8 +4,8 @@ pub mod auth;
 mod body;
 pub use body::RawBody;
 pub mod clicks;
-pub mod oauth_state;
 mod error;
+pub mod oauth_state;
 mod state;
 
 pub use error::{not_implemented, ApiError};

@@ -2,10 +2,10 @@
 //! the OAuth function, which finishes them), kept in the store (so any instance can
 //! finish a flow another one started).
 
+use crate::AppState;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use warroom_core::{IntegrationId, TenantId};
-use crate::AppState;
 
 pub const TTL: Duration = Duration::from_secs(600);
 

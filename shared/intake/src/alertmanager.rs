@@ -64,10 +64,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<IncidentEvent>, IntakeError> {
 fn check_version(root: &Obj) -> Result<(), IntakeError> {
     let version = root.text_req("version")?;
     if version != VERSION {
-        return Err(IntakeError::unsupported(format!(
-            "Alertmanager webhook version `{}`; only version {VERSION} is supported",
-            truncate(version, 16)
-        )));
+        return Err(IntakeError::unsupported(format!("Alertmanager webhook version `{}`; only version {VERSION} is supported", truncate(version, 16))));
     }
     Ok(())
 }
@@ -138,8 +135,7 @@ impl Times {
             latest_start = latest_start.max(Some(start));
             latest_end = latest_end.max(ended_at(&alert)?);
         }
-        let latest_start = latest_start
-            .ok_or_else(|| IntakeError::invalid(alerts.path(), "must list at least one alert"))?;
+        let latest_start = latest_start.ok_or_else(|| IntakeError::invalid(alerts.path(), "must list at least one alert"))?;
         Ok(Times { latest_start, latest_end })
     }
 
@@ -169,20 +165,14 @@ fn title(group: &Group) -> String {
     }
     let alertname = group.common_labels.get("alertname").map(|s| s.trim()).filter(|s| !s.is_empty());
     match alertname {
-        Some(name) if group.alert_count > 1 => {
-            truncate(&format!("{name} ({} alerts)", group.alert_count), MAX_TITLE_CHARS)
-        }
+        Some(name) if group.alert_count > 1 => truncate(&format!("{name} ({} alerts)", group.alert_count), MAX_TITLE_CHARS),
         Some(name) => truncate(name, MAX_TITLE_CHARS),
         None => DEFAULT_TITLE.to_owned(),
     }
 }
 
 fn severity(group: &Group) -> Severity {
-    group
-        .common_labels
-        .get("severity")
-        .and_then(|s| Severity::parse_lenient(s))
-        .unwrap_or(Severity::Warning)
+    group.common_labels.get("severity").and_then(|s| Severity::parse_lenient(s)).unwrap_or(Severity::Warning)
 }
 
 /// The annotation wins over the label: annotations are where people put free text.

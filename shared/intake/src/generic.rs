@@ -97,9 +97,7 @@ fn severity(root: &Obj) -> Result<Severity, IntakeError> {
     let Some(raw) = root.text_opt("severity")? else {
         return Ok(Severity::Warning);
     };
-    Severity::parse_lenient(raw).ok_or_else(|| {
-        IntakeError::invalid(root.path("severity"), "unknown severity (use critical, warning or info)")
-    })
+    Severity::parse_lenient(raw).ok_or_else(|| IntakeError::invalid(root.path("severity"), "unknown severity (use critical, warning or info)"))
 }
 
 fn status(root: &Obj) -> Result<Status, IntakeError> {
@@ -109,10 +107,7 @@ fn status(root: &Obj) -> Result<Status, IntakeError> {
         "acknowledged" => Ok(Status::Acknowledged),
         "resolved" => Ok(Status::Resolved),
         "closed" => Ok(Status::Closed),
-        _ => Err(IntakeError::invalid(
-            root.path("status"),
-            "must be one of triggered, acknowledged, resolved, closed",
-        )),
+        _ => Err(IntakeError::invalid(root.path("status"), "must be one of triggered, acknowledged, resolved, closed")),
     }
 }
 
@@ -137,12 +132,7 @@ fn responder(item: &Obj) -> Result<Responder, IntakeError> {
     if name.is_none() && email.is_none() && phone.is_none() {
         return Err(IntakeError::invalid(item.own_path(), "needs at least one of name, email, phone"));
     }
-    Ok(Responder {
-        name: name.map(str::to_owned),
-        email: email.map(str::to_owned),
-        phone: phone.map(str::to_owned),
-        member_id: None,
-    })
+    Ok(Responder { name: name.map(str::to_owned), email: email.map(str::to_owned), phone: phone.map(str::to_owned), member_id: None })
 }
 
 fn labels(root: &Obj) -> Result<BTreeMap<String, String>, IntakeError> {

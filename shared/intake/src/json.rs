@@ -31,9 +31,7 @@ impl<'a> Obj<'a> {
     pub(crate) fn root(value: &'a Value) -> Result<Self, IntakeError> {
         match value {
             Value::Object(map) => Ok(Obj { map, path: String::new() }),
-            other => Err(IntakeError::Malformed {
-                reason: format!("expected a JSON object, got {}", kind(other)),
-            }),
+            other => Err(IntakeError::Malformed { reason: format!("expected a JSON object, got {}", kind(other)) }),
         }
     }
 
@@ -148,9 +146,7 @@ impl<'a> Obj<'a> {
         let Some(raw) = self.text_opt(key)? else {
             return Ok(None);
         };
-        parse_time(raw)
-            .map(Some)
-            .ok_or_else(|| IntakeError::invalid(self.path(key), "not an RFC 3339 time"))
+        parse_time(raw).map(Some).ok_or_else(|| IntakeError::invalid(self.path(key), "not an RFC 3339 time"))
     }
 
     fn missing(&self, key: &str) -> IntakeError {

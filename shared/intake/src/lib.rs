@@ -75,12 +75,7 @@ impl IntakeError {
 /// `headers` looks a request header up by its lower-case name (`x-pagerduty-signature`);
 /// `pagerduty_secret` is the webhook subscription's signing secret. A PagerDuty hook with
 /// no secret configured is refused: an unsigned body is never trusted.
-pub fn parse(
-    source: &str,
-    body: &[u8],
-    headers: &dyn Fn(&str) -> Option<String>,
-    pagerduty_secret: Option<&[u8]>,
-) -> Result<Vec<IncidentEvent>, IntakeError> {
+pub fn parse(source: &str, body: &[u8], headers: &dyn Fn(&str) -> Option<String>, pagerduty_secret: Option<&[u8]>) -> Result<Vec<IncidentEvent>, IntakeError> {
     match source {
         generic::SOURCE => generic::parse(body),
         alertmanager::SOURCE => alertmanager::parse(body),
@@ -89,11 +84,7 @@ pub fn parse(
             let signature = headers(pagerduty::SIGNATURE_HEADER);
             pagerduty::parse(body, signature.as_deref(), secret)
         }
-        other => Err(IntakeError::unsupported(format!(
-            "unknown intake source `{}` (expected one of: {})",
-            truncate(other, 64),
-            SOURCES.join(", ")
-        ))),
+        other => Err(IntakeError::unsupported(format!("unknown intake source `{}` (expected one of: {})", truncate(other, 64), SOURCES.join(", ")))),
     }
 }
 
@@ -110,9 +101,7 @@ pub(crate) fn check_size(body: &[u8]) -> Result<(), IntakeError> {
 pub(crate) fn looks_like_email(s: &str) -> bool {
     let mut parts = s.split('@');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some(local), Some(domain), None) => {
-            !local.is_empty() && !domain.is_empty() && !s.chars().any(char::is_whitespace)
-        }
+        (Some(local), Some(domain), None) => !local.is_empty() && !domain.is_empty() && !s.chars().any(char::is_whitespace),
         _ => false,
     }
 }

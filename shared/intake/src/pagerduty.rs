@@ -116,11 +116,7 @@ fn sign(body: &[u8], secret: &[u8]) -> Result<Vec<u8>, IntakeError> {
 
 /// The decoded `v1=` values; entries of other versions or with bad hex are skipped.
 fn v1_signatures(header: &str) -> Vec<Vec<u8>> {
-    header
-        .split(',')
-        .filter_map(|entry| entry.trim().strip_prefix(SIGNATURE_PREFIX))
-        .filter_map(|hex_sig| hex::decode(hex_sig).ok())
-        .collect()
+    header.split(',').filter_map(|entry| entry.trim().strip_prefix(SIGNATURE_PREFIX)).filter_map(|hex_sig| hex::decode(hex_sig).ok()).collect()
 }
 
 fn incident_event(event: &Obj) -> Result<IncidentEvent, IntakeError> {

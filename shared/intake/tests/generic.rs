@@ -44,9 +44,7 @@ fn the_documented_example_maps_to_one_event() {
     let ann = Responder { name: Some("Ann Lee".into()), email: Some("ann@example.com".into()), phone: None, member_id: None };
     let phone_only = Responder { name: None, email: None, phone: Some("+44 20 7946 0000".into()), member_id: None };
     assert_eq!(e.responders, Some(vec![ann, phone_only]));
-    let labels: BTreeMap<_, _> = [("region", "eu-west-1"), ("service", "checkout")]
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .into();
+    let labels: BTreeMap<_, _> = [("region", "eu-west-1"), ("service", "checkout")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
     assert_eq!(e.labels, labels);
     assert_eq!(e.url.as_deref(), Some("https://oncall.example.com/incidents/4711"));
     assert_eq!(e.at, Timestamp::parse_rfc3339("2025-11-21T09:00:00Z").expect("valid time"));

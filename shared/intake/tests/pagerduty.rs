@@ -45,8 +45,7 @@ fn the_official_signed_sample_is_accepted_and_mapped() {
     let assignee = Responder { name: Some("User 123".into()), email: None, phone: None, member_id: None };
     assert_eq!(e.responders, Some(vec![assignee]));
     let labels: Vec<_> = e.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let expected =
-        ["pagerduty.number=2", "pagerduty.priority=P1", "pagerduty.service=API Service", "pagerduty.urgency=high"];
+    let expected = ["pagerduty.number=2", "pagerduty.priority=P1", "pagerduty.service=API Service", "pagerduty.urgency=high"];
     assert_eq!(labels, expected);
 }
 

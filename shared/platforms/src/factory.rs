@@ -7,9 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
-use warroom_core::{
-    CallbackCodec, Clock, ImError, ImPlatform, ImResult, Integration, IntegrationId, Platform, PlatformFactory, SealedCredentials, Store,
-};
+use warroom_core::{CallbackCodec, Clock, ImError, ImPlatform, ImResult, Integration, IntegrationId, Platform, PlatformFactory, SealedCredentials, Store};
 use warroom_secrets::{Secret, SecretBox};
 
 /// The deployment's own Slack app (one Request URL for every workspace, installed by OAuth).
@@ -80,7 +78,13 @@ impl Platforms {
 
     /// As [`Platforms::new`], with another bound on each IM API call (tests of lost answers
     /// use a short one so a hung call fails fast).
-    pub fn with_http_timeout(config: PlatformsConfig, timeout: Duration, secrets: SecretBox, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Self, reqwest::Error> {
+    pub fn with_http_timeout(
+        config: PlatformsConfig,
+        timeout: Duration,
+        secrets: SecretBox,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, reqwest::Error> {
         // Short connect, bounded total.
         let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(3).min(timeout)).timeout(timeout).build()?;
         Ok(Self { config, timeout, secrets, http, store, clock })
@@ -105,7 +109,8 @@ impl Platforms {
             .secrets
             .open(&integration.credentials, &context(&integration.id))
             .map_err(|e| ImError::Unauthorized(format!("the integration's credentials could not be opened ({e}); enter them again")))?;
-        serde_json::from_str(plain.expose()).map_err(|_| ImError::Unauthorized("the integration's stored credentials are not readable; enter them again".into()))
+        serde_json::from_str(plain.expose())
+            .map_err(|_| ImError::Unauthorized("the integration's stored credentials are not readable; enter them again".into()))
     }
 
     pub fn slack_credentials(&self, integration: &Integration) -> ImResult<slack::SlackCredentials> {
@@ -162,7 +167,9 @@ impl PlatformFactory for Platforms {
                 let secret = match (credentials.signing_secret, &self.config.slack_app) {
                     (Some(own), _) => Secret::new(own),
                     (None, Some(app)) => app.signing_secret.clone(),
-                    (None, None) => return Err(ImError::Unauthorized("no Slack signing secret: this integration has none and the deployment has no Slack app".into())),
+                    (None, None) => {
+                        return Err(ImError::Unauthorized("no Slack signing secret: this integration has none and the deployment has no Slack app".into()))
+                    }
                 };
                 Ok(Arc::new(slack::SlackCodec::new(secret, self.http.clone())))
             }

@@ -33,7 +33,8 @@ async fn world() -> (FeishuSandbox, FeishuCredentials) {
     sandbox.add_user("ou_ann", "Ann", Some("ann@example.com"), Some("+8613800000001"));
     sandbox.add_user("ou_bob", "Bob", Some("bob@example.com"), None);
     let base_url = serve(sandbox.router()).await;
-    let credentials = FeishuCredentials { app_id: APP.into(), app_secret: "app-secret".into(), verification_token: TOKEN.into(), encrypt_key: KEY.into(), base_url };
+    let credentials =
+        FeishuCredentials { app_id: APP.into(), app_secret: "app-secret".into(), verification_token: TOKEN.into(), encrypt_key: KEY.into(), base_url };
     (sandbox, credentials)
 }
 
@@ -42,7 +43,16 @@ fn platform(credentials: &FeishuCredentials) -> FeishuPlatform {
 }
 
 fn card(status: Status, actions: Vec<CardAction>) -> Card {
-    Card { incident_id: "inc_1".into(), title: "Checkout is down".into(), status, severity: Severity::Critical, snoozed_until: None, fields: vec![("Description".into(), "5xx > 20%".into())], actions, url: None }
+    Card {
+        incident_id: "inc_1".into(),
+        title: "Checkout is down".into(),
+        status,
+        severity: Severity::Critical,
+        snoozed_until: None,
+        fields: vec![("Description".into(), "5xx > 20%".into())],
+        actions,
+        url: None,
+    }
 }
 
 #[tokio::test]
@@ -56,7 +66,8 @@ async fn a_war_room_lives_and_dies_against_the_feishu_sandbox() {
     assert_eq!(p.lookup_by_email("nobody@example.com").await.unwrap(), None);
     assert_eq!(p.bot_open_id().await.unwrap(), sandbox.bot_open_id(APP).unwrap());
 
-    let request = CreateChat { name: "inc_1 Checkout is down".into(), topic: "Checkout is down".into(), private: true, idempotency_key: "warroom-inc_1".into() };
+    let request =
+        CreateChat { name: "inc_1 Checkout is down".into(), topic: "Checkout is down".into(), private: true, idempotency_key: "warroom-inc_1".into() };
     let chat = p.create_chat(&request).await.unwrap().chat_id;
     assert_eq!(p.create_chat(&request).await.unwrap().chat_id, chat, "a retried create answers the same chat");
     assert_eq!(sandbox.chats().len(), 1);

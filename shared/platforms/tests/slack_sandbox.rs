@@ -9,9 +9,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use warroom_core::card::{Card, CardAction};
-use warroom_core::{
-    CallbackCodec, Clock, CreateChat, ImError, ImEvent, ImPlatform, ImUserId, RawRequest, Severity, Status, SystemClock,
-};
+use warroom_core::{CallbackCodec, Clock, CreateChat, ImError, ImEvent, ImPlatform, ImUserId, RawRequest, Severity, Status, SystemClock};
 use warroom_platforms::slack::{SlackCodec, SlackCredentials, SlackPlatform, REQUIRED_SCOPES};
 use warroom_sandbox::slack::{SandboxConfig, SlackSandbox};
 use warroom_secrets::Secret;
@@ -118,7 +116,12 @@ async fn a_war_room_lives_and_closes_in_the_sandbox() {
     assert_eq!(granted, wanted);
 
     // A private channel, named validly, with its topic.
-    let request = CreateChat { name: "INC-1 Checkout API 5xx".into(), topic: "[CRITICAL] Checkout API 5xx".into(), private: true, idempotency_key: "inc_sandbox1".into() };
+    let request = CreateChat {
+        name: "INC-1 Checkout API 5xx".into(),
+        topic: "[CRITICAL] Checkout API 5xx".into(),
+        private: true,
+        idempotency_key: "inc_sandbox1".into(),
+    };
     let created = p.create_chat(&request).await.unwrap();
     let chat = created.chat_id.clone();
     let view = w.sandbox.channel(chat.as_str()).unwrap();
@@ -238,9 +241,7 @@ async fn an_oauth_install_yields_credentials_that_work() {
     assert_eq!(params["state"], "state-123");
 
     let http = reqwest::Client::new();
-    let grant = warroom_platforms::slack::exchange_code(&http, &w.api_base, "111.222", &Secret::new("client-secret"), &params["code"], redirect)
-        .await
-        .unwrap();
+    let grant = warroom_platforms::slack::exchange_code(&http, &w.api_base, "111.222", &Secret::new("client-secret"), &params["code"], redirect).await.unwrap();
     assert_eq!(grant.credentials.team_id, TEAM);
     assert_eq!(grant.credentials.bot_user_id.as_deref(), Some(w.bot.as_str()));
     assert_eq!(grant.scopes.len(), scopes.len());

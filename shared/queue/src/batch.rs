@@ -51,12 +51,7 @@ impl BatchReport {
 ///
 /// `ack_done`: whether to delete successful messages through the queue (local loop: true;
 /// Lambda: false — Lambda deletes the messages not listed as failures).
-pub async fn process_batch(
-    queue: &dyn JobQueue,
-    handler: &dyn JobHandler,
-    deliveries: Vec<Delivery>,
-    ack_done: bool,
-) -> BatchReport {
+pub async fn process_batch(queue: &dyn JobQueue, handler: &dyn JobHandler, deliveries: Vec<Delivery>, ack_done: bool) -> BatchReport {
     let mut report = BatchReport::default();
     // Group → the delay its failure was deferred by (`None`: left for the visibility timeout).
     let mut failed_groups: HashMap<String, Option<Duration>> = HashMap::new();
@@ -135,11 +130,7 @@ const ERROR_BACKOFF: Duration = Duration::from_secs(1);
 /// `ack_done = true`, until `shutdown` becomes `true` (or its sender is dropped). A batch
 /// in hand is always finished first, and a receive under way is never cancelled, so no
 /// message is left invisible for nothing.
-pub async fn run_worker_loop(
-    queue: Arc<dyn JobQueue>,
-    handler: Arc<dyn JobHandler>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+pub async fn run_worker_loop(queue: Arc<dyn JobQueue>, handler: Arc<dyn JobHandler>, mut shutdown: watch::Receiver<bool>) {
     tracing::info!("worker loop started");
     loop {
         if *shutdown.borrow_and_update() || shutdown.has_changed().is_err() {
@@ -149,13 +140,7 @@ pub async fn run_worker_loop(
             Ok(deliveries) if deliveries.is_empty() => {}
             Ok(deliveries) => {
                 let report = process_batch(queue.as_ref(), handler.as_ref(), deliveries, true).await;
-                tracing::info!(
-                    done = report.done,
-                    deferred = report.deferred,
-                    retried = report.retried,
-                    skipped = report.skipped,
-                    "batch processed"
-                );
+                tracing::info!(done = report.done, deferred = report.deferred, retried = report.retried, skipped = report.skipped, "batch processed");
             }
             Err(err) => {
                 tracing::warn!(error = %err, retryable = err.is_retryable(), "receive failed");

@@ -1,8 +1,8 @@
 use super::*;
-use async_trait::async_trait;
-use warroom_core::Job;
 use crate::memory::{MemoryQueue, MemoryQueueConfig};
+use async_trait::async_trait;
 use std::sync::Mutex;
+use warroom_core::Job;
 use warroom_core::{ManualClock, QueueError, QueueResult, Timestamp};
 
 /// Records what process_batch asks of the queue.
@@ -71,13 +71,7 @@ impl JobHandler for ScriptedHandler {
 
 fn delivery(incident: &str, key: &str) -> Delivery {
     let job = Job::new("t1".into(), warroom_core::JobKind::PostMortem { incident_id: incident.into() }, key);
-    Delivery {
-        message_id: format!("m-{incident}-{key}"),
-        receipt: format!("r-{incident}-{key}"),
-        group: job.group(),
-        body: job.to_json(),
-        receive_count: 1,
-    }
+    Delivery { message_id: format!("m-{incident}-{key}"), receipt: format!("r-{incident}-{key}"), group: job.group(), body: job.to_json(), receive_count: 1 }
 }
 
 #[tokio::test]

@@ -101,23 +101,12 @@ struct State {
 impl State {
     fn new_message(&mut self, group: String, body: String, now: Timestamp) -> Stored {
         self.next_message += 1;
-        Stored {
-            id: format!("mem-{:010}", self.next_message),
-            group,
-            body,
-            receive_count: 0,
-            visible_at: now,
-            receipt: None,
-            deferred: false,
-        }
+        Stored { id: format!("mem-{:010}", self.next_message), group, body, receive_count: 0, visible_at: now, receipt: None, deferred: false }
     }
 
     /// The index of the in-flight message whose latest receipt is `receipt`.
     fn find_in_flight(&self, receipt: &str, now: Timestamp) -> QueueResult<usize> {
-        self.messages
-            .iter()
-            .position(|m| m.receipt.as_deref() == Some(receipt) && m.in_flight(now))
-            .ok_or(QueueError::StaleReceipt)
+        self.messages.iter().position(|m| m.receipt.as_deref() == Some(receipt) && m.in_flight(now)).ok_or(QueueError::StaleReceipt)
     }
 }
 
@@ -172,8 +161,7 @@ impl MemoryQueue {
         let state = &mut *state;
 
         // Groups blocked by a message in flight from an earlier receive or a defer.
-        let blocked: HashSet<String> =
-            state.messages.iter().filter(|m| m.in_flight(now)).map(|m| m.group.clone()).collect();
+        let blocked: HashSet<String> = state.messages.iter().filter(|m| m.in_flight(now)).map(|m| m.group.clone()).collect();
 
         // Decided first, so the journal has it before anything changes.
         let (mut deliver, mut dead_idx) = (Vec::new(), Vec::new());

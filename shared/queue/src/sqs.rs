@@ -38,9 +38,7 @@ impl SqsQueue {
     }
 
     fn require_dlq(&self) -> QueueResult<&str> {
-        self.dlq_url
-            .as_deref()
-            .ok_or_else(|| QueueError::Invalid("this queue was set up without a dead-letter queue url".into()))
+        self.dlq_url.as_deref().ok_or_else(|| QueueError::Invalid("this queue was set up without a dead-letter queue url".into()))
     }
 
     async fn send_raw(&self, group: &str, dedup_id: &str, body: String) -> QueueResult<()> {
@@ -61,13 +59,7 @@ impl SqsQueue {
     }
 
     #[allow(deprecated)] // AttributeNames too, for emulators that only know the old name.
-    async fn receive_from(
-        &self,
-        url: &str,
-        max: usize,
-        wait_seconds: i32,
-        visibility_timeout: Option<i32>,
-    ) -> QueueResult<Vec<Delivery>> {
+    async fn receive_from(&self, url: &str, max: usize, wait_seconds: i32, visibility_timeout: Option<i32>) -> QueueResult<Vec<Delivery>> {
         let out = self
             .client
             .receive_message()
@@ -108,9 +100,7 @@ fn to_delivery(m: &Message) -> Option<Delivery> {
         receipt: receipt.to_owned(),
         group: attribute(MessageSystemAttributeName::MessageGroupId).unwrap_or_default(),
         body: m.body().unwrap_or_default().to_owned(),
-        receive_count: attribute(MessageSystemAttributeName::ApproximateReceiveCount)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(1),
+        receive_count: attribute(MessageSystemAttributeName::ApproximateReceiveCount).and_then(|c| c.parse().ok()).unwrap_or(1),
     })
 }
 
@@ -135,13 +125,7 @@ impl JobQueue for SqsQueue {
     }
 
     async fn ack(&self, receipt: &str) -> QueueResult<()> {
-        self.client
-            .delete_message()
-            .queue_url(&self.queue_url)
-            .receipt_handle(receipt)
-            .send()
-            .await
-            .map_err(|e| map_sdk_error("DeleteMessage", e, true))?;
+        self.client.delete_message().queue_url(&self.queue_url).receipt_handle(receipt).send().await.map_err(|e| map_sdk_error("DeleteMessage", e, true))?;
         Ok(())
     }
 
@@ -229,19 +213,10 @@ impl JobQueue for SqsQueue {
 /// Creates `{name}-dlq.fifo` and `{name}.fifo` (explicit deduplication ids, a redrive
 /// policy to the DLQ after `max_receive_count` receives) and returns the queue over them.
 /// For tests and local setups; creating queues that exist with the same attributes is a no-op.
-pub async fn create_fifo(
-    client: &Client,
-    name: &str,
-    visibility_timeout: Duration,
-    max_receive_count: u32,
-) -> QueueResult<SqsQueue> {
-    let valid_name = !name.is_empty()
-        && name.len() <= 71
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+pub async fn create_fifo(client: &Client, name: &str, visibility_timeout: Duration, max_receive_count: u32) -> QueueResult<SqsQueue> {
+    let valid_name = !name.is_empty() && name.len() <= 71 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !valid_name {
-        return Err(QueueError::Invalid(format!(
-            "queue name {name:?}: 1 to 71 of [A-Za-z0-9_-] (the suffix -dlq.fifo is added)"
-        )));
+        return Err(QueueError::Invalid(format!("queue name {name:?}: 1 to 71 of [A-Za-z0-9_-] (the suffix -dlq.fifo is added)")));
     }
     if !(1..=1000).contains(&max_receive_count) {
         return Err(QueueError::Invalid(format!("max_receive_count must be 1..=1000, got {max_receive_count}")));
@@ -262,10 +237,7 @@ pub async fn create_fifo(
     let queue_url = create_queue(
         client,
         &format!("{name}.fifo"),
-        &[
-            (QueueAttributeName::RedrivePolicy, redrive.to_string()),
-            (QueueAttributeName::VisibilityTimeout, ceil_secs(visibility_timeout).to_string()),
-        ],
+        &[(QueueAttributeName::RedrivePolicy, redrive.to_string()), (QueueAttributeName::VisibilityTimeout, ceil_secs(visibility_timeout).to_string())],
     )
     .await?;
     Ok(SqsQueue::new(client.clone(), queue_url, Some(dlq_url)))
@@ -281,9 +253,7 @@ async fn create_queue(client: &Client, name: &str, extra: &[(QueueAttributeName,
         request = request.attributes(k.clone(), v);
     }
     let out = request.send().await.map_err(|e| map_sdk_error("CreateQueue", e, false))?;
-    out.queue_url()
-        .map(str::to_owned)
-        .ok_or_else(|| QueueError::Unavailable { message: format!("CreateQueue {name}: no queue url"), retryable: false })
+    out.queue_url().map(str::to_owned).ok_or_else(|| QueueError::Unavailable { message: format!("CreateQueue {name}: no queue url"), retryable: false })
 }
 
 /// Throttling, 5xx, timeouts and dispatch failures → retryable; an invalid / expired /
@@ -309,7 +279,11 @@ where
 enum Failure<'a> {
     /// The request never got an answer (connection, timeout, unreadable response).
     Transport,
-    Service { code: &'a str, message: &'a str, status: u16 },
+    Service {
+        code: &'a str,
+        message: &'a str,
+        status: u16,
+    },
     /// The request could not even be built.
     Other,
 }
@@ -342,8 +316,7 @@ fn is_stale_receipt(code: &str, lowercase_message: &str) -> bool {
 }
 
 fn is_throttling(code: &str) -> bool {
-    code.contains("Throttl")
-        || matches!(code, "ServiceUnavailable" | "InternalError" | "InternalFailure" | "RequestTimeout" | "OverLimit")
+    code.contains("Throttl") || matches!(code, "ServiceUnavailable" | "InternalError" | "InternalFailure" | "RequestTimeout" | "OverLimit")
 }
 
 #[cfg(test)]

@@ -26,8 +26,8 @@ fn durations_round_up_to_whole_seconds() {
 }
 
 fn emulator_client() -> Client {
-    let endpoint = std::env::var("WARROOM_SQS_ENDPOINT")
-        .expect("WARROOM_SQS_ENDPOINT is not set: run the suite with ./infra/test.sh, which starts the emulator");
+    let endpoint =
+        std::env::var("WARROOM_SQS_ENDPOINT").expect("WARROOM_SQS_ENDPOINT is not set: run the suite with ./infra/test.sh, which starts the emulator");
     let config = aws_sdk_sqs::config::Builder::new()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
         .region(aws_sdk_sqs::config::Region::new("us-east-1"))

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use warroom_core::{Clock, JobQueue, Store, SystemClock};
 use warroom_engine::{Engine, EngineConfig};
-use warroom_platforms::{Platforms, PlatformsConfig, SlackApp};
 use warroom_http::{AppState, Settings};
+use warroom_platforms::{Platforms, PlatformsConfig, SlackApp};
+use warroom_queue::sqs::SqsQueue;
 use warroom_secrets::{Secret, SecretBox};
 use warroom_sources::SourceRouter;
-use warroom_queue::sqs::SqsQueue;
 use warroom_store::dynamo::DynamoStore;
 
 /// JSON logs in Lambda (CloudWatch parses them), readable text elsewhere. `RUST_LOG`
@@ -94,7 +94,9 @@ fn platforms_config(public_url: &str, get: &impl Fn(&str) -> Option<String>) -> 
     let mut config = PlatformsConfig::production(public_url);
     let app = [get("WARROOM_SLACK_CLIENT_ID"), get("WARROOM_SLACK_CLIENT_SECRET"), get("WARROOM_SLACK_SIGNING_SECRET")];
     config.slack_app = match app {
-        [Some(client_id), Some(secret), Some(signing)] => Some(SlackApp { client_id, client_secret: Secret::new(secret), signing_secret: Secret::new(signing) }),
+        [Some(client_id), Some(secret), Some(signing)] => {
+            Some(SlackApp { client_id, client_secret: Secret::new(secret), signing_secret: Secret::new(signing) })
+        }
         [None, None, None] => None,
         partial => {
             let names = ["WARROOM_SLACK_CLIENT_ID", "WARROOM_SLACK_CLIENT_SECRET", "WARROOM_SLACK_SIGNING_SECRET"];
@@ -155,14 +157,8 @@ pub fn compose(
         .map_err(|e| ConfigError::Http(e.to_string()))?
         .with_clock(clock.clone());
     let platforms = Arc::new(Platforms::new(platforms, secrets.clone(), store.clone(), clock.clone()).map_err(|e| ConfigError::Http(e.to_string()))?);
-    let engine = Engine {
-        store,
-        queue,
-        platforms: platforms.clone(),
-        sources: Arc::new(sources),
-        clock,
-        config: EngineConfig { public_url: public_url.clone() },
-    };
+    let engine =
+        Engine { store, queue, platforms: platforms.clone(), sources: Arc::new(sources), clock, config: EngineConfig { public_url: public_url.clone() } };
     Ok(AppState::new(engine, secrets, Settings { public_url }).with_platforms(platforms))
 }
 

@@ -108,10 +108,7 @@ impl SecretBox {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
         let payload = Payload { msg: plaintext.as_bytes(), aad: context.as_bytes() };
-        let ciphertext = self
-            .cipher
-            .encrypt(&Nonce::from(nonce), payload)
-            .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+        let ciphertext = self.cipher.encrypt(&Nonce::from(nonce), payload).expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&ciphertext);
         SealedCredentials(format!("{VERSION}:{}", B64.encode(blob)))

@@ -92,21 +92,15 @@ pub(crate) async fn push(
         created_by: created_by.to_owned(),
         comment: format!("Snoozed from Warroom incident {}: {}", incident.id, incident.title),
     };
-    let response = http
-        .post(join(api_url, &["api", "v2", "silences"])?)
-        .json(&silence)
-        .send()
-        .await
-        .map_err(|e| transport_error("Alertmanager", e))?;
+    let response = http.post(join(api_url, &["api", "v2", "silences"])?).json(&silence).send().await.map_err(|e| transport_error("Alertmanager", e))?;
     let status = response.status();
     let text = response.text().await.map_err(|e| transport_error("Alertmanager", e))?;
     if !status.is_success() {
         return Err(status_error("Alertmanager", status, &excerpt(&text, None)));
     }
     // A 2xx that is not the documented answer: the silence may exist, so say what came back.
-    let created: SilenceCreated = serde_json::from_str(&text).map_err(|_| {
-        SyncError::permanent(format!("Alertmanager answered {} without a silenceID: {}", status.as_u16(), excerpt(&text, None)))
-    })?;
+    let created: SilenceCreated = serde_json::from_str(&text)
+        .map_err(|_| SyncError::permanent(format!("Alertmanager answered {} without a silenceID: {}", status.as_u16(), excerpt(&text, None))))?;
     Ok(Synced { detail: format!("silence {} until {until}", created.silence_id) })
 }
 

@@ -79,16 +79,10 @@ pub fn verify(secret: &[u8], timestamp: i64, body: &[u8], header: &str, now: i64
         .any(|sig| mac(secret, timestamp, body).verify_slice(&sig).is_ok())
 }
 
-pub(crate) async fn push(
-    http: &reqwest::Client,
-    callback_url: &str,
-    secret: &Secret,
-    incident: &Incident,
-    now: Timestamp,
-) -> Result<Synced, SyncError> {
+pub(crate) async fn push(http: &reqwest::Client, callback_url: &str, secret: &Secret, incident: &Incident, now: Timestamp) -> Result<Synced, SyncError> {
     let url = crate::http::parse(callback_url)?;
-    let body = serde_json::to_vec(&StatusCallback::new(incident, now))
-        .map_err(|e| SyncError::permanent(format!("could not encode the status callback: {e}")))?;
+    let body =
+        serde_json::to_vec(&StatusCallback::new(incident, now)).map_err(|e| SyncError::permanent(format!("could not encode the status callback: {e}")))?;
     let timestamp = now.secs();
     let signature = sign(secret.expose().as_bytes(), timestamp, &body);
     let response = http
@@ -130,10 +124,7 @@ mod tests {
     fn signatures_match_the_documented_vector() {
         // Computed independently with Python's hmac module (docs/status-sync.md).
         let body = br#"{"incident_id":"inc_1","status":"acknowledged"}"#;
-        assert_eq!(
-            sign(b"whsec_example", 1_763_715_600, body),
-            "v1=4d9b1281e53a4eaf856fd68c0310f6622948a42b9af285e216f2ab97acb40eb7"
-        );
+        assert_eq!(sign(b"whsec_example", 1_763_715_600, body), "v1=4d9b1281e53a4eaf856fd68c0310f6622948a42b9af285e216f2ab97acb40eb7");
     }
 
     #[test]

@@ -36,10 +36,7 @@ pub(crate) fn parse(url: &str) -> Result<Url, SyncError> {
 /// never add path segments or a query of its own.
 pub(crate) fn join(base: &str, segments: &[&str]) -> Result<Url, SyncError> {
     let mut url = parse(base)?;
-    url.path_segments_mut()
-        .map_err(|()| SyncError::permanent("the URL in the sync settings cannot take a path"))?
-        .pop_if_empty()
-        .extend(segments);
+    url.path_segments_mut().map_err(|()| SyncError::permanent("the URL in the sync settings cannot take a path"))?.pop_if_empty().extend(segments);
     Ok(url)
 }
 

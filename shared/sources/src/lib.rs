@@ -35,8 +35,7 @@ mod store_settings;
 
 pub use generic::{sign, verify, StatusCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 pub use settings::{
-    AlertmanagerSettings, FixedSettings, GenericSettings, PagerDutySettings, SettingsSource, SyncSettings, DEFAULT_CREATED_BY,
-    PAGERDUTY_API_URL,
+    AlertmanagerSettings, FixedSettings, GenericSettings, PagerDutySettings, SettingsSource, SyncSettings, DEFAULT_CREATED_BY, PAGERDUTY_API_URL,
 };
 pub use store_settings::TenantSettings;
 
@@ -78,9 +77,9 @@ impl SourceRouter {
 
     fn open(&self, tenant: &TenantId, sealed: &SealedCredentials, what: &str) -> Result<Secret, SyncError> {
         // The SecretError says only "wrong key or tampered"; never the value.
-        self.secrets.open(sealed, &secret_context(tenant)).map_err(|e| {
-            SyncError::permanent(format!("the {what} in the status-sync settings could not be opened ({e}); re-enter it"))
-        })
+        self.secrets
+            .open(sealed, &secret_context(tenant))
+            .map_err(|e| SyncError::permanent(format!("the {what} in the status-sync settings could not be opened ({e}); re-enter it")))
     }
 }
 
@@ -113,8 +112,7 @@ impl SourceSync for SourceRouter {
                 None => Ok(not_configured(source)),
                 Some(pd) => {
                     let token = self.open(&tenant.id, &pd.api_token, "PagerDuty API token")?;
-                    let client =
-                        pagerduty::Client { http: &self.http, api_url: &pd.api_url, token: &token, from_email: &pd.from_email };
+                    let client = pagerduty::Client { http: &self.http, api_url: &pd.api_url, token: &token, from_email: &pd.from_email };
                     pagerduty::push(&client, incident, previous, now).await
                 }
             },

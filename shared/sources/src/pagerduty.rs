@@ -48,19 +48,12 @@ pub(crate) struct Client<'a> {
     pub from_email: &'a str,
 }
 
-pub(crate) async fn push(
-    pd: &Client<'_>,
-    incident: &Incident,
-    previous: Option<&SourceState>,
-    now: Timestamp,
-) -> Result<Synced, SyncError> {
+pub(crate) async fn push(pd: &Client<'_>, incident: &Incident, previous: Option<&SourceState>, now: Timestamp) -> Result<Synced, SyncError> {
     let id = incident.source.external_id.as_str();
     let target = pd_status(incident.status);
     let status_changed = target.is_some() && target != previous.and_then(|p| pd_status(p.status));
-    let snooze = incident
-        .snoozed_until
-        .filter(|until| incident.status.is_open() && *until > now)
-        .filter(|until| Some(*until) != previous.and_then(|p| p.snoozed_until));
+    let snooze =
+        incident.snoozed_until.filter(|until| incident.status.is_open() && *until > now).filter(|until| Some(*until) != previous.and_then(|p| p.snoozed_until));
 
     let mut done = Vec::new();
     if target == Some("resolved") {
@@ -95,8 +88,7 @@ impl Client<'_> {
     }
 
     async fn snooze(&self, id: &str, duration: u64) -> Result<(), SyncError> {
-        self.call(Method::POST, &["incidents", id, "snooze"], json!({ "duration": duration }), &format!("snooze of incident {id}"))
-            .await
+        self.call(Method::POST, &["incidents", id, "snooze"], json!({ "duration": duration }), &format!("snooze of incident {id}")).await
     }
 
     async fn call(&self, method: Method, path: &[&str], body: Value, what: &str) -> Result<(), SyncError> {

@@ -139,10 +139,7 @@ mod tests {
     #[test]
     fn debug_shows_sealed_values_only() {
         let s = SyncSettings {
-            generic: Some(GenericSettings {
-                callback_url: "https://example.com/cb".into(),
-                signing_secret: SealedCredentials("v1:c2VjcmV0".into()),
-            }),
+            generic: Some(GenericSettings { callback_url: "https://example.com/cb".into(), signing_secret: SealedCredentials("v1:c2VjcmV0".into()) }),
             pagerduty: Some(PagerDutySettings {
                 api_token: SealedCredentials("v1:dG9rZW4=".into()),
                 from_email: "ops@example.com".into(),

@@ -68,7 +68,11 @@ impl CallbackCodec for FakeCodec {
         let v = verified_json(request)?;
         let field = |k: &str| v.get(k).and_then(Value::as_str).ok_or_else(|| CallbackError::Malformed(format!("missing {k}")));
         let event = match field("type")? {
-            "challenge" => ImEvent::Handshake(RawResponse { status: 200, content_type: "application/json", body: json!({"challenge": field("challenge")?}).to_string().into_bytes() }),
+            "challenge" => ImEvent::Handshake(RawResponse {
+                status: 200,
+                content_type: "application/json",
+                body: json!({"challenge": field("challenge")?}).to_string().into_bytes(),
+            }),
             "message" => ImEvent::Message {
                 chat: field("chat")?.into(),
                 message: ChatMessage { id: field("id")?.into(), at: request.now, author: field("user")?.into(), text: field("text")?.into() },

@@ -16,11 +16,8 @@ use warroom_core::*;
 pub const BOT: &str = "bot";
 
 /// What `FakeFactory::required_scopes` answers, and what a fresh fake reports as granted.
-pub const REQUIRED_SCOPES: [(&str, &str); 3] = [
-    ("chat:write", "post the status card"),
-    ("channels:manage", "create war-room channels"),
-    ("users:read.email", "link members by email"),
-];
+pub const REQUIRED_SCOPES: [(&str, &str); 3] =
+    [("chat:write", "post the status card"), ("channels:manage", "create war-room channels"), ("users:read.email", "link members by email")];
 
 /// The operations failures can be injected into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -112,7 +109,9 @@ struct State {
 }
 
 impl State {
-    fn find(&mut self, id: &str) -> Option<&mut FakeChat> { self.chats.iter_mut().find(|c| c.id.as_str() == id) }
+    fn find(&mut self, id: &str) -> Option<&mut FakeChat> {
+        self.chats.iter_mut().find(|c| c.id.as_str() == id)
+    }
 
     /// A chat the bot may act in. Unknown ids answer `ChatGone` too: real adapters map
     /// `channel_not_found` / Feishu's "chat not exist" to it.
@@ -161,7 +160,9 @@ impl FakePlatform {
     }
 
     /// A panicking assertion elsewhere must not turn every later call into a poison error.
-    fn lock(&self) -> MutexGuard<'_, State> { self.state.lock().unwrap_or_else(|e| e.into_inner()) }
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 
     /// Logs the call, then answers with an injected failure if one is due: one-shot failures
     /// first, so a test can stack a blip on a standing outage. The guard must never cross an
@@ -188,10 +189,14 @@ impl FakePlatform {
     }
 
     /// Defaults to everything true. What it lacks is then refused: `Rejected{code:"not_supported"}`.
-    pub fn set_capabilities(&self, capabilities: Capabilities) -> &Self { self.with(|s| s.capabilities = capabilities) }
+    pub fn set_capabilities(&self, capabilities: Capabilities) -> &Self {
+        self.with(|s| s.capabilities = capabilities)
+    }
 
     /// Defaults to the names in `REQUIRED_SCOPES`.
-    pub fn set_granted_scopes(&self, scopes: Vec<String>) -> &Self { self.with(|s| s.granted_scopes = scopes) }
+    pub fn set_granted_scopes(&self, scopes: Vec<String>) -> &Self {
+        self.with(|s| s.granted_scopes = scopes)
+    }
 
     /// The next call of `op` fails with `err` (queued: several calls queue several failures).
     pub fn fail_next(&self, op: FakeOp, err: ImError) -> &Self {
@@ -199,7 +204,9 @@ impl FakePlatform {
     }
 
     /// Every call of `op` fails with `err` until `clear_failures`.
-    pub fn fail_always(&self, op: FakeOp, err: ImError) -> &Self { self.with(|s| _ = s.failures.always.insert(op, err)) }
+    pub fn fail_always(&self, op: FakeOp, err: ImError) -> &Self {
+        self.with(|s| _ = s.failures.always.insert(op, err))
+    }
 
     /// Inviting `user` fails with `err`; the rest of the invite goes through.
     pub fn fail_invite(&self, user: &str, err: ImError) -> &Self {
@@ -208,20 +215,30 @@ impl FakePlatform {
 
     /// The next successful create makes the chat, then answers `Transient`, like a timeout
     /// after the platform acted: the engine cannot know the chat exists.
-    pub fn fail_after_create_next(&self) -> &Self { self.lose_answer_next(FakeOp::CreateChat) }
+    pub fn fail_after_create_next(&self) -> &Self {
+        self.lose_answer_next(FakeOp::CreateChat)
+    }
 
     /// The next successful call of `op` takes effect, then answers `Transient` (a timeout or a
     /// 5xx after the platform acted): the caller cannot know it happened.
-    pub fn lose_answer_next(&self, op: FakeOp) -> &Self { self.with(|s| _ = s.failures.lose_answer.insert(op)) }
+    pub fn lose_answer_next(&self, op: FakeOp) -> &Self {
+        self.with(|s| _ = s.failures.lose_answer.insert(op))
+    }
 
     /// How many calls took effect with their answer lost (`lose_answer_next`).
-    pub fn answers_lost(&self) -> usize { self.lock().failures.lost }
+    pub fn answers_lost(&self) -> usize {
+        self.lock().failures.lost
+    }
 
     /// Messages per second per chat in `buckets` (default 5; Slack allows 1).
-    pub fn set_chat_rate(&self, per_second: u32) -> &Self { self.with(|s| s.chat_rate = per_second.max(1)) }
+    pub fn set_chat_rate(&self, per_second: u32) -> &Self {
+        self.with(|s| s.chat_rate = per_second.max(1))
+    }
 
     /// Defaults to `CardDedupe::Lookup` (Slack-like).
-    pub fn set_card_dedupe(&self, dedupe: CardDedupe) -> &Self { self.with(|s| s.card_dedupe = dedupe) }
+    pub fn set_card_dedupe(&self, dedupe: CardDedupe) -> &Self {
+        self.with(|s| s.card_dedupe = dedupe)
+    }
 
     /// Drops every injected failure, per-user invite failures included (the count of lost
     /// answers is kept).
@@ -248,13 +265,19 @@ impl FakePlatform {
     }
 
     /// All chats ever created, in creation order, disbanded ones included.
-    pub fn chats(&self) -> Vec<FakeChat> { self.lock().chats.clone() }
+    pub fn chats(&self) -> Vec<FakeChat> {
+        self.lock().chats.clone()
+    }
 
-    pub fn chat(&self, id: &str) -> Option<FakeChat> { self.lock().find(id).cloned() }
+    pub fn chat(&self, id: &str) -> Option<FakeChat> {
+        self.lock().find(id).cloned()
+    }
 
     /// Every call attempted through the port, failed ones included, e.g.
     /// `create_chat name=inc-1 key=k1`, `add_members C0001 [U1,U2]`, `post_card C0001`.
-    pub fn calls(&self) -> Vec<String> { self.lock().calls.clone() }
+    pub fn calls(&self) -> Vec<String> {
+        self.lock().calls.clone()
+    }
 
     /// How many cards the bot has posted in the chat (edits do not count).
     pub fn cards_in(&self, chat: &str) -> usize {
@@ -279,7 +302,9 @@ pub struct FakeFactory {
 }
 
 impl FakeFactory {
-    pub fn new() -> Self { Self::default() }
+    pub fn new() -> Self {
+        Self::default()
+    }
     pub fn insert(&self, integration_id: IntegrationId, platform: FakePlatform) -> &Self {
         self.platforms.lock().unwrap_or_else(|e| e.into_inner()).insert(integration_id, platform);
         self
@@ -299,7 +324,9 @@ impl PlatformFactory for FakeFactory {
         Ok(Arc::new(fake.clone()))
     }
 
-    fn required_scopes(&self, _platform: Platform) -> Vec<(&'static str, &'static str)> { REQUIRED_SCOPES.to_vec() }
+    fn required_scopes(&self, _platform: Platform) -> Vec<(&'static str, &'static str)> {
+        REQUIRED_SCOPES.to_vec()
+    }
 
     fn callbacks(&self, integration: &Integration) -> ImResult<Arc<dyn CallbackCodec>> {
         self.for_integration(integration)?;

@@ -25,11 +25,18 @@ impl State {
 
 #[async_trait]
 impl ImPlatform for FakePlatform {
-    fn platform(&self) -> Platform { self.lock().platform }
-    fn capabilities(&self) -> Capabilities { self.lock().capabilities }
+    fn platform(&self) -> Platform {
+        self.lock().platform
+    }
+    fn capabilities(&self) -> Capabilities {
+        self.lock().capabilities
+    }
 
     fn buckets(&self, family: ApiFamily, chat: Option<&ChatId>) -> Vec<BucketSpec> {
-        let (p, rate) = { let s = self.lock(); (s.platform, s.chat_rate) };
+        let (p, rate) = {
+            let s = self.lock();
+            (s.platform, s.chat_rate)
+        };
         let mut b = vec![BucketSpec::per(format!("fake.{p}.app"), 50, Duration::from_secs(1))];
         if let (ApiFamily::Message, Some(chat)) = (family, chat) {
             b.push(BucketSpec::per(format!("fake.{p}.chat.{chat}"), rate, Duration::from_secs(1)));

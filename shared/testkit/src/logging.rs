@@ -47,12 +47,7 @@ fn install(dir: PathBuf) -> std::io::Result<()> {
     let file = OpenOptions::new().create(true).append(true).open(&path)?;
     let filter = std::env::var(FILTER_VAR).unwrap_or_else(|_| DEFAULT_FILTER.to_string());
     let filter = tracing_subscriber::EnvFilter::try_new(&filter).map_err(|e| std::io::Error::other(format!("{FILTER_VAR}: {e}")))?;
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_thread_names(true)
-        .with_writer(Mutex::new(file))
-        .finish();
+    let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_thread_names(true).with_writer(Mutex::new(file)).finish();
     // Another subscriber already installed (a test that sets its own) wins; fine.
     let _ = tracing::subscriber::set_global_default(subscriber);
     Ok(())

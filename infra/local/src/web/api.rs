@@ -71,8 +71,16 @@ pub async fn click(State(api): State<Api>, body: Bytes) -> Answer {
     let c = &api.ctx;
     match req.platform.as_str() {
         "slack" => {
-            let channel = c.slack.channel(&req.chat).filter(|ch| ch.team_id == c.slack_team_id).ok_or_else(|| ApiError::not_found(format!("no Slack channel {} in the sandbox workspace", req.chat)))?;
-            let message = channel.messages.iter().find(|m| m.ts == req.message).ok_or_else(|| ApiError::not_found(format!("no message {} in channel {}", req.message, req.chat)))?;
+            let channel = c
+                .slack
+                .channel(&req.chat)
+                .filter(|ch| ch.team_id == c.slack_team_id)
+                .ok_or_else(|| ApiError::not_found(format!("no Slack channel {} in the sandbox workspace", req.chat)))?;
+            let message = channel
+                .messages
+                .iter()
+                .find(|m| m.ts == req.message)
+                .ok_or_else(|| ApiError::not_found(format!("no message {} in channel {}", req.message, req.chat)))?;
             let card = message.blocks.as_ref().map(view::slack_card).unwrap_or_default();
             let button = pick(&card.buttons, &req)?;
             let bot = c.slack.bot_user_id(&c.slack_team_id);
@@ -86,7 +94,11 @@ pub async fn click(State(api): State<Api>, body: Bytes) -> Answer {
         }
         "feishu" => {
             let chat = c.feishu.chat(&req.chat).ok_or_else(|| ApiError::not_found(format!("no Feishu chat {} in the sandbox", req.chat)))?;
-            let message = chat.messages.iter().find(|m| m.message_id == req.message).ok_or_else(|| ApiError::not_found(format!("no message {} in chat {}", req.message, req.chat)))?;
+            let message = chat
+                .messages
+                .iter()
+                .find(|m| m.message_id == req.message)
+                .ok_or_else(|| ApiError::not_found(format!("no message {} in chat {}", req.message, req.chat)))?;
             let card = if message.msg_type == "interactive" { view::feishu_card(&message.content) } else { Default::default() };
             let button = pick(&card.buttons, &req)?;
             let user = req.user.clone().or_else(|| chat.members.first().cloned()).ok_or_else(no_one)?;
@@ -94,7 +106,8 @@ pub async fn click(State(api): State<Api>, body: Bytes) -> Answer {
                 return Err(ApiError::conflict("no_app", format!("the Feishu sandbox has no app {}", c.feishu_app_id)));
             }
             let url = api.url(&format!("/im/{}/cards", c.feishu_integration_id));
-            let reply = c.feishu.click_card(&url, &c.feishu_app_id, &user, &message.message_id, button.value.clone()).await.map_err(|e| delivery_failed(&url, e))?;
+            let reply =
+                c.feishu.click_card(&url, &c.feishu_app_id, &user, &message.message_id, button.value.clone()).await.map_err(|e| delivery_failed(&url, e))?;
             let answer = reply.json.clone().unwrap_or(Value::String(reply.body.clone()));
             let toast = answer.pointer("/toast/content").cloned().unwrap_or(Value::Null);
             let out = json!({"platform": "feishu", "user": user, "button": button, "answer": answer, "toast": toast, "card_replaced": reply.applied});
@@ -119,9 +132,7 @@ pub async fn fire(State(api): State<Api>, body: Bytes) -> Answer {
     let n = api.fired.fetch_add(1, Ordering::Relaxed) + 1;
     let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default();
     let id = format!("sandbox-{ms}-{n}");
-    let responders = req.responders.unwrap_or_else(|| {
-        json!([{"name": "Ada", "email": "ada@example.com"}, {"name": "Bob", "email": "bob@example.com"}])
-    });
+    let responders = req.responders.unwrap_or_else(|| json!([{"name": "Ada", "email": "ada@example.com"}, {"name": "Bob", "email": "bob@example.com"}]));
     let event = json!({
         "id": id,
         "title": req.title.unwrap_or_else(|| format!("Checkout API error rate above 5% (sample {n})")),
@@ -168,7 +179,11 @@ pub async fn say(State(api): State<Api>, body: Bytes) -> Answer {
     let c = &api.ctx;
     match req.platform.as_str() {
         "slack" => {
-            let channel = c.slack.channel(&req.chat).filter(|ch| ch.team_id == c.slack_team_id).ok_or_else(|| ApiError::not_found(format!("no Slack channel {} in the sandbox workspace", req.chat)))?;
+            let channel = c
+                .slack
+                .channel(&req.chat)
+                .filter(|ch| ch.team_id == c.slack_team_id)
+                .ok_or_else(|| ApiError::not_found(format!("no Slack channel {} in the sandbox workspace", req.chat)))?;
             let bot = c.slack.bot_user_id(&c.slack_team_id);
             let user = req.user.clone().or_else(|| view::slack_chat(&channel, bot.as_deref()).default_actor).ok_or_else(no_one)?;
             let text = match (&bot, req.mention) {
@@ -180,8 +195,12 @@ pub async fn say(State(api): State<Api>, body: Bytes) -> Answer {
             let (mut status, mut answer) = read(resp).await;
             if req.mention && (200..300).contains(&status) {
                 // Slack sends both: message.channels and app_mention, for the same message.
-                let ts = c.slack.channel(&channel.id).and_then(|ch| ch.messages.iter().rev().find(|m| m.user.as_deref() == Some(&user) && m.text == text).map(|m| m.ts.clone()));
-                let event = json!({"type": "app_mention", "user": user, "text": text, "ts": ts, "channel": channel.id, "event_ts": ts, "team": c.slack_team_id});
+                let ts = c
+                    .slack
+                    .channel(&channel.id)
+                    .and_then(|ch| ch.messages.iter().rev().find(|m| m.user.as_deref() == Some(&user) && m.text == text).map(|m| m.ts.clone()));
+                let event =
+                    json!({"type": "app_mention", "user": user, "text": text, "ts": ts, "channel": channel.id, "event_ts": ts, "team": c.slack_team_id});
                 let resp = c.slack.send_event(&url, &c.slack_team_id, event).await.map_err(slack_error)?;
                 (status, answer) = read(resp).await;
             }
@@ -194,7 +213,11 @@ pub async fn say(State(api): State<Api>, body: Bytes) -> Answer {
                 return Err(ApiError::conflict("no_app", format!("the Feishu sandbox has no app {}", c.feishu_app_id)));
             }
             let url = api.url(&format!("/im/{}/events", c.feishu_integration_id));
-            let resp = c.feishu.send_message_event(&url, &c.feishu_app_id, &chat.chat_id, &user, &req.text, req.mention).await.map_err(|e| delivery_failed(&url, e))?;
+            let resp = c
+                .feishu
+                .send_message_event(&url, &c.feishu_app_id, &chat.chat_id, &user, &req.text, req.mention)
+                .await
+                .map_err(|e| delivery_failed(&url, e))?;
             let (status, answer) = read(resp).await;
             delivered(&url, status, json!({"platform": "feishu", "user": user, "answer": answer}))
         }
@@ -214,7 +237,11 @@ fn pick(buttons: &[Button], req: &ClickRequest) -> Result<Button, ApiError> {
     };
     found.cloned().ok_or_else(|| {
         let offered: Vec<&str> = buttons.iter().map(|b| b.action.as_str()).collect();
-        ApiError::new(StatusCode::NOT_FOUND, "no_such_button", format!("the message has no such button (it offers: {})", if offered.is_empty() { "none".into() } else { offered.join(", ") }))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no_such_button",
+            format!("the message has no such button (it offers: {})", if offered.is_empty() { "none".into() } else { offered.join(", ") }),
+        )
     })
 }
 

@@ -54,10 +54,7 @@ pub(crate) fn tenant_token(st: &mut State, req: &Req, ttl: Duration) -> (Option<
             (token, ttl)
         }
     };
-    let reply = Reply::json(
-        200,
-        json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": remaining.as_secs()}),
-    );
+    let reply = Reply::json(200, json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": remaining.as_secs()}));
     (Some(app_id.to_string()), reply)
 }
 
@@ -117,9 +114,7 @@ fn exchange(st: &mut State, body: &Value) -> Result<Reply, Reply> {
         // refresh_token grants are not emulated.
         return Err(oauth_error(20036, "unsupported_grant_type", "The specified grant_type is not supported."));
     }
-    let (Some(client_id), Some(secret), Some(code)) =
-        (body["client_id"].as_str(), body["client_secret"].as_str(), body["code"].as_str())
-    else {
+    let (Some(client_id), Some(secret), Some(code)) = (body["client_id"].as_str(), body["client_secret"].as_str(), body["code"].as_str()) else {
         return Err(oauth_error(20001, "invalid_request", "The request is missing a required parameter."));
     };
     let app = st.apps.get(client_id).ok_or_else(|| oauth_error(20048, "invalid_client", "The specified app does not exist."))?;

@@ -60,16 +60,7 @@ fn seal(app: &App, event_id: &str, event_type: &str, plaintext: Value) -> Delive
         let sig = signature(&timestamp, &nonce, &app.encrypt_key, body.as_bytes());
         (body, Some(sig))
     };
-    Delivery {
-        app_id: app.app_id.clone(),
-        event_id: event_id.to_string(),
-        event_type: event_type.to_string(),
-        plaintext,
-        body,
-        timestamp,
-        nonce,
-        signature,
-    }
+    Delivery { app_id: app.app_id.clone(), event_id: event_id.to_string(), event_type: event_type.to_string(), plaintext, body, timestamp, nonce, signature }
 }
 
 fn envelope(st: &State, app: &App, event_id: &str, event_type: &str, create_time: String, event: Value) -> Value {

@@ -28,11 +28,9 @@ fn not_in_chat() -> Reply {
 fn string_list(body: &Value, field: &str) -> Result<Vec<String>, Reply> {
     match &body[field] {
         Value::Null => Ok(Vec::new()),
-        Value::Array(items) => items
-            .iter()
-            .map(|v| v.as_str().map(str::to_string))
-            .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| super::reply::bad_json_type(field, &body[field])),
+        Value::Array(items) => {
+            items.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>().ok_or_else(|| super::reply::bad_json_type(field, &body[field]))
+        }
         other => Err(super::reply::bad_json_type(field, other)),
     }
 }
@@ -156,11 +154,7 @@ fn create_json(st: &State, chat: &Chat) -> Value {
 /// `GET /open-apis/im/v1/chats?page_size&page_token` — group chats the bot is in, oldest first.
 /// `page_size` default 20, at most 100 (chat/list page). `page_token` is an opaque offset.
 pub(crate) fn list(st: &State, req: &Req, app_id: &str) -> Reply {
-    let mine: Vec<&Chat> = st
-        .chats
-        .iter()
-        .filter(|c| c.chat_mode == "group" && !c.disbanded && c.bots.iter().any(|b| b == app_id))
-        .collect();
+    let mine: Vec<&Chat> = st.chats.iter().filter(|c| c.chat_mode == "group" && !c.disbanded && c.bots.iter().any(|b| b == app_id)).collect();
     let (start, size) = match page(req, 20, 100) {
         Ok(p) => p,
         Err(r) => return r,
@@ -280,11 +274,7 @@ pub(crate) fn add_members(st: &mut State, req: &Req, app_id: &str, chat_id: &str
     let mut found = Vec::new();
     let mut missing = Vec::new();
     for id in &ids {
-        let resolved = if id_type == "app_id" {
-            st.apps.contains_key(id).then(|| id.clone())
-        } else {
-            st.user_by(id_type, id).map(|u| u.open_id.clone())
-        };
+        let resolved = if id_type == "app_id" { st.apps.contains_key(id).then(|| id.clone()) } else { st.user_by(id_type, id).map(|u| u.open_id.clone()) };
         match resolved {
             Some(r) => found.push(r),
             None => missing.push(id.clone()),

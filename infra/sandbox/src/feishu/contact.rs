@@ -78,11 +78,7 @@ fn same_mobile(stored: &str, asked: &str) -> bool {
 /// `GET /open-apis/application/v6/scopes` (application-v6 scope/list page): the app's scopes
 /// with `grant_status` 1 (granted). Only granted scopes are known to the sandbox.
 pub(crate) fn scopes(st: &State, app_id: &str) -> Reply {
-    let scopes: Vec<Value> = st
-        .apps
-        .get(app_id)
-        .map(|a| a.scopes.iter().map(|s| json!({"scope_name": s, "grant_status": 1})).collect())
-        .unwrap_or_default();
+    let scopes: Vec<Value> = st.apps.get(app_id).map(|a| a.scopes.iter().map(|s| json!({"scope_name": s, "grant_status": 1})).collect()).unwrap_or_default();
     ok(json!({"scopes": scopes}))
 }
 
@@ -92,7 +88,10 @@ pub(crate) fn bot_info(st: &State, app_id: &str) -> Reply {
     let Some(app) = st.apps.get(app_id) else {
         return super::reply::fail(400, 99991663, "Invalid access token for authorization. Please make a request with token attached.");
     };
-    Reply::json(200, json!({"code": 0, "msg": "ok", "bot": {
+    Reply::json(
+        200,
+        json!({"code": 0, "msg": "ok", "bot": {
         "activate_status": 2, "app_name": app.bot_name, "avatar_url": "",
-        "ip_white_list": [], "open_id": app.bot_open_id}}))
+        "ip_white_list": [], "open_id": app.bot_open_id}}),
+    )
 }

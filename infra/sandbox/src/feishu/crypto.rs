@@ -69,9 +69,6 @@ mod tests {
     fn the_signature_matches_the_reference_regression_value() {
         // F3 in reference feishu.md (computed, not official).
         let body = br#"{"encrypt":"P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk="}"#;
-        assert_eq!(
-            signature("1633336000", "nonce123", "test key", body),
-            "318b8c18e2016e75de652d8f93232311a0ccedb7c4f7f4d3724128c900a7fda8"
-        );
+        assert_eq!(signature("1633336000", "nonce123", "test key", body), "318b8c18e2016e75de652d8f93232311a0ccedb7c4f7f4d3724128c900a7fda8");
     }
 }

@@ -75,30 +75,17 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// Checks the tenant token, the app-level limits and the route's scopes.
 /// `Ok(app_id)` lets the call through; `Err((app_id if known, reply))` refuses it.
-pub(crate) fn gate(
-    st: &mut State,
-    headers: &HeaderMap,
-    route: &Route,
-    enforce_limits: bool,
-) -> Result<String, (Option<String>, Reply)> {
+pub(crate) fn gate(st: &mut State, headers: &HeaderMap, route: &Route, enforce_limits: bool) -> Result<String, (Option<String>, Reply)> {
     // 99991661 / 99991663: generic error-code page; the 99991663 FAQ ("如何解决 tenant token
     // invalid (99991663) 错误") says it covers an expired or wrong tenant_access_token. HTTP 400
     // as live responses are reported (UNCERTAIN: some clients map these to 401).
     let Some(token) = bearer(headers) else {
-        return Err((
-            None,
-            fail(400, 99991661, "Missing access token for authorization. Please make a request with token attached."),
-        ));
+        return Err((None, fail(400, 99991661, "Missing access token for authorization. Please make a request with token attached.")));
     };
     let now = st.now();
     let app_id = match st.tenant_tokens.get(token) {
         Some(t) if t.expires_at > now => t.app_id.clone(),
-        _ => {
-            return Err((
-                None,
-                fail(400, 99991663, "Invalid access token for authorization. Please make a request with token attached."),
-            ))
-        }
+        _ => return Err((None, fail(400, 99991663, "Invalid access token for authorization. Please make a request with token attached."))),
     };
     if enforce_limits {
         let mut rules = vec![Rule::new(format!("app:{app_id}"), APP_QPS, SECOND)];
@@ -110,7 +97,10 @@ pub(crate) fn gate(
         }
     }
     let needed = route.scopes();
-    let app = st.apps.get(&app_id).ok_or_else(|| (Some(app_id.clone()), fail(400, 99991663, "Invalid access token for authorization. Please make a request with token attached.")))?;
+    let app = st
+        .apps
+        .get(&app_id)
+        .ok_or_else(|| (Some(app_id.clone()), fail(400, 99991663, "Invalid access token for authorization. Please make a request with token attached.")))?;
     if !needed.is_empty() && !app.has_any(needed) {
         return Err((Some(app_id.clone()), scope_denied(&app_id, needed)));
     }

@@ -47,17 +47,20 @@ fn check_content(msg_type: &str, content: &str) -> Result<Value, Reply> {
         "text" if content.len() > TEXT_MAX => Err(too_long()),
         "interactive" if !parsed.is_object() => Err(card_json_error("card must be a JSON object")),
         "interactive" | "post" if content.len() > CARD_MAX => Err(too_long()),
-        "text" | "interactive" | "post" | "image" | "file" | "audio" | "media" | "sticker" | "share_chat"
-        | "share_user" | "system" => Ok(parsed),
+        "text" | "interactive" | "post" | "image" | "file" | "audio" | "media" | "sticker" | "share_chat" | "share_user" | "system" => Ok(parsed),
         _ => Err(invalid_param("unsupported msg_type")),
     }
 }
 
 /// 230099 with sub-code 200621 "parse card json err" (create page, "230099 子错误码").
 fn card_json_error(detail: &str) -> Reply {
-    fail(400, 230099, format!(
+    fail(
+        400,
+        230099,
+        format!(
         "Failed to create card content, ext=ErrCode: 200621; ErrMsg: parse card json err, please check whether the card json is correct; ErrorValue: {detail}"
-    ))
+    ),
+    )
 }
 
 /// A shared card: `config.update_multi: true`; JSON 2.0 cards (`"schema": "2.0"`) are always
@@ -149,9 +152,7 @@ fn resolve_chat(st: &mut State, app_id: &str, id_type: &str, receive_id: &str) -
         return Err(field_invalid("receive_id_type", "receive_id_type must be one of open_id, union_id, user_id, email, chat_id"));
     }
     let open_id = st.user_by(id_type, receive_id).ok_or_else(invalid_receiver)?.open_id.clone();
-    let existing = st.chats.iter().find(|c| {
-        c.chat_mode == "p2p" && c.members == [open_id.clone()] && c.bots.iter().any(|b| b == app_id)
-    });
+    let existing = st.chats.iter().find(|c| c.chat_mode == "p2p" && c.members == [open_id.clone()] && c.bots.iter().any(|b| b == app_id));
     if let Some(chat) = existing {
         return Ok(chat.chat_id.clone());
     }

@@ -147,9 +147,7 @@ impl Req {
 
 impl FeishuSandbox {
     pub fn new(config: SandboxConfig) -> Self {
-        FeishuSandbox {
-            inner: Arc::new(Inner { config, state: Mutex::new(State::new()), http: reqwest::Client::new(), holds: Holds::default() }),
-        }
+        FeishuSandbox { inner: Arc::new(Inner { config, state: Mutex::new(State::new()), http: reqwest::Client::new(), holds: Holds::default() }) }
     }
 
     /// Holding one call in flight (named `METHOD /path`, e.g. `POST /open-apis/im/v1/messages`;
@@ -320,11 +318,8 @@ impl FeishuSandbox {
 }
 
 async fn dispatch(AxState(sb): AxState<FeishuSandbox>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let query = uri
-        .query()
-        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-        .map(|pairs| pairs.into_iter().collect())
-        .unwrap_or_default();
+    let query =
+        uri.query().and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok()).map(|pairs| pairs.into_iter().collect()).unwrap_or_default();
     let call = format!("{method} {}", uri.path());
     if sb.holds().pass(&call, HoldPoint::Before).await == Release::Abort {
         return aborted();

@@ -111,10 +111,7 @@ pub(crate) fn bad_request() -> Reply {
 /// The reset is whole seconds until the window frees, rounded up and at least 1 (the page
 /// shows integers and says "单位：秒").
 pub(crate) fn rate_limited(denied: &Denied) -> Reply {
-    let mut r = Reply::json(
-        429,
-        json!({"code": 99991400, "msg": "request trigger frequency limit"}),
-    );
+    let mut r = Reply::json(429, json!({"code": 99991400, "msg": "request trigger frequency limit"}));
     r.headers.push(("x-ogw-ratelimit-limit", denied.limit.to_string()));
     r.headers.push(("x-ogw-ratelimit-reset", denied.reset_secs().to_string()));
     r
@@ -132,10 +129,7 @@ pub(crate) fn im_frequency_limited() -> Reply {
 pub(crate) fn scope_denied(app_id: &str, scopes: &[&str]) -> Reply {
     let list = scopes.join(", ");
     let q = scopes.join(",");
-    let violations: Vec<Value> = scopes
-        .iter()
-        .map(|s| json!({"type": "action_scope_required", "subject": s}))
-        .collect();
+    let violations: Vec<Value> = scopes.iter().map(|s| json!({"type": "action_scope_required", "subject": s})).collect();
     Reply::json(
         400,
         json!({

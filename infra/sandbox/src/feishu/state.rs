@@ -123,9 +123,7 @@ pub(crate) struct State {
 
 impl State {
     pub fn new() -> Self {
-        let epoch_at_start = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let epoch_at_start = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         State {
             start: Instant::now(),
             epoch_at_start,
@@ -221,11 +219,7 @@ impl State {
 
     /// The message object of `im/v1/messages` (send, list) responses.
     pub fn message_json(&self, m: &Message) -> Value {
-        let (id_type, sender_type) = if m.sender_type == "app" {
-            ("app_id", "app")
-        } else {
-            ("open_id", "user")
-        };
+        let (id_type, sender_type) = if m.sender_type == "app" { ("app_id", "app") } else { ("open_id", "user") };
         let mut v = json!({
             "message_id": m.message_id,
             "msg_type": m.msg_type,

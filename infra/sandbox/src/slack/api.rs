@@ -314,10 +314,7 @@ fn parse_args(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<(
 }
 
 fn authenticate(st: &State, headers: &HeaderMap, form_token: Option<String>) -> Result<Caller, ApiError> {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").map(|t| t.trim().to_string()));
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ").map(|t| t.trim().to_string()));
     let Some(token) = bearer.filter(|t| !t.is_empty()).or(form_token.filter(|t| !t.is_empty())) else {
         return Err(err("not_authed"));
     };

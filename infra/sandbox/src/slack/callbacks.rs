@@ -103,12 +103,7 @@ impl SlackSandbox {
     async fn signed_post(&self, url: &str, content_type: &str, body: String, extra: &[(&str, String)]) -> Sent {
         let ts = unix_now().to_string();
         let sig = self.sign(&ts, body.as_bytes());
-        let mut req = self
-            .http
-            .post(url)
-            .header("content-type", content_type)
-            .header("x-slack-request-timestamp", ts)
-            .header("x-slack-signature", sig);
+        let mut req = self.http.post(url).header("content-type", content_type).header("x-slack-request-timestamp", ts).header("x-slack-signature", sig);
         for (k, v) in extra {
             req = req.header(*k, v.as_str());
         }
@@ -205,7 +200,16 @@ impl SlackSandbox {
                 }
                 c.members.push(user_id.into());
             }
-            let m = Message { ts: ts.clone(), user: Some(user_id.into()), bot_id: None, text: text.into(), blocks: None, edited: None, thread_ts: None, reactions: Vec::new() };
+            let m = Message {
+                ts: ts.clone(),
+                user: Some(user_id.into()),
+                bot_id: None,
+                text: text.into(),
+                blocks: None,
+                edited: None,
+                thread_ts: None,
+                reactions: Vec::new(),
+            };
             c.messages.push(m);
             let channel_type = if c.is_private { "group" } else { "channel" };
             Ok(json!({"type": "message", "channel": channel_id, "user": user_id, "text": text, "ts": ts,
@@ -284,7 +288,16 @@ pub(crate) async fn response_url(AxState(sb): AxState<SlackSandbox>, Path(id): P
                     m.blocks = blocks;
                 }
             } else if body.get("response_type").and_then(Value::as_str) == Some("in_channel") {
-                let m = Message { ts: new_ts, user: Some(bot_user), bot_id: Some(bot_id), text: text.unwrap_or_default(), blocks, edited: None, thread_ts: None, reactions: Vec::new() };
+                let m = Message {
+                    ts: new_ts,
+                    user: Some(bot_user),
+                    bot_id: Some(bot_id),
+                    text: text.unwrap_or_default(),
+                    blocks,
+                    edited: None,
+                    thread_ts: None,
+                    reactions: Vec::new(),
+                };
                 c.messages.push(m);
             }
         }

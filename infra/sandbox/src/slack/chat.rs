@@ -187,10 +187,7 @@ pub(crate) fn reactions_add(st: &mut State, caller: &Caller, spec: &Spec, args: 
 /// has that address (compared case-insensitively).
 pub(crate) fn lookup_by_email(st: &mut State, caller: &Caller, _spec: &Spec, args: &Args) -> Reply {
     let email = args.str("email").ok_or_else(|| missing_field("email"))?;
-    let found = st
-        .users
-        .values()
-        .find(|u| u.team_id == caller.team_id && u.email.as_ref().is_some_and(|e| e.eq_ignore_ascii_case(email.trim())));
+    let found = st.users.values().find(|u| u.team_id == caller.team_id && u.email.as_ref().is_some_and(|e| e.eq_ignore_ascii_case(email.trim())));
     let u = found.ok_or_else(|| err("users_not_found"))?;
     Ok(json!({"user": st.user_json(u)}))
 }

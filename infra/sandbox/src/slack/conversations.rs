@@ -181,9 +181,7 @@ pub(crate) fn history(st: &mut State, caller: &Caller, spec: &Spec, args: &Args)
     if !is_member(c, &caller.bot_user_id) {
         return Err(err("not_in_channel"));
     }
-    let bound = |k: &str, code: &'static str| -> Result<Option<(u64, u32)>, ApiError> {
-        args.str(k).map(|t| ts_key(&t).ok_or_else(|| err(code))).transpose()
-    };
+    let bound = |k: &str, code: &'static str| -> Result<Option<(u64, u32)>, ApiError> { args.str(k).map(|t| ts_key(&t).ok_or_else(|| err(code))).transpose() };
     let latest = bound("latest", "invalid_ts_latest")?;
     let oldest = bound("oldest", "invalid_ts_oldest")?;
     let inclusive = args.flag("inclusive");
@@ -203,9 +201,7 @@ pub(crate) fn history(st: &mut State, caller: &Caller, spec: &Spec, args: &Args)
         .filter(|m| m.thread_ts.as_ref().is_none_or(|t| *t == m.ts))
         .filter(|m| {
             let k = ts_key(&m.ts).unwrap_or_default();
-            latest.is_none_or(|l| k < l || (inclusive && k == l))
-                && oldest.is_none_or(|o| k > o || (inclusive && k == o))
-                && cursor.is_none_or(|cur| k <= cur)
+            latest.is_none_or(|l| k < l || (inclusive && k == l)) && oldest.is_none_or(|o| k > o || (inclusive && k == o)) && cursor.is_none_or(|cur| k <= cur)
         })
         .collect();
     picked.reverse();

@@ -184,11 +184,7 @@ impl State {
         if self.workspace(team_id).is_some() {
             return;
         }
-        let domain: String = name
-            .to_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect();
+        let domain: String = name.to_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
         let domain = domain.trim_matches('-').to_string();
         let (bot_user_id, bot_id, owner_id) = (self.next_id('U'), self.next_id('B'), self.next_id('U'));
         let bot = User { id: bot_user_id.clone(), team_id: team_id.into(), name: "bot".into(), email: None, bot_id: Some(bot_id.clone()) };

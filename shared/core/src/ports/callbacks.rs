@@ -43,10 +43,19 @@ pub enum ImEvent {
     Handshake(RawResponse),
     /// A message in a chat. `mentions_bot` when the app was @mentioned; the text is plain,
     /// with the bot's own mention markup removed (so `@warroom ack` arrives as `ack`).
-    Message { chat: ChatId, message: ChatMessage, mentions_bot: bool },
+    Message {
+        chat: ChatId,
+        message: ChatMessage,
+        mentions_bot: bool,
+    },
     /// The chat was disbanded, archived or deleted from inside the IM.
-    ChatGone { chat: ChatId },
-    MemberJoined { chat: ChatId, user: ImUserId },
+    ChatGone {
+        chat: ChatId,
+    },
+    MemberJoined {
+        chat: ChatId,
+        user: ImUserId,
+    },
     /// The app was uninstalled or its tokens revoked.
     AppRevoked,
     /// Verified, but nothing Warroom acts on.

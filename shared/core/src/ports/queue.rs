@@ -86,4 +86,3 @@ pub enum Outcome {
 pub trait JobHandler: Send + Sync {
     async fn handle(&self, job: &Job, delivery: &Delivery) -> Outcome;
 }
-

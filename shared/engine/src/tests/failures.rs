@@ -40,7 +40,8 @@ async fn one_failed_invite_does_not_stop_the_others_and_is_on_the_record() {
     assert!(failed.detail.contains("Bob") && failed.detail.contains("cant_invite"), "{}", failed.detail);
     let unlinked = timeline.iter().find(|e| e.action == A::ResponderUnlinked).unwrap();
     assert!(unlinked.detail.contains("Dee"));
-    let told = chat.messages.iter().any(|m| matches!(&m.kind, warroom_testkit::fake_platform::FakeMessageKind::Text(t) if t.contains("Dee could not be invited")));
+    let told =
+        chat.messages.iter().any(|m| matches!(&m.kind, warroom_testkit::fake_platform::FakeMessageKind::Text(t) if t.contains("Dee could not be invited")));
     assert!(told, "the chat hears about the unreachable responder");
     // Another pass neither retries Bob nor repeats the notices.
     w.engine.reconcile(&w.tenant, &inc.id).await.unwrap();

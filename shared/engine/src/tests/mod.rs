@@ -2,8 +2,8 @@
 //! fake IM platform (which enforces platform rules and can fail), a recording source.
 
 mod crash;
-mod flows;
 mod failures;
+mod flows;
 mod lost;
 mod scenario;
 
@@ -119,7 +119,10 @@ impl World {
             description: "5xx above 2%".into(),
             severity: Severity::Critical,
             responders: Some(
-                responders.iter().map(|n| Responder { name: Some(n.to_string()), email: Some(format!("{}@example.com", n.to_lowercase())), phone: None, member_id: None }).collect(),
+                responders
+                    .iter()
+                    .map(|n| Responder { name: Some(n.to_string()), email: Some(format!("{}@example.com", n.to_lowercase())), phone: None, member_id: None })
+                    .collect(),
             ),
             labels: Default::default(),
             url: None,

@@ -8,7 +8,13 @@ const TOKEN: &str = "vtok";
 const NOW: i64 = 1_763_715_600; // seconds
 
 fn creds(encrypt_key: &str) -> FeishuCredentials {
-    FeishuCredentials { app_id: "cli_1".into(), app_secret: "s".into(), verification_token: TOKEN.into(), encrypt_key: encrypt_key.into(), base_url: FEISHU_BASE.into() }
+    FeishuCredentials {
+        app_id: "cli_1".into(),
+        app_secret: "s".into(),
+        verification_token: TOKEN.into(),
+        encrypt_key: encrypt_key.into(),
+        base_url: FEISHU_BASE.into(),
+    }
 }
 
 /// A request as Feishu sends it: `{"encrypt": …}` signed with `sign_key` at `ts`.
@@ -50,14 +56,17 @@ fn event(kind: &str, event: Value) -> Value {
 }
 
 fn message_event(text: &str, chat_type: &str) -> Value {
-    event("im.message.receive_v1", json!({
-        "sender": {"sender_id": {"open_id": "ou_alice"}, "sender_type": "user"},
-        "message": {"message_id": "om_1", "create_time": "1763715600123", "chat_id": "oc_room", "chat_type": chat_type,
-            "message_type": "text", "content": json!({"text": text}).to_string(),
-            "mentions": [
-                {"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "Warroom"},
-                {"key": "@_user_2", "id": {"open_id": "ou_bob"}, "name": "Bob"}]}
-    }))
+    event(
+        "im.message.receive_v1",
+        json!({
+            "sender": {"sender_id": {"open_id": "ou_alice"}, "sender_type": "user"},
+            "message": {"message_id": "om_1", "create_time": "1763715600123", "chat_id": "oc_room", "chat_type": chat_type,
+                "message_type": "text", "content": json!({"text": text}).to_string(),
+                "mentions": [
+                    {"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "Warroom"},
+                    {"key": "@_user_2", "id": {"open_id": "ou_bob"}, "name": "Bob"}]}
+        }),
+    )
 }
 
 fn decode(codec: &FeishuCodec, req: &Req) -> Result<EventDelivery, CallbackError> {
@@ -177,13 +186,16 @@ fn unencrypted_callbacks_are_checked_by_token_alone() {
 }
 
 fn click_event(value: Value) -> Value {
-    event("card.action.trigger", json!({
-        "operator": {"tenant_key": "t", "open_id": "ou_alice"},
-        "token": "c-tok",
-        "action": {"tag": "button", "value": value},
-        "host": "im_message",
-        "context": {"open_message_id": "om_card", "open_chat_id": "oc_room"}
-    }))
+    event(
+        "card.action.trigger",
+        json!({
+            "operator": {"tenant_key": "t", "open_id": "ou_alice"},
+            "token": "c-tok",
+            "action": {"tag": "button", "value": value},
+            "host": "im_message",
+            "context": {"open_message_id": "om_card", "open_chat_id": "oc_room"}
+        }),
+    )
 }
 
 #[test]
@@ -211,7 +223,16 @@ fn a_button_click_decodes_to_its_incident_action_user_and_chat() {
 #[test]
 fn the_click_answer_carries_a_toast_and_the_new_card() {
     let codec = FeishuCodec::new(creds(KEY));
-    let card = Card { incident_id: "inc_1".into(), title: "t".into(), status: Status::Acknowledged, severity: Severity::Info, snoozed_until: None, fields: vec![], actions: vec![], url: None };
+    let card = Card {
+        incident_id: "inc_1".into(),
+        title: "t".into(),
+        status: Status::Acknowledged,
+        severity: Severity::Info,
+        snoozed_until: None,
+        fields: vec![],
+        actions: vec![],
+        url: None,
+    };
     let with_card: Value = serde_json::from_slice(&codec.click_reply("Acknowledged", Some(&card)).body).unwrap();
     assert_eq!(with_card["toast"], json!({"type": "success", "content": "Acknowledged"}));
     assert_eq!(with_card["card"]["type"], "raw");

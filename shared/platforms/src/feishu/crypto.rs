@@ -25,15 +25,12 @@ fn key_of(encrypt_key: &str) -> [u8; 32] {
 /// Not base64 / not whole blocks → `Malformed`; a padding or UTF-8 failure (a wrong key,
 /// tampering) → `BadSignature`, one answer for all of them so nothing leaks which one.
 pub fn decrypt(encrypt_key: &str, encrypted_b64: &str) -> Result<String, CallbackError> {
-    let buf = B64
-        .decode(encrypted_b64.trim())
-        .map_err(|_| CallbackError::Malformed("the encrypted payload is not base64".into()))?;
+    let buf = B64.decode(encrypted_b64.trim()).map_err(|_| CallbackError::Malformed("the encrypted payload is not base64".into()))?;
     if buf.len() < 2 * BLOCK || buf.len() % BLOCK != 0 {
         return Err(CallbackError::Malformed("the encrypted payload is not whole AES blocks".into()));
     }
     let (iv, ciphertext) = buf.split_at(BLOCK);
-    let cipher = cbc::Decryptor::<Aes256>::new_from_slices(&key_of(encrypt_key), iv)
-        .map_err(|_| CallbackError::Malformed("bad IV length".into()))?;
+    let cipher = cbc::Decryptor::<Aes256>::new_from_slices(&key_of(encrypt_key), iv).map_err(|_| CallbackError::Malformed("bad IV length".into()))?;
     let plain = cipher.decrypt_padded_vec::<Pkcs7>(ciphertext).map_err(|_| CallbackError::BadSignature)?;
     String::from_utf8(plain).map_err(|_| CallbackError::BadSignature)
 }

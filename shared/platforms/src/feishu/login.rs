@@ -45,13 +45,9 @@ fn accounts_base(credentials: &FeishuCredentials) -> String {
 
 /// The page to send the member to. `state` must be single-use and checked on return.
 pub fn authorize_url(credentials: &FeishuCredentials, redirect_uri: &str, state: &str) -> String {
-    let query = serde_urlencoded::to_string([
-        ("client_id", credentials.app_id.as_str()),
-        ("redirect_uri", redirect_uri),
-        ("response_type", "code"),
-        ("state", state),
-    ])
-    .expect("strings always encode");
+    let query =
+        serde_urlencoded::to_string([("client_id", credentials.app_id.as_str()), ("redirect_uri", redirect_uri), ("response_type", "code"), ("state", state)])
+            .expect("strings always encode");
     format!("{}/open-apis/authen/v1/authorize?{query}", accounts_base(credentials))
 }
 

@@ -95,7 +95,9 @@ impl FeishuPlatform {
     pub async fn bot_open_id(&self) -> ImResult<String> {
         let v = self.client.call_envelope(Method::GET, "/open-apis/bot/v3/info", None).await?;
         let id = v.pointer("/bot/open_id").or_else(|| v.pointer("/data/open_id")).or_else(|| v.pointer("/data/bot/open_id"));
-        id.and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ImError::Rejected { code: "bad_response".into(), message: "bot info without open_id".into() })
+        id.and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| ImError::Rejected { code: "bad_response".into(), message: "bot info without open_id".into() })
     }
 
     /// An AppLink that opens the chat in the client; third-party use only, so
@@ -146,10 +148,10 @@ impl FeishuPlatform {
             body["uuid"] = json!(uuid);
         }
         let data = self.client.call(Method::POST, "/open-apis/im/v1/messages?receive_id_type=chat_id", Some(&body)).await?;
-        data.get("message_id").and_then(Value::as_str).map(MessageId::new).ok_or_else(|| ImError::Rejected {
-            code: "bad_response".into(),
-            message: "message sent without a message_id".into(),
-        })
+        data.get("message_id")
+            .and_then(Value::as_str)
+            .map(MessageId::new)
+            .ok_or_else(|| ImError::Rejected { code: "bad_response".into(), message: "message sent without a message_id".into() })
     }
 }
 
@@ -177,7 +179,15 @@ impl ImPlatform for FeishuPlatform {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities { interactive_cards: true, update_card: true, dismiss: true, history: true, idempotent_create: true, lookup_by_email: true, lookup_by_phone: true }
+        Capabilities {
+            interactive_cards: true,
+            update_card: true,
+            dismiss: true,
+            history: true,
+            idempotent_create: true,
+            lookup_by_email: true,
+            lookup_by_phone: true,
+        }
     }
 
     /// Seed 003 "Rate Limits": all APIs 50/s per app; send message 1000/min per app; the
@@ -223,7 +233,10 @@ impl ImPlatform for FeishuPlatform {
         let chat_type = if request.private { "private" } else { "public" };
         let body = json!({"name": request.name, "description": request.topic, "chat_mode": "group", "chat_type": chat_type});
         let data = self.client.call(Method::POST, &path, Some(&body)).await?;
-        let chat_id = data.get("chat_id").and_then(Value::as_str).ok_or_else(|| ImError::Rejected { code: "bad_response".into(), message: "chat created without a chat_id".into() })?;
+        let chat_id = data
+            .get("chat_id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ImError::Rejected { code: "bad_response".into(), message: "chat created without a chat_id".into() })?;
         Ok(CreatedChat { url: self.chat_url(chat_id), chat_id: ChatId::new(chat_id) })
     }
 
@@ -310,7 +323,8 @@ impl ImPlatform for FeishuPlatform {
             .filter(|m| !m.deleted)
             .filter_map(|m| {
                 let raw = message_text(&m.msg_type, &m.body.as_ref()?.content)?;
-                let mut placeholders: Vec<Placeholder> = m.mentions.iter().map(|x| Placeholder { key: x.key.clone(), replacement: Some(format!("@{}", x.name)) }).collect();
+                let mut placeholders: Vec<Placeholder> =
+                    m.mentions.iter().map(|x| Placeholder { key: x.key.clone(), replacement: Some(format!("@{}", x.name)) }).collect();
                 Some(ChatMessage {
                     id: m.message_id,
                     at: Timestamp(m.create_time.and_then(|t| t.parse().ok()).unwrap_or_default()),

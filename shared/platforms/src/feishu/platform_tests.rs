@@ -73,7 +73,13 @@ impl Stub {
         self.calls().len() - self.api_calls().len()
     }
     fn credentials(&self) -> FeishuCredentials {
-        FeishuCredentials { app_id: "cli_test".into(), app_secret: "secret".into(), verification_token: "v".into(), encrypt_key: "k".into(), base_url: self.base.clone() }
+        FeishuCredentials {
+            app_id: "cli_test".into(),
+            app_secret: "secret".into(),
+            verification_token: "v".into(),
+            encrypt_key: "k".into(),
+            base_url: self.base.clone(),
+        }
     }
 }
 
@@ -179,7 +185,16 @@ async fn a_chat_is_created_with_its_idempotency_key_as_uuid_and_the_bot_as_manag
 }
 
 fn card() -> Card {
-    Card { incident_id: "inc_1".into(), title: "DB down".into(), status: Status::Triggered, severity: Severity::Critical, snoozed_until: None, fields: vec![], actions: vec![CardAction::Acknowledge], url: None }
+    Card {
+        incident_id: "inc_1".into(),
+        title: "DB down".into(),
+        status: Status::Triggered,
+        severity: Severity::Critical,
+        snoozed_until: None,
+        fields: vec![],
+        actions: vec![CardAction::Acknowledge],
+        url: None,
+    }
 }
 
 #[tokio::test]
@@ -240,7 +255,9 @@ async fn history_is_read_page_by_page_as_plain_text_oldest_first() {
 #[tokio::test]
 async fn granted_scopes_lists_only_the_granted_ones_and_chats_page_too() {
     let stub = Stub::start(|c| match c.path.as_str() {
-        "/open-apis/application/v6/scopes" => ok(json!({"scopes": [{"scope_name": "im:chat", "grant_status": 1}, {"scope_name": "im:message", "grant_status": 2}]})),
+        "/open-apis/application/v6/scopes" => {
+            ok(json!({"scopes": [{"scope_name": "im:chat", "grant_status": 1}, {"scope_name": "im:message", "grant_status": 2}]}))
+        }
         _ => ok(json!({"has_more": false, "page_token": "", "items": [{"chat_id": "oc_1", "name": "war room"}]})),
     })
     .await;
@@ -263,7 +280,13 @@ async fn missing_permissions_and_lost_chats_reach_the_engine_as_such() {
 
 #[test]
 fn buckets_keep_every_window_under_the_app_minute_and_chat_limits() {
-    let creds = FeishuCredentials { app_id: "cli_x".into(), app_secret: String::new(), verification_token: String::new(), encrypt_key: String::new(), base_url: FEISHU_BASE.into() };
+    let creds = FeishuCredentials {
+        app_id: "cli_x".into(),
+        app_secret: String::new(),
+        verification_token: String::new(),
+        encrypt_key: String::new(),
+        base_url: FEISHU_BASE.into(),
+    };
     let p = FeishuPlatform::new(creds, reqwest::Client::new(), Arc::new(EmbeddedStore::open_temporary().unwrap()), Arc::new(SystemClock));
     let second = std::time::Duration::from_secs(1);
     let minute = std::time::Duration::from_secs(60);
@@ -279,7 +302,10 @@ fn buckets_keep_every_window_under_the_app_minute_and_chat_limits() {
     };
     assert_eq!(keys(ApiFamily::CreateChat, None), vec![("feishu.cli_x.app".into(), 48)]);
     let chat = ChatId::new("oc_9");
-    assert_eq!(keys(ApiFamily::Message, Some(&chat)), vec![("feishu.cli_x.app".into(), 48), ("feishu.cli_x.messages".into(), 999), ("feishu.cli_x.chat.oc_9".into(), 4)]);
+    assert_eq!(
+        keys(ApiFamily::Message, Some(&chat)),
+        vec![("feishu.cli_x.app".into(), 48), ("feishu.cli_x.messages".into(), 999), ("feishu.cli_x.chat.oc_9".into(), 4)]
+    );
     assert!(p.capabilities().idempotent_create && p.capabilities().lookup_by_phone);
 }
 
@@ -289,8 +315,12 @@ async fn signing_in_exchanges_the_code_and_reads_who_signed_in() {
         "/open-apis/authen/v2/oauth/token" if c.body["code"] == "good" => {
             Reply(200, vec![], json!({"code": 0, "access_token": "u-user", "token_type": "Bearer", "expires_in": 7200}))
         }
-        "/open-apis/authen/v2/oauth/token" => Reply(400, vec![], json!({"code": 20003, "error": "invalid_grant", "error_description": "The authorization code is invalid"})),
-        "/open-apis/authen/v1/user_info" if c.auth == "Bearer u-user" => ok(json!({"open_id": "ou_ann", "name": "Ann", "email": "", "mobile": "+8613800000000"})),
+        "/open-apis/authen/v2/oauth/token" => {
+            Reply(400, vec![], json!({"code": 20003, "error": "invalid_grant", "error_description": "The authorization code is invalid"}))
+        }
+        "/open-apis/authen/v1/user_info" if c.auth == "Bearer u-user" => {
+            ok(json!({"open_id": "ou_ann", "name": "Ann", "email": "", "mobile": "+8613800000000"}))
+        }
         _ => Reply(401, vec![], json!({"code": 99991668, "msg": "Invalid access token"})),
     })
     .await;
@@ -298,7 +328,10 @@ async fn signing_in_exchanges_the_code_and_reads_who_signed_in() {
     let user = crate::feishu::login_user(&http, &creds, "https://w.example/cb", "good").await.unwrap();
     assert_eq!(user, crate::feishu::LoginUser { open_id: "ou_ann".into(), name: "Ann".into(), email: None, mobile: Some("+8613800000000".into()) });
     let exchange = &stub.calls()[0];
-    assert_eq!(exchange.body, json!({"grant_type": "authorization_code", "client_id": "cli_test", "client_secret": "secret", "code": "good", "redirect_uri": "https://w.example/cb"}));
+    assert_eq!(
+        exchange.body,
+        json!({"grant_type": "authorization_code", "client_id": "cli_test", "client_secret": "secret", "code": "good", "redirect_uri": "https://w.example/cb"})
+    );
     let refused = crate::feishu::login_user(&http, &creds, "https://w.example/cb", "reused").await.unwrap_err();
     assert_eq!(refused, ImError::Rejected { code: "20003".into(), message: "The authorization code is invalid".into() });
 }

@@ -37,11 +37,7 @@ fn flatten_post(v: &Value) -> String {
             .flatten()
             .filter_map(|el| match el.get("tag")?.as_str()? {
                 "text" | "a" => el.get("text")?.as_str().map(str::to_owned),
-                "at" => el
-                    .get("user_name")
-                    .and_then(Value::as_str)
-                    .map(|n| format!("@{n}"))
-                    .or_else(|| el.get("user_id")?.as_str().map(str::to_owned)),
+                "at" => el.get("user_name").and_then(Value::as_str).map(|n| format!("@{n}")).or_else(|| el.get("user_id")?.as_str().map(str::to_owned)),
                 _ => None,
             })
             .collect();
@@ -76,10 +72,7 @@ mod tests {
 
     #[test]
     fn placeholders_are_replaced_longest_first_and_removed_ones_leave_no_gap() {
-        let mut p = vec![
-            Placeholder { key: "@_user_1".into(), replacement: None },
-            Placeholder { key: "@_user_10".into(), replacement: Some("@Bob".into()) },
-        ];
+        let mut p = vec![Placeholder { key: "@_user_1".into(), replacement: None }, Placeholder { key: "@_user_10".into(), replacement: Some("@Bob".into()) }];
         assert_eq!(replace_placeholders("@_user_1  snooze 30m cc @_user_10", &mut p), "snooze 30m cc @Bob");
     }
 }

@@ -105,15 +105,12 @@ impl Tokens {
         if let Err(failure) = classify(&sent) {
             return Err(match failure {
                 Failure::Im(e @ (ImError::RateLimited { .. } | ImError::Transient(_))) => e,
-                Failure::Im(ImError::Rejected { code, message }) => {
-                    ImError::Unauthorized(format!("Feishu refused the app credentials ({code}: {message})"))
-                }
+                Failure::Im(ImError::Rejected { code, message }) => ImError::Unauthorized(format!("Feishu refused the app credentials ({code}: {message})")),
                 Failure::Im(other) => ImError::Unauthorized(format!("Feishu refused the app credentials: {other}")),
                 Failure::TokenRejected(message) => ImError::Unauthorized(message),
             });
         }
-        let answer: TokenAnswer = serde_json::from_slice(&sent.body)
-            .map_err(|_| ImError::Transient("unreadable tenant_access_token answer".into()))?;
+        let answer: TokenAnswer = serde_json::from_slice(&sent.body).map_err(|_| ImError::Transient("unreadable tenant_access_token answer".into()))?;
         match (answer.tenant_access_token.filter(|t| !t.is_empty()), answer.expire) {
             (Some(token), Some(expire)) => Ok((Secret::new(token), expire)),
             _ => Err(ImError::Transient("the tenant_access_token answer carried no token".into())),

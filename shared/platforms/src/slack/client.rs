@@ -151,12 +151,7 @@ pub(crate) fn split_scopes(s: &str) -> Vec<String> {
 }
 
 /// A form POST. Encoded by hand: reqwest's `form` feature is not enabled in this workspace.
-pub(crate) fn form_request(
-    http: &reqwest::Client,
-    url: &str,
-    method: &str,
-    args: &impl Serialize,
-) -> Result<reqwest::RequestBuilder, SlackApiError> {
+pub(crate) fn form_request(http: &reqwest::Client, url: &str, method: &str, args: &impl Serialize) -> Result<reqwest::RequestBuilder, SlackApiError> {
     let body = serde_urlencoded::to_string(args).map_err(|_| SlackApiError::local(method, local::ENCODE))?;
     Ok(http.post(url).header(CONTENT_TYPE, "application/x-www-form-urlencoded").body(body))
 }
@@ -179,31 +174,14 @@ pub(crate) async fn execute<T: DeserializeOwned>(method: &str, request: reqwest:
 
 fn failure(method: &str, status: u16, headers: &HeaderMap, body: Option<&Value>) -> SlackApiError {
     let text = |k: &str| body.and_then(|b| b.get(k)).and_then(Value::as_str).map(String::from);
-    let code = text("error").unwrap_or_else(|| {
-        if (200..300).contains(&status) {
-            local::BAD_RESPONSE.to_string()
-        } else {
-            format!("{}{status}", local::HTTP_PREFIX)
-        }
-    });
+    let code =
+        text("error").unwrap_or_else(|| if (200..300).contains(&status) { local::BAD_RESPONSE.to_string() } else { format!("{}{status}", local::HTTP_PREFIX) });
     let user_errors = body
         .and_then(|b| b.get("errors"))
         .and_then(Value::as_array)
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| Some((e.get("user")?.as_str()?.to_string(), e.get("error")?.as_str()?.to_string())))
-                .collect()
-        })
+        .map(|errors| errors.iter().filter_map(|e| Some((e.get("user")?.as_str()?.to_string(), e.get("error")?.as_str()?.to_string()))).collect())
         .unwrap_or_default();
-    SlackApiError {
-        method: method.to_string(),
-        code,
-        status: Some(status),
-        retry_after: retry_after(headers),
-        needed: text("needed"),
-        user_errors,
-    }
+    SlackApiError { method: method.to_string(), code, status: Some(status), retry_after: retry_after(headers), needed: text("needed"), user_errors }
 }
 
 /// `Retry-After` in whole seconds (what Slack sends with a 429).

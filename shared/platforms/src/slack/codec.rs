@@ -52,9 +52,7 @@ impl SlackCodec {
 /// (bolt-python `slack_bolt/middleware/ssl_check/ssl_check.py`). They change nothing.
 fn is_ssl_check(body: &[u8]) -> bool {
     body.first() != Some(&b'{')
-        && serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
-            .map(|pairs| pairs.iter().any(|(k, v)| k == "ssl_check" && v == "1"))
-            .unwrap_or(false)
+        && serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).map(|pairs| pairs.iter().any(|(k, v)| k == "ssl_check" && v == "1")).unwrap_or(false)
 }
 
 // The `block_actions` fields Warroom reads (docs.slack.dev/reference/interaction-payloads/
@@ -109,8 +107,7 @@ fn empty_ok() -> RawResponse {
 impl CallbackCodec for SlackCodec {
     fn decode_click(&self, request: &RawRequest<'_>) -> Result<Click, CallbackError> {
         self.verified(request)?;
-        let fields: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(request.body).map_err(|e| CallbackError::Malformed(format!("form body: {e}")))?;
+        let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(request.body).map_err(|e| CallbackError::Malformed(format!("form body: {e}")))?;
         let payload = fields.into_iter().find(|(k, _)| k == "payload").map(|(_, v)| v);
         let payload = payload.ok_or_else(|| CallbackError::Malformed("no payload field".into()))?;
         let p: Interaction = serde_json::from_str(&payload).map_err(|e| CallbackError::Malformed(format!("payload: {e}")))?;
@@ -156,14 +153,7 @@ impl CallbackCodec for SlackCodec {
         // The response_url's path is a credential: log its host only.
         let host = reqwest::Url::parse(url).ok().and_then(|u| u.host_str().map(String::from)).unwrap_or_else(|| "?".into());
         let body = serde_json::json!({"response_type": "ephemeral", "replace_original": false, "text": message});
-        let sent = self
-            .http
-            .post(url)
-            .header(CONTENT_TYPE, "application/json; charset=utf-8")
-            .body(body.to_string())
-            .timeout(REPLY_TIMEOUT)
-            .send()
-            .await;
+        let sent = self.http.post(url).header(CONTENT_TYPE, "application/json; charset=utf-8").body(body.to_string()).timeout(REPLY_TIMEOUT).send().await;
         match sent {
             Ok(r) if r.status().is_success() => {}
             Ok(r) => tracing::warn!(%host, status = r.status().as_u16(), "slack response_url refused the ephemeral reply"),

@@ -48,9 +48,7 @@ impl SlackApiError {
         }
         match self.code.as_str() {
             local::TIMEOUT | local::CONNECT | local::TRANSPORT => ImError::Transient(format!("{}: {}", self.method, self.code)),
-            "ratelimited" | "rate_limited" => {
-                ImError::RateLimited { retry_after: self.retry_after.unwrap_or(DEFAULT_RETRY_AFTER) }
-            }
+            "ratelimited" | "rate_limited" => ImError::RateLimited { retry_after: self.retry_after.unwrap_or(DEFAULT_RETRY_AFTER) },
             _ => map_error_code(&self.code, self.needed.as_deref()),
         }
     }
@@ -71,18 +69,14 @@ pub fn map_error_code(code: &str, needed: Option<&str>) -> ImError {
     match code {
         "ratelimited" | "rate_limited" => ImError::RateLimited { retry_after: DEFAULT_RETRY_AFTER },
         "missing_scope" => ImError::MissingPermission { scope: needed.unwrap_or("unknown").to_string() },
-        "invalid_auth" | "not_authed" | "account_inactive" | "token_revoked" | "token_expired" => {
-            ImError::Unauthorized(code.to_string())
-        }
+        "invalid_auth" | "not_authed" | "account_inactive" | "token_revoked" | "token_expired" => ImError::Unauthorized(code.to_string()),
         // Archived, deleted, or the bot was removed: for Warroom the chat is gone.
         // `is_inactive` is chat.update's "cannot be edited within a frozen, archived or
         // deleted channel" (slack-api-ref chat.update.json).
         "channel_not_found" | "is_archived" | "not_in_channel" | "is_inactive" => ImError::ChatGone,
         "users_not_found" | "user_not_found" => ImError::UserNotFound,
         // Slack-side failures from the common error tables (slack-api-ref): worth a retry.
-        "internal_error" | "fatal_error" | "service_unavailable" => {
-            ImError::Transient(code.to_string())
-        }
+        "internal_error" | "fatal_error" | "service_unavailable" => ImError::Transient(code.to_string()),
         _ => ImError::Rejected { code: code.to_string(), message: describe(code) },
     }
 }

@@ -80,14 +80,9 @@ fn inner(event: &Value, bots: &[&str]) -> Result<ImEvent, CallbackError> {
             _ if text(event, "subtype").is_some() => ImEvent::Ignored(format!("message subtype {}", text(event, "subtype").unwrap_or(""))),
             _ => message(event, kind, bots, false)?.unwrap_or_else(|| ImEvent::Ignored("message from a bot".into())),
         },
-        "member_joined_channel" => ImEvent::MemberJoined {
-            chat: required(event, "channel", kind)?.into(),
-            user: required(event, "user", kind)?.into(),
-        },
+        "member_joined_channel" => ImEvent::MemberJoined { chat: required(event, "channel", kind)?.into(), user: required(event, "user", kind)?.into() },
         // `channel` is the channel id in all four (docs examples).
-        "channel_archive" | "channel_deleted" | "group_archive" | "group_deleted" => {
-            ImEvent::ChatGone { chat: required(event, "channel", kind)?.into() }
-        }
+        "channel_archive" | "channel_deleted" | "group_archive" | "group_deleted" => ImEvent::ChatGone { chat: required(event, "channel", kind)?.into() },
         "app_uninstalled" => ImEvent::AppRevoked,
         // Only the bot token matters to Warroom; revoked user tokens leave it working
         // (Bolt's TokenRevocationListeners likewise deletes the bot only if `tokens.bot`

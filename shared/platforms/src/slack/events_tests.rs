@@ -55,7 +55,9 @@ fn mention_markup_with_a_label_or_an_unknown_bot_id_is_stripped_too() {
 
 #[test]
 fn channel_messages_by_people_are_messages_and_bot_or_system_ones_are_ignored() {
-    let human = event_of(json!({"type": "message", "channel": "C1", "user": "U1", "text": " hello ", "ts": "1663966382.046509", "channel_type": "channel", "client_msg_id": "x"}));
+    let human = event_of(
+        json!({"type": "message", "channel": "C1", "user": "U1", "text": " hello ", "ts": "1663966382.046509", "channel_type": "channel", "client_msg_id": "x"}),
+    );
     assert!(matches!(&human, ImEvent::Message { mentions_bot: false, message, .. } if message.text == "hello"), "{human:?}");
     let private = event_of(json!({"type": "message", "channel": "G1", "user": "U1", "text": "hi", "ts": "1.0", "channel_type": "group"}));
     assert!(matches!(private, ImEvent::Message { .. }));
@@ -72,7 +74,9 @@ fn channel_messages_by_people_are_messages_and_bot_or_system_ones_are_ignored() 
 
 #[test]
 fn joins_archives_deletions_and_uninstalls_map_to_their_events() {
-    let joined = event_of(json!({"type": "member_joined_channel", "user": "W123ABC456", "channel": "C123ABC456", "channel_type": "C", "team": "T123ABC456", "inviter": "U123456789"}));
+    let joined = event_of(
+        json!({"type": "member_joined_channel", "user": "W123ABC456", "channel": "C123ABC456", "channel_type": "C", "team": "T123ABC456", "inviter": "U123456789"}),
+    );
     assert_eq!(joined, ImEvent::MemberJoined { chat: "C123ABC456".into(), user: "W123ABC456".into() });
     for kind in ["channel_archive", "channel_deleted", "group_archive", "group_deleted"] {
         assert_eq!(event_of(json!({"type": kind, "channel": "C9", "user": "U1"})), ImEvent::ChatGone { chat: "C9".into() }, "{kind}");

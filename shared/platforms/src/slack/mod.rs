@@ -120,9 +120,20 @@ mod tests {
         assert_eq!(
             names,
             [
-                "chat:write", "app_mentions:read", "im:history", "channels:history", "groups:history", "channels:manage",
-                "groups:write", "groups:write.invites", "channels:read", "groups:read", "users:read", "users:read.email",
-                "reactions:write", "files:read",
+                "chat:write",
+                "app_mentions:read",
+                "im:history",
+                "channels:history",
+                "groups:history",
+                "channels:manage",
+                "groups:write",
+                "groups:write.invites",
+                "channels:read",
+                "groups:read",
+                "users:read",
+                "users:read.email",
+                "reactions:write",
+                "files:read",
             ]
         );
     }

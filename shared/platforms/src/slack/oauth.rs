@@ -10,13 +10,8 @@ use warroom_secrets::Secret;
 /// start there (oauth.v2.access error `oauth_authorization_url_mismatch`).
 pub fn authorize_url(oauth_base: &str, client_id: &str, scopes: &[&str], redirect_uri: &str, state: &str) -> String {
     let scope = scopes.join(",");
-    let query = serde_urlencoded::to_string([
-        ("client_id", client_id),
-        ("scope", scope.as_str()),
-        ("redirect_uri", redirect_uri),
-        ("state", state),
-    ])
-    .unwrap_or_default();
+    let query = serde_urlencoded::to_string([("client_id", client_id), ("scope", scope.as_str()), ("redirect_uri", redirect_uri), ("state", state)])
+        .unwrap_or_default();
     format!("{}/oauth/v2/authorize?{query}", oauth_base.trim_end_matches('/'))
 }
 
@@ -63,8 +58,7 @@ pub async fn exchange_code(
 ) -> Result<OAuthGrant, ImError> {
     const METHOD: &str = "oauth.v2.access";
     let url = format!("{}/{METHOD}", api_base.trim_end_matches('/'));
-    let request = form_request(http, &url, METHOD, &[("code", code), ("redirect_uri", redirect_uri)])?
-        .basic_auth(client_id, Some(client_secret.expose()));
+    let request = form_request(http, &url, METHOD, &[("code", code), ("redirect_uri", redirect_uri)])?.basic_auth(client_id, Some(client_secret.expose()));
     let access: Access = execute(METHOD, request, super::client::REQUEST_TIMEOUT).await?.body;
     let refuse = |code: &str, message: &str| ImError::Rejected { code: code.into(), message: message.into() };
     // Without bot scopes there is no bot token, and Warroom only acts as the bot.
@@ -72,13 +66,7 @@ pub async fn exchange_code(
     // `team` is null for org-wide (Enterprise Grid) installs, which Warroom does not support.
     let team = access.team.ok_or_else(|| refuse("org_install_unsupported", "org-wide installs are not supported; install to a workspace"))?;
     Ok(OAuthGrant {
-        credentials: SlackCredentials {
-            bot_token,
-            team_id: team.id,
-            bot_user_id: access.bot_user_id,
-            app_id: access.app_id,
-            signing_secret: None,
-        },
+        credentials: SlackCredentials { bot_token, team_id: team.id, bot_user_id: access.bot_user_id, app_id: access.app_id, signing_secret: None },
         scopes: split_scopes(&access.scope),
         team_name: team.name,
     })

@@ -12,8 +12,8 @@ use std::time::Duration;
 use warroom_core::card::Card;
 use warroom_core::ratelimit::BucketSpec;
 use warroom_core::{
-    ApiFamily, Capabilities, ChatId, ChatMessage, ChatSummary, CreateChat, CreatedChat, ImError, ImPlatform, ImResult,
-    ImUserId, InviteResult, MessageId, Platform,
+    ApiFamily, Capabilities, ChatId, ChatMessage, ChatSummary, CreateChat, CreatedChat, ImError, ImPlatform, ImResult, ImUserId, InviteResult, MessageId,
+    Platform,
 };
 use warroom_secrets::Secret;
 
@@ -354,9 +354,12 @@ impl ImPlatform for SlackPlatform {
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_PAGES {
             let (messages, next) = self.client.history_page(chat.as_str(), cursor.as_deref()).await?;
-            newest_first.extend(messages.into_iter().filter(|m| m.is_human()).filter_map(|m| {
-                Some(ChatMessage { at: parse_ts(&m.ts)?, id: m.ts, author: ImUserId::new(m.user?), text: m.text })
-            }));
+            newest_first.extend(
+                messages
+                    .into_iter()
+                    .filter(|m| m.is_human())
+                    .filter_map(|m| Some(ChatMessage { at: parse_ts(&m.ts)?, id: m.ts, author: ImUserId::new(m.user?), text: m.text })),
+            );
             match next {
                 Some(n) => cursor = Some(n),
                 None => break,

@@ -10,13 +10,7 @@ use warroom_core::{Severity, Status};
 const TOKEN: &str = "xoxb-test-token";
 
 fn platform(stub: &Stub) -> SlackPlatform {
-    let credentials = SlackCredentials {
-        bot_token: TOKEN.into(),
-        team_id: "T1".into(),
-        bot_user_id: Some("U0BOT".into()),
-        app_id: None,
-        signing_secret: None,
-    };
+    let credentials = SlackCredentials { bot_token: TOKEN.into(), team_id: "T1".into(), bot_user_id: Some("U0BOT".into()), app_id: None, signing_secret: None };
     SlackPlatform::new(credentials, format!("{}/api", stub.base), reqwest::Client::new())
 }
 
@@ -299,7 +293,16 @@ fn buckets_are_per_workspace_and_method_plus_one_message_per_second_per_channel(
 }
 
 fn status_card(incident: &str, status: Status) -> Card {
-    Card { incident_id: incident.into(), title: "DB down".into(), status, severity: Severity::Critical, snoozed_until: None, fields: vec![], actions: vec![], url: None }
+    Card {
+        incident_id: incident.into(),
+        title: "DB down".into(),
+        status,
+        severity: Severity::Critical,
+        snoozed_until: None,
+        fields: vec![],
+        actions: vec![],
+        url: None,
+    }
 }
 
 #[tokio::test]

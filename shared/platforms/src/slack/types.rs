@@ -186,9 +186,7 @@ impl HistoryMessage {
     /// person's words (`thread_broadcast`, `file_share`, `me_message`). Joins, topic
     /// changes and other system subtypes are dropped.
     pub fn is_human(&self) -> bool {
-        self.bot_id.is_none()
-            && self.user.is_some()
-            && matches!(self.subtype.as_deref(), None | Some("thread_broadcast" | "file_share" | "me_message"))
+        self.bot_id.is_none() && self.user.is_some() && matches!(self.subtype.as_deref(), None | Some("thread_broadcast" | "file_share" | "me_message"))
     }
 }
 

@@ -31,13 +31,7 @@ pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
 
 /// Verifies a request: any missing, garbled or wrong signature is `BadSignature`; a good
 /// signature more than [`MAX_AGE_SECS`] away from `now` (either way) is `Stale`.
-pub fn verify(
-    secret: &[u8],
-    timestamp_header: Option<&str>,
-    signature_header: Option<&str>,
-    body: &[u8],
-    now: Timestamp,
-) -> Result<(), CallbackError> {
+pub fn verify(secret: &[u8], timestamp_header: Option<&str>, signature_header: Option<&str>, body: &[u8], now: Timestamp) -> Result<(), CallbackError> {
     let timestamp = timestamp_header.map(str::trim).ok_or(CallbackError::BadSignature)?;
     let ts: i64 = timestamp.parse().map_err(|_| CallbackError::BadSignature)?;
     let given = signature_header.map(str::trim).and_then(|s| s.strip_prefix("v0=")).ok_or(CallbackError::BadSignature)?;

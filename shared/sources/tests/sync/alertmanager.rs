@@ -5,10 +5,7 @@ use warroom_core::*;
 use warroom_sources::{AlertmanagerSettings, SyncSettings};
 
 fn settings(url: &str) -> SyncSettings {
-    SyncSettings {
-        alertmanager: Some(AlertmanagerSettings { api_url: format!("{url}/am/"), created_by: "warroom-test".into() }),
-        ..Default::default()
-    }
+    SyncSettings { alertmanager: Some(AlertmanagerSettings { api_url: format!("{url}/am/"), created_by: "warroom-test".into() }), ..Default::default() }
 }
 
 fn grouped(tenant: &Tenant) -> Incident {

@@ -6,9 +6,9 @@ use crate::fixtures::*;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use warroom_testkit::alertmanager::Alertmanager;
 use warroom_core::*;
 use warroom_sources::{AlertmanagerSettings, FixedSettings, SourceRouter, SyncSettings};
+use warroom_testkit::alertmanager::Alertmanager;
 
 #[tokio::test]
 #[ignore = "needs prometheus-alertmanager: run ./infra/test.sh"]
@@ -22,10 +22,7 @@ async fn a_snooze_becomes_a_silence_listed_by_a_real_alertmanager() {
             (private.url.clone(), Some(private))
         }
     };
-    let settings = SyncSettings {
-        alertmanager: Some(AlertmanagerSettings { api_url: url.clone(), created_by: "warroom-it".into() }),
-        ..Default::default()
-    };
+    let settings = SyncSettings { alertmanager: Some(AlertmanagerSettings { api_url: url.clone(), created_by: "warroom-it".into() }), ..Default::default() };
     // The wall clock: Alertmanager refuses silences that end in its past.
     let router = SourceRouter::new(Arc::new(FixedSettings(settings)), secrets()).unwrap();
     let tenant = tenant();
@@ -42,8 +39,7 @@ async fn a_snooze_becomes_a_silence_listed_by_a_real_alertmanager() {
     let id = synced.detail.strip_prefix("silence ").and_then(|rest| rest.split(' ').next()).unwrap().to_owned();
     assert_eq!(synced.detail, format!("silence {id} until {until}"));
 
-    let silences: Vec<Value> =
-        reqwest::get(format!("{url}/api/v2/silences")).await.unwrap().error_for_status().unwrap().json().await.unwrap();
+    let silences: Vec<Value> = reqwest::get(format!("{url}/api/v2/silences")).await.unwrap().error_for_status().unwrap().json().await.unwrap();
     let silence = silences.iter().find(|s| s["id"] == id.as_str()).unwrap_or_else(|| panic!("{id} not in {silences:#?}"));
     let mut matchers: Vec<(String, String, bool, bool)> = silence["matchers"]
         .as_array()

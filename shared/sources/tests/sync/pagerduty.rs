@@ -8,11 +8,7 @@ const TOKEN: &str = "u+pd_test_token_123";
 
 fn settings(tenant: &Tenant, url: &str) -> SyncSettings {
     SyncSettings {
-        pagerduty: Some(PagerDutySettings {
-            api_token: seal(tenant, TOKEN),
-            from_email: "oncall@example.com".into(),
-            api_url: url.into(),
-        }),
+        pagerduty: Some(PagerDutySettings { api_token: seal(tenant, TOKEN), from_email: "oncall@example.com".into(), api_url: url.into() }),
         ..Default::default()
     }
 }
@@ -33,10 +29,7 @@ async fn acknowledging_puts_the_incident_status_with_pagerduty_headers() {
     let rx = Receiver::start(&[]).await;
     let tenant = tenant();
     let inc = incident(&tenant, "pagerduty", "PGR0VU2", Status::Acknowledged);
-    let synced = router(settings(&tenant, &rx.url))
-        .push(&tenant, &inc, Some(&state(Status::Triggered, None)))
-        .await
-        .unwrap();
+    let synced = router(settings(&tenant, &rx.url)).push(&tenant, &inc, Some(&state(Status::Triggered, None))).await.unwrap();
     assert_eq!(synced.detail, "acknowledged PagerDuty incident PGR0VU2");
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 1);

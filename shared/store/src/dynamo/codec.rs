@@ -29,8 +29,7 @@ pub(super) fn key_item(key: &Key) -> Item {
 
 /// Encodes an entity with serde_dynamo and lays the table's own attributes on top.
 pub(super) fn entity_item<T: Serialize>(value: &T, key: &Key, kind: &str) -> StoreResult<Item> {
-    let mut item: Item = serde_dynamo::to_item(value)
-        .map_err(|e| StoreError::Invalid(format!("{kind} cannot be encoded: {e}")))?;
+    let mut item: Item = serde_dynamo::to_item(value).map_err(|e| StoreError::Invalid(format!("{kind} cannot be encoded: {e}")))?;
     item.extend(key_item(key));
     item.insert(KIND.to_owned(), s(kind));
     Ok(item)

@@ -51,10 +51,7 @@ fn expiring_item(mut item: Item, key: &Key, kind: &str, expires_ms: i64) -> Item
 /// Wins if there is no claim or the one there has expired (TTL may not have removed it).
 pub(super) async fn claim_dedupe(store: &DynamoStore, key: &str, ttl: Duration, now: Timestamp) -> StoreResult<bool> {
     let item = expiring_item(Item::new(), &keys::dedupe(key), "dedupe", expires_ms(now, ttl));
-    let free = Expr::when("attribute_not_exists(#pk) OR #exp <= :now")
-        .name("#pk", keys::PK)
-        .name("#exp", EXPIRES_AT_MS)
-        .value(":now", n(now.millis()));
+    let free = Expr::when("attribute_not_exists(#pk) OR #exp <= :now").name("#pk", keys::PK).name("#exp", EXPIRES_AT_MS).value(":now", n(now.millis()));
     Ok(matches!(store.put_item(item, Some(free)).await?, Written::Done(())))
 }
 

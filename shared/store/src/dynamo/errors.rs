@@ -37,9 +37,7 @@ where
         // Built locally and never sent: a bug in how we build requests, not an outage.
         SdkError::ConstructionFailure(_) => unavailable(op, chain(&err), false),
         // The request may or may not have reached DynamoDB; callers retry idempotent work.
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            unavailable(op, chain(&err), true)
-        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => unavailable(op, chain(&err), true),
         SdkError::ServiceError(service) => {
             let code = err.code().unwrap_or("Unknown");
             let text = format!("{code}: {}", err.message().unwrap_or("no message"));

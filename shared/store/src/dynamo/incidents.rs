@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use warroom_core::links::MAX_PAGE;
 use warroom_core::{
-    ChatId, ChatMessage, ChatRef, Incident, IncidentId, IncidentPage, IntegrationId, SourceRef, StoreError, StoreResult,
-    TenantId, TimelineEntry,
+    ChatId, ChatMessage, ChatRef, Incident, IncidentId, IncidentPage, IntegrationId, SourceRef, StoreError, StoreResult, TenantId, TimelineEntry,
 };
 
 const VERSION: &str = "version";
@@ -44,9 +43,9 @@ pub(super) async fn create(store: &DynamoStore, incident: &Incident) -> StoreRes
     ];
     match store.transact(actions).await? {
         Tx::Committed => Ok(created),
-        Tx::ConditionFailed(codes) if Tx::failed_at(&codes, 1) => Err(StoreError::AlreadyExists {
-            what: format!("incident for {}/{}", created.source.source, created.source.external_id),
-        }),
+        Tx::ConditionFailed(codes) if Tx::failed_at(&codes, 1) => {
+            Err(StoreError::AlreadyExists { what: format!("incident for {}/{}", created.source.source, created.source.external_id) })
+        }
         Tx::ConditionFailed(_) => Err(StoreError::AlreadyExists { what: format!("incident {}", created.id) }),
     }
 }

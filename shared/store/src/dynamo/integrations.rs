@@ -57,9 +57,9 @@ pub(super) async fn create(store: &DynamoStore, integration: &Integration) -> St
     }
     match store.transact(actions).await? {
         Tx::Committed => Ok(()),
-        Tx::ConditionFailed(codes) if Tx::failed_at(&codes, 2) => Err(StoreError::AlreadyExists {
-            what: format!("{} installation {}", integration.platform, integration.external_id.as_deref().unwrap_or_default()),
-        }),
+        Tx::ConditionFailed(codes) if Tx::failed_at(&codes, 2) => {
+            Err(StoreError::AlreadyExists { what: format!("{} installation {}", integration.platform, integration.external_id.as_deref().unwrap_or_default()) })
+        }
         Tx::ConditionFailed(_) => Err(StoreError::AlreadyExists { what: format!("integration {}", integration.id) }),
     }
 }
@@ -93,9 +93,7 @@ pub(super) async fn update(store: &DynamoStore, integration: &Integration) -> St
         match store.transact(actions).await? {
             Tx::Committed => return Ok(()),
             Tx::ConditionFailed(codes) if new_pointer_at.is_some_and(|at| Tx::failed_at(&codes, at)) => {
-                return Err(StoreError::AlreadyExists {
-                    what: format!("{} installation {}", next.platform, next.external_id.as_deref().unwrap_or_default()),
-                });
+                return Err(StoreError::AlreadyExists { what: format!("{} installation {}", next.platform, next.external_id.as_deref().unwrap_or_default()) });
             }
             Tx::ConditionFailed(_) => tokio::time::sleep(backoff(attempt)).await,
         }
@@ -155,10 +153,7 @@ pub(super) async fn enable_war_room(store: &DynamoStore, tenant: &TenantId, id: 
     let guard = entity_item(&Pointer { tenant_id: tenant.clone(), integration_id: id.clone() }, &keys::war_room_guard(tenant), "war_room_guard")?;
     let set_flag = Expr::present().set("SET #flag = :on").name("#flag", FLAG).value(":on", AttributeValue::Bool(true));
     for attempt in 1..=ATTEMPTS {
-        let actions = vec![
-            store.tx_put(guard.clone(), Some(absent_or_mine(id)))?,
-            store.tx_update(&keys::integration(tenant, id), set_flag.clone())?,
-        ];
+        let actions = vec![store.tx_put(guard.clone(), Some(absent_or_mine(id)))?, store.tx_update(&keys::integration(tenant, id), set_flag.clone())?];
         let codes = match store.transact(actions).await? {
             Tx::Committed => return Ok(()),
             Tx::ConditionFailed(codes) => codes,

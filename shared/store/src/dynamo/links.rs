@@ -94,10 +94,7 @@ fn as_read(attr: &str, expected: Option<&str>) -> Expr {
 
 /// Deleting a counterpart is right if it is gone already or still points back at us.
 fn absent_or(attr: &str, expected: &str) -> Expr {
-    Expr::when("attribute_not_exists(#pk) OR #attr = :expected")
-        .name("#pk", keys::PK)
-        .name("#attr", attr)
-        .value(":expected", s(expected))
+    Expr::when("attribute_not_exists(#pk) OR #attr = :expected").name("#pk", keys::PK).name("#attr", attr).value(":expected", s(expected))
 }
 
 fn contended(op: &str) -> StoreError {

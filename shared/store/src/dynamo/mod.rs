@@ -32,9 +32,8 @@ use std::time::Duration;
 use warroom_core::links::{LinkPage, LinkQuery};
 use warroom_core::ratelimit::{BucketSpec, Take};
 use warroom_core::{
-    ApiKeyRecord, ChatId, ChatMessage, ChatRef, ImUserId, Incident, IncidentId, IncidentPage, Integration, IntegrationId,
-    Member, MemberId, Platform, SourceRef, Store, StoreError, StoreResult, Tenant, TenantId, TimelineEntry, Timestamp,
-    UserLink,
+    ApiKeyRecord, ChatId, ChatMessage, ChatRef, ImUserId, Incident, IncidentId, IncidentPage, Integration, IntegrationId, Member, MemberId, Platform,
+    SourceRef, Store, StoreError, StoreResult, Tenant, TenantId, TimelineEntry, Timestamp, UserLink,
 };
 
 /// The `Store` on one DynamoDB table. Cheap to clone: the SDK client is shared.

@@ -7,9 +7,7 @@ use super::DynamoStore;
 use crate::keys::{Key, PK, SK};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure, Select, TransactWriteItem, Update};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 use warroom_core::{StoreError, StoreResult};
@@ -251,11 +249,9 @@ impl DynamoStore {
                 Err(err) => err,
             };
             let codes = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().unwrap_or("None").to_owned())
-                    .collect::<Vec<_>>(),
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect::<Vec<_>>()
+                }
                 _ => return Err(sdk_error("TransactWriteItems", err)),
             };
             if codes.iter().any(|c| c == "ConditionalCheckFailed") {
@@ -307,10 +303,7 @@ fn refused_transaction(code: &str, codes: &[String]) -> StoreError {
 
 /// Sleeps grow with each attempt and are spread out so contenders do not retry in step.
 pub(super) fn backoff(attempt: u32) -> Duration {
-    let jitter = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos() % 20)
-        .unwrap_or(0);
+    let jitter = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() % 20).unwrap_or(0);
     Duration::from_millis(10 * u64::from(attempt.min(6)) + u64::from(jitter))
 }
 

@@ -5,8 +5,8 @@ use super::errors::{build_error, sdk_error};
 use crate::keys::{EXPIRES_AT, GSI1, GSI1PK, GSI1SK, PK, SK};
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType, TableStatus,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 use std::time::Duration;
@@ -59,18 +59,13 @@ async fn wait_until_active(client: &Client, table: &str) -> StoreResult<()> {
     loop {
         let out = client.describe_table().table_name(table).send().await.map_err(|e| sdk_error("DescribeTable", e))?;
         let table_status = out.table().and_then(|t| t.table_status());
-        let indexes_ready = out
-            .table()
-            .map(|t| t.global_secondary_indexes().iter().all(|i| i.index_status().is_none_or(|s| s.as_str() == "ACTIVE")))
-            .unwrap_or(false);
+        let indexes_ready =
+            out.table().map(|t| t.global_secondary_indexes().iter().all(|i| i.index_status().is_none_or(|s| s.as_str() == "ACTIVE"))).unwrap_or(false);
         if table_status == Some(&TableStatus::Active) && indexes_ready {
             return Ok(());
         }
         if started.elapsed() > ACTIVE_TIMEOUT {
-            return Err(StoreError::Unavailable {
-                message: format!("dynamodb table {table} not ACTIVE after {}s", ACTIVE_TIMEOUT.as_secs()),
-                retryable: true,
-            });
+            return Err(StoreError::Unavailable { message: format!("dynamodb table {table} not ACTIVE after {}s", ACTIVE_TIMEOUT.as_secs()), retryable: true });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -78,23 +73,12 @@ async fn wait_until_active(client: &Client, table: &str) -> StoreResult<()> {
 
 /// Turns TTL on unless it already is (DynamoDB refuses to enable it twice).
 async fn enable_ttl(client: &Client, table: &str) -> StoreResult<()> {
-    let current = client
-        .describe_time_to_live()
-        .table_name(table)
-        .send()
-        .await
-        .map_err(|e| sdk_error("DescribeTimeToLive", e))?;
+    let current = client.describe_time_to_live().table_name(table).send().await.map_err(|e| sdk_error("DescribeTimeToLive", e))?;
     let status = current.time_to_live_description().and_then(|d| d.time_to_live_status());
     if matches!(status, Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)) {
         return Ok(());
     }
     let spec = TimeToLiveSpecification::builder().enabled(true).attribute_name(EXPIRES_AT).build().map_err(build_error)?;
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(spec)
-        .send()
-        .await
-        .map_err(|e| sdk_error("UpdateTimeToLive", e))?;
+    client.update_time_to_live().table_name(table).time_to_live_specification(spec).send().await.map_err(|e| sdk_error("UpdateTimeToLive", e))?;
     Ok(())
 }

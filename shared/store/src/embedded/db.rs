@@ -13,16 +13,11 @@ const CACHE_BYTES: usize = 64 * 1024 * 1024;
 /// Creates or opens the database file, creating its directory if needed.
 pub(super) fn open_file(path: &Path) -> StoreResult<Database> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| StoreError::Unavailable {
-            message: format!("cannot create the data directory {}: {e}", parent.display()),
-            retryable: false,
-        })?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Unavailable { message: format!("cannot create the data directory {}: {e}", parent.display()), retryable: false })?;
     }
     if path.is_dir() {
-        return Err(StoreError::Invalid(format!(
-            "{} is a directory; the embedded store needs a file path inside it",
-            path.display()
-        )));
+        return Err(StoreError::Invalid(format!("{} is a directory; the embedded store needs a file path inside it", path.display())));
     }
     // redb can panic (an `unreachable!`) on some damaged files instead of returning an
     // error; a damaged data file must be a clear error, not a crash of the process.
@@ -36,10 +31,7 @@ pub(super) fn open_file(path: &Path) -> StoreResult<Database> {
         Ok(db)
     }));
     opened.unwrap_or_else(|_| {
-        Err(StoreError::Corrupt(format!(
-            "{} is damaged: redb failed while opening it; move it aside to start with an empty store",
-            path.display()
-        )))
+        Err(StoreError::Corrupt(format!("{} is damaged: redb failed while opening it; move it aside to start with an empty store", path.display())))
     })
 }
 
@@ -67,23 +59,20 @@ fn create_tables(db: &Database) -> StoreResult<()> {
 fn open_error(path: &Path, e: DatabaseError) -> StoreError {
     let shown = path.display();
     match e {
-        DatabaseError::Storage(StorageError::Corrupted(m)) => StoreError::Corrupt(format!(
-            "{shown} is not a readable redb database ({m}); move it aside to start with an empty store"
-        )),
+        DatabaseError::Storage(StorageError::Corrupted(m)) => {
+            StoreError::Corrupt(format!("{shown} is not a readable redb database ({m}); move it aside to start with an empty store"))
+        }
         // redb reports a wrong magic number as invalid I/O data; a file shorter than its
         // header fails with an early end of file.
-        DatabaseError::Storage(StorageError::Io(io))
-            if matches!(io.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof) =>
-        {
+        DatabaseError::Storage(StorageError::Io(io)) if matches!(io.kind(), std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof) => {
             StoreError::Corrupt(format!("{shown} is not a redb database ({io}); move it aside to start with an empty store"))
         }
-        DatabaseError::UpgradeRequired(v) => StoreError::Corrupt(format!(
-            "{shown} uses redb file format {v}, which this build cannot read; upgrade the file with a matching redb"
-        )),
-        DatabaseError::DatabaseAlreadyOpen => StoreError::Unavailable {
-            message: format!("{shown} is already open (by another process, or another store in this one)"),
-            retryable: false,
-        },
+        DatabaseError::UpgradeRequired(v) => {
+            StoreError::Corrupt(format!("{shown} uses redb file format {v}, which this build cannot read; upgrade the file with a matching redb"))
+        }
+        DatabaseError::DatabaseAlreadyOpen => {
+            StoreError::Unavailable { message: format!("{shown} is already open (by another process, or another store in this one)"), retryable: false }
+        }
         other => StoreError::Unavailable { message: format!("cannot open {shown}: {other}"), retryable: false },
     }
 }
@@ -92,11 +81,9 @@ fn open_error(path: &Path, e: DatabaseError) -> StoreError {
 pub(super) fn db_err(e: impl Into<redb::Error>) -> StoreError {
     match e.into() {
         redb::Error::Corrupted(m) => StoreError::Corrupt(m),
-        redb::Error::TableTypeMismatch { table, key, value } => StoreError::Corrupt(format!(
-            "table {table} holds keys {} and values {}, not this store's layout",
-            key.name(),
-            value.name()
-        )),
+        redb::Error::TableTypeMismatch { table, key, value } => {
+            StoreError::Corrupt(format!("table {table} holds keys {} and values {}, not this store's layout", key.name(), value.name()))
+        }
         redb::Error::ValueTooLarge(len) => StoreError::Invalid(format!("item of {len} bytes is too large to store")),
         other => StoreError::Unavailable { message: format!("embedded store: {other}"), retryable: false },
     }

@@ -63,10 +63,7 @@ pub(super) fn update_incident(tx: &mut WriteTx, incident: &Incident) -> StoreRes
         return Err(StoreError::VersionConflict { expected: incident.version });
     }
     let mut next = incident.clone();
-    next.version = stored
-        .version
-        .checked_add(1)
-        .ok_or_else(|| StoreError::Corrupt(format!("incident {} is at the largest version", incident.id)))?;
+    next.version = stored.version.checked_add(1).ok_or_else(|| StoreError::Corrupt(format!("incident {} is at the largest version", incident.id)))?;
 
     if stored.source != next.source {
         let t = &next.tenant_id;
@@ -127,7 +124,5 @@ pub(super) fn list_incidents(v: &impl View, tenant: &TenantId, cursor: Option<&s
 
 /// Whether a cursor has the shape of an incident GSI1SK, `{created:015}#{id}`.
 fn is_gsi_sort_key(cursor: &str) -> bool {
-    cursor
-        .split_once('#')
-        .is_some_and(|(created, id)| created.len() >= 15 && created.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty())
+    cursor.split_once('#').is_some_and(|(created, id)| created.len() >= 15 && created.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty())
 }

@@ -17,9 +17,7 @@ fn not_found(id: &IntegrationId) -> StoreError {
 /// one, a pointer by (platform, external id). All or nothing: one transaction.
 pub(super) fn create_integration(tx: &mut WriteTx, i: &Integration) -> StoreResult<()> {
     if i.war_room_enabled {
-        return Err(StoreError::Invalid(
-            "a new integration cannot hold the war room; create it, then call enable_war_room".into(),
-        ));
+        return Err(StoreError::Invalid("a new integration cannot hold the war room; create it, then call enable_war_room".into()));
     }
     let pointer = keys::integration_pointer(&i.id);
     if tx.get::<Pointer>(&pointer)?.is_some() {
@@ -85,11 +83,7 @@ pub(super) fn get_integration(v: &impl View, id: &IntegrationId) -> StoreResult<
     v.get(&keys::integration(&pointer.tenant_id, id))
 }
 
-pub(super) fn find_integration_by_external(
-    v: &impl View,
-    platform: Platform,
-    external_id: &str,
-) -> StoreResult<Option<Integration>> {
+pub(super) fn find_integration_by_external(v: &impl View, platform: Platform, external_id: &str) -> StoreResult<Option<Integration>> {
     let Some(pointer) = v.get::<Pointer>(&keys::external_pointer(platform, external_id))? else {
         return Ok(None);
     };

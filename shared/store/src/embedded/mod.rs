@@ -33,9 +33,8 @@ use std::time::Duration;
 use warroom_core::links::{LinkPage, LinkQuery};
 use warroom_core::ratelimit::{BucketSpec, Take};
 use warroom_core::{
-    ApiKeyRecord, ChatId, ChatMessage, ChatRef, ImUserId, Incident, IncidentId, IncidentPage, Integration,
-    IntegrationId, Member, MemberId, Platform, SourceRef, Store, StoreResult, Tenant, TenantId, TimelineEntry,
-    Timestamp, UserLink,
+    ApiKeyRecord, ChatId, ChatMessage, ChatRef, ImUserId, Incident, IncidentId, IncidentPage, Integration, IntegrationId, Member, MemberId, Platform,
+    SourceRef, Store, StoreResult, Tenant, TenantId, TimelineEntry, Timestamp, UserLink,
 };
 
 /// The `Store` port on one local redb file. Cheap to clone; clones share the file.

@@ -127,10 +127,12 @@ async fn concurrent_dedupe_claims_have_one_winner_until_the_claim_expires() {
     let s = store();
     let now = Timestamp(1_000);
     let ttl = Duration::from_secs(60);
-    let tasks: Vec<_> = (0..50).map(|_| {
-        let s = s.clone();
-        tokio::spawn(async move { s.claim_dedupe("evt-1", ttl, now).await.unwrap() })
-    }).collect();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.claim_dedupe("evt-1", ttl, now).await.unwrap() })
+        })
+        .collect();
     let mut wins = 0;
     for t in tasks {
         wins += usize::from(t.await.unwrap());
@@ -145,10 +147,12 @@ async fn concurrent_takes_never_grant_more_than_the_capacity() {
     let s = store();
     let spec = BucketSpec::per("slack.T1.chat.postMessage", 10, Duration::from_secs(1));
     let now = Timestamp(50_000);
-    let tasks: Vec<_> = (0..100).map(|_| {
-        let (s, spec) = (s.clone(), spec.clone());
-        tokio::spawn(async move { s.take_tokens(&spec, 1, now).await.unwrap() })
-    }).collect();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (s, spec) = (s.clone(), spec.clone());
+            tokio::spawn(async move { s.take_tokens(&spec, 1, now).await.unwrap() })
+        })
+        .collect();
     let mut granted = 0;
     for t in tasks {
         granted += usize::from(t.await.unwrap() == Take::Granted);
@@ -164,10 +168,12 @@ async fn a_taken_value_goes_to_exactly_one_caller_and_expired_values_read_as_abs
     let s = store();
     let now = Timestamp(0);
     s.put_ephemeral("state", "v", Duration::from_secs(10), now).await.unwrap();
-    let tasks: Vec<_> = (0..20).map(|_| {
-        let s = s.clone();
-        tokio::spawn(async move { s.take_ephemeral("state", now).await.unwrap() })
-    }).collect();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.take_ephemeral("state", now).await.unwrap() })
+        })
+        .collect();
     let mut got = Vec::new();
     for t in tasks {
         got.extend(t.await.unwrap());

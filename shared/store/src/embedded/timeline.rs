@@ -31,10 +31,7 @@ pub(super) fn find_chat(v: &impl View, integration: &IntegrationId, chat: &ChatI
 /// (the time is part of the key, so look for the id among the incident's messages).
 pub(super) fn append_chat_message(tx: &mut WriteTx, tenant: &TenantId, incident: &IncidentId, message: &ChatMessage) -> StoreResult<()> {
     let pk = keys::incident_pk(tenant, incident);
-    let known = tx
-        .scan_keys(&pk, keys::MESSAGE_PREFIX)?
-        .iter()
-        .any(|sk| message_id_of(sk) == Some(message.id.as_str()));
+    let known = tx.scan_keys(&pk, keys::MESSAGE_PREFIX)?.iter().any(|sk| message_id_of(sk) == Some(message.id.as_str()));
     if known {
         return Ok(());
     }

@@ -41,8 +41,7 @@ struct StoredRef<'a, T> {
 }
 
 fn decode<T: DeserializeOwned>(pk: &str, sk: &str, bytes: &[u8]) -> StoreResult<Stored<T>> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| StoreError::Corrupt(format!("item {pk} / {sk} cannot be read back: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("item {pk} / {sk} cannot be read back: {e}")))
 }
 
 /// Reads shared by read and write transactions.
@@ -171,9 +170,7 @@ impl<'t> WriteTx<'t> {
 
     /// Indexes `target` under the GSI key `gsi`.
     pub fn put_gsi(&mut self, gsi: &Key, target: &Key) -> StoreResult<()> {
-        self.gsi
-            .insert((gsi.pk.as_str(), gsi.sk.as_str()), (target.pk.as_str(), target.sk.as_str()))
-            .map_err(db_err)?;
+        self.gsi.insert((gsi.pk.as_str(), gsi.sk.as_str()), (target.pk.as_str(), target.sk.as_str())).map_err(db_err)?;
         Ok(())
     }
 

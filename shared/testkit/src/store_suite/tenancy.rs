@@ -20,7 +20,8 @@ pub async fn a_tenant_round_trips_and_a_missing_one_is_none(store: S) {
 
 pub async fn api_keys_are_found_by_hash_and_a_hash_is_stored_once(store: S) {
     let t = tenant_id();
-    let key = ApiKeyRecord { tenant_id: t.clone(), key_hash: "ab".repeat(32), label: "ci".into(), prefix: "wr_12".into(), scope: KeyScope::Intake, created_at: T0 };
+    let key =
+        ApiKeyRecord { tenant_id: t.clone(), key_hash: "ab".repeat(32), label: "ci".into(), prefix: "wr_12".into(), scope: KeyScope::Intake, created_at: T0 };
     store.put_api_key(&key).await.unwrap();
     assert_eq!(store.find_api_key(&key.key_hash).await.unwrap(), Some(key.clone()));
     assert_eq!(store.find_api_key(&"cd".repeat(32)).await.unwrap(), None);
@@ -31,7 +32,14 @@ pub async fn api_keys_are_found_by_hash_and_a_hash_is_stored_once(store: S) {
 
 pub async fn keys_are_listed_per_tenant_and_a_revoked_key_is_gone(store: S) {
     let (t, other) = (tenant_id(), tenant_id());
-    let mk = |tenant: &TenantId, n: u8| ApiKeyRecord { tenant_id: tenant.clone(), key_hash: format!("{n:02x}").repeat(32), label: format!("k{n}"), prefix: "wr_ab".into(), scope: KeyScope::Admin, created_at: T0 };
+    let mk = |tenant: &TenantId, n: u8| ApiKeyRecord {
+        tenant_id: tenant.clone(),
+        key_hash: format!("{n:02x}").repeat(32),
+        label: format!("k{n}"),
+        prefix: "wr_ab".into(),
+        scope: KeyScope::Admin,
+        created_at: T0,
+    };
     for key in [mk(&t, 1), mk(&t, 2), mk(&other, 3)] {
         store.put_api_key(&key).await.unwrap();
     }
