@@ -14,6 +14,8 @@
 #   6. cargo test --workspace --locked -- --include-ignored (the #[ignore]d tests are the ones
 #      that need the emulator or Alertmanager; they read WARROOM_DYNAMODB_ENDPOINT /
 #      WARROOM_SQS_ENDPOINT, and find prometheus-alertmanager on PATH).
+#   6b. Format and lints: cargo fmt --check (rustfmt.toml) and
+#      cargo clippy --workspace --all-targets -- -D warnings.
 #   7. Fuzz smoke: cargo-fuzz (pinned, installed into .tools/) builds every target of fuzz/
 #      and runs each for about 10 s on a copy of its seeds (infra/lib/fuzz.sh; long runs:
 #      infra/fuzz.sh).
@@ -191,6 +193,26 @@ cargo_test() {
     cargo test --workspace --locked --no-fail-fast -- --include-ignored
 }
 
+# ---- step: format and lints -------------------------------------------------------------
+
+# rustfmt.toml holds the style; clippy's warnings are errors. Both come with the toolchain
+# (rustup's default profile); a toolchain without them is named, not skipped.
+rust_style() {
+    local rc=0 component
+    for component in rustfmt clippy; do
+        if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+            say "cargo ${component/rustfmt/fmt} is missing: rustup component add $component"
+            return 1
+        fi
+    done
+    say "\$ cargo fmt --all --check (and fuzz/)"
+    cargo fmt --all --check || rc=1
+    (cd fuzz && cargo fmt --check) || rc=1
+    say "\$ cargo clippy --workspace --all-targets --locked -- -D warnings"
+    cargo clippy --workspace --all-targets --locked -- -D warnings || rc=1
+    return "$rc"
+}
+
 # ---- main -------------------------------------------------------------------------------
 
 on_exit() {
@@ -218,12 +240,14 @@ main() {
     run_step "DynamoDB/SQS emulator" start_emulator
     if [[ ${WARROOM_TEST_SKIP_CARGO:-} == 1 ]]; then
         skip_step "cargo test" "WARROOM_TEST_SKIP_CARGO=1"
+        skip_step "Format and lints (rustfmt, clippy)" "WARROOM_TEST_SKIP_CARGO=1"
         skip_step "Browser test (sandbox view)" "WARROOM_TEST_SKIP_CARGO=1"
         skip_step "Fuzz smoke" "WARROOM_TEST_SKIP_CARGO=1"
         skip_step "Secrets in logs" "WARROOM_TEST_SKIP_CARGO=1"
     else
         prepare_test_logs "$OUTPUT_DIR/logs"
         check_step "cargo test" cargo_test
+        check_step "Format and lints (rustfmt, clippy)" rust_style
         check_step "Fuzz smoke" fuzz_smoke
         check_step "Browser test (sandbox view)" browser_test "$VENV_BIN/python"
         check_step "Secrets in logs" scan_test_logs

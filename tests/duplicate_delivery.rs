@@ -61,7 +61,7 @@ fn record_breakers(times_in_order: &[i64], floor: Option<i64>) -> usize {
     let mut max = floor;
     let mut n = 0;
     for &t in times_in_order {
-        if max.map_or(true, |m| t > m) {
+        if max.is_none_or(|m| t > m) {
             max = Some(t);
             n += 1;
         }
