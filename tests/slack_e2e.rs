@@ -72,7 +72,9 @@ async fn a_slack_war_room_runs_from_install_to_archive() {
     let channel = sandbox.channel(&channel_id).unwrap();
     assert!(channel.is_private);
     assert!(channel.members.contains(&"U_ADA".to_string()) && channel.members.contains(&"U_BOB".to_string()));
-    let card = channel.messages.iter().find(|m| m.blocks.is_some()).expect("a Block Kit card").clone();
+    // Notices carry a block too (their key's block id): the card is the one naming the incident.
+    let is_card = |m: &&warroom_sandbox::slack::MessageView| serde_json::to_string(&m.blocks).unwrap().contains("warroom.card.");
+    let card = channel.messages.iter().find(is_card).expect("a Block Kit card").clone();
     assert!(channel.messages.iter().any(|m| m.text.contains("Dee could not be invited")), "the chat hears about Dee");
     let timeline = app.timeline(&inc).await;
     assert!(timeline.iter().any(|e| e.action == TimelineAction::ResponderUnlinked && e.detail.contains("Dee")));

@@ -103,6 +103,7 @@ impl PlatformApp {
             status: IntegrationStatus::Active,
             created_at: now,
             updated_at: now,
+            version: 0,
         };
         self.store.create_integration(&integration).await.unwrap();
         integration

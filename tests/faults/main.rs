@@ -119,7 +119,7 @@ pub async fn run(rig: &Rig, sandbox: &dyn Sandbox, faults: &Faults) -> String {
     let outcomes = rig.outcomes();
     let doomed_jobs = given_up.iter().filter(|(_, external)| lives.iter().any(|l| l.doomed && &l.id == external)).count();
     format!(
-        "faults {}: {} incidents, {:.1} s under faults ({:.1} s in all); {} IM calls, {} faulted ({}), {} refused by the one-incident outage; lost answers of {} chat creates and {} card posts; job runs: {} done, {} deferred to run again (failures backing off, rate limits); {} given up and redriven ({} of the outage); {} clicks sent by the source instead; {} final war-room changes heard by the source; {} notices about Dee for {} rooms (text posts may repeat); clock skipped {} s",
+        "faults {}: {} incidents, {:.1} s under faults ({:.1} s in all); {} IM calls, {} faulted ({}), {} refused by the one-incident outage; lost answers of {} chat creates and {} card posts; job runs: {} done, {} deferred to run again (failures backing off, rate limits); {} given up and redriven ({} of the outage); {} clicks sent by the source instead; {} final war-room changes heard by the source; {} notices about Dee for {} rooms; {} user lookups; clock skipped {} s",
         sandbox.name(),
         lives.len(),
         under_faults.as_secs_f64(),
@@ -138,6 +138,7 @@ pub async fn run(rig: &Rig, sandbox: &dyn Sandbox, faults: &Faults) -> String {
         synced,
         notices,
         lives.iter().filter(|l| l.responders.contains(&"Dee")).count(),
+        faults.exchanges().iter().filter(|e| e.uri.contains("lookupByEmail") || e.uri.contains("batch_get_id")).count(),
         rig.skipped.load(std::sync::atomic::Ordering::SeqCst) / 1000,
     )
 }
@@ -191,7 +192,12 @@ async fn check_life(rig: &Rig, sandbox: &dyn Sandbox, life: &Life, chats: &[Stri
     let dismissed_then_closed = dismissed && shown == Status::Resolved && life.final_status() == Status::Closed;
     assert!(shown == life.final_status() || dismissed_then_closed, "{label}: the card shows {shown}, the incident is {}", life.final_status());
     let expect_notice = life.responders.contains(&"Dee");
-    assert_eq!(room.notices > 0, expect_notice, "{label}: the chat hears about Dee (only) if Dee is a responder");
+    // TEMPORARY until Feishu's send_notice/find_notice land: Feishu may still repeat.
+    if sandbox.name() == "slack" {
+        assert_eq!(room.notices, usize::from(expect_notice), "{label}: the chat hears about Dee once (and only) if Dee is a responder, lost answers or not");
+    } else {
+        assert_eq!(room.notices > 0, expect_notice, "{label}: the chat hears about Dee (only) if Dee is a responder");
+    }
     let timeline = rig.timeline(&incident).await;
     let count = |a: TimelineAction| timeline.iter().filter(|e| e.action == a).count();
     assert_eq!(count(TimelineAction::WarRoomCreated), 1, "{label}");

@@ -41,7 +41,11 @@ impl Sandbox for Slack {
 
     fn room(&self, chat_id: &str) -> RoomView {
         let channel = self.sandbox.channel(chat_id).expect("the channel exists");
-        let cards: Vec<_> = channel.messages.iter().filter(|m| m.bot_id.is_some() && m.blocks.is_some()).collect();
+        // Notices carry blocks too (their key's block id): a card is what names its incident.
+        let is_card = |blocks: &serde_json::Value| {
+            blocks.as_array().is_some_and(|b| b.iter().any(|b| b["block_id"].as_str().is_some_and(|id| id.starts_with("warroom.card."))))
+        };
+        let cards: Vec<_> = channel.messages.iter().filter(|m| m.bot_id.is_some() && m.blocks.as_ref().is_some_and(is_card)).collect();
         RoomView {
             closed: channel.is_archived,
             members: channel.members.iter().filter(|m| **m != self.bot).cloned().collect::<BTreeSet<_>>(),

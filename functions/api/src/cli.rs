@@ -79,7 +79,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
 /// A new tenant and its first admin key (the key itself, to show once).
 pub async fn create_tenant(store: &dyn Store, clock: &dyn Clock, name: &str) -> Result<(Tenant, String), String> {
     let now = clock.now();
-    let tenant = Tenant { id: TenantId::generate(), name: name.to_owned(), settings: TenantSettings::default(), created_at: now };
+    let tenant = Tenant { id: TenantId::generate(), name: name.to_owned(), settings: TenantSettings::default(), created_at: now, version: 0 };
     store.put_tenant(&tenant).await.map_err(|e| format!("could not store the tenant: {e}"))?;
     let (key, record) = auth::new_key(&tenant.id, "bootstrap", KeyScope::Admin, now);
     store.put_api_key(&record).await.map_err(|e| format!("could not store the API key: {e}"))?;

@@ -333,6 +333,7 @@ async fn connect(State(state): State<AppState>, caller: Caller, Body(body): Body
         status: IntegrationStatus::Active,
         created_at: now,
         updated_at: now,
+        version: 0,
     };
     match state.store().create_integration(&integration).await {
         Ok(()) => {}
@@ -390,17 +391,20 @@ async fn rotate(
             return Err(already_connected(&state, &caller, &other));
         }
     }
-    let updated = Integration {
-        credentials: checked.seal(&platforms, &integration.id),
-        name,
-        external_id: Some(checked.external_id.clone()),
-        granted_scopes: checked.scopes,
-        status: IntegrationStatus::Active,
-        updated_at: state.clock().now(),
-        ..integration
-    };
-    state.store().update_integration(&updated).await?;
-    tracing::info!(tenant = %caller.tenant, integration = %updated.id, key = %caller.prefix, "integration credentials replaced");
-    let saved = lookup::integration(&state, &caller, &id).await?;
+    let credentials = checked.seal(&platforms, &integration.id);
+    let now = state.clock().now();
+    let saved = lookup::update_integration(&state, &caller, &id, |current| {
+        Ok(Some(Integration {
+            credentials: credentials.clone(),
+            name: name.clone(),
+            external_id: Some(checked.external_id.clone()),
+            granted_scopes: checked.scopes.clone(),
+            status: IntegrationStatus::Active,
+            updated_at: now,
+            ..current
+        }))
+    })
+    .await?;
+    tracing::info!(tenant = %caller.tenant, integration = %saved.id, key = %caller.prefix, "integration credentials replaced");
     Ok(Json(views::integration_detail(&state, &saved)))
 }

@@ -16,6 +16,8 @@ pub struct Failure {
     pub error: ApiError,
     pub details: Map<String, Value>,
     pub retry_after: Option<u64>,
+    /// An `ETag` header to answer with (a `412` names the current version).
+    pub etag: Option<String>,
 }
 
 pub type ApiResult<T> = Result<T, Failure>;
@@ -44,7 +46,7 @@ impl Failure {
 
 impl From<ApiError> for Failure {
     fn from(error: ApiError) -> Self {
-        Self { error, details: Map::new(), retry_after: None }
+        Self { error, details: Map::new(), retry_after: None, etag: None }
     }
 }
 
@@ -65,6 +67,9 @@ impl IntoResponse for Failure {
         let mut response = (self.error.status, Json(serde_json::json!({ "error": error }))).into_response();
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(tag) = self.etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            response.headers_mut().insert(header::ETAG, tag);
         }
         response
     }

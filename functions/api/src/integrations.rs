@@ -60,8 +60,15 @@ async fn refresh_scopes(state: &AppState, integration: Integration) -> ApiResult
                 return Ok(integration);
             }
             let updated = Integration { granted_scopes: scopes, updated_at: state.clock().now(), ..integration };
-            state.store().update_integration(&updated).await?;
-            Ok(updated)
+            match state.store().update_integration(&updated).await {
+                Ok(()) => Ok(Integration { version: updated.version + 1, ..updated }),
+                // Another update came first (a rotation, a revocation): it stands; the grant
+                // is refreshed again on the next read.
+                Err(warroom_core::StoreError::VersionConflict { .. }) => {
+                    state.store().get_integration(&updated.id).await?.ok_or_else(|| crate::error::Failure::not_found(format!("integration {}", updated.id)))
+                }
+                Err(e) => Err(e.into()),
+            }
         }
         Err(e) => {
             tracing::warn!(integration = %integration.id, error = %e, "granted scopes could not be read from the platform; using the stored grant");

@@ -160,6 +160,7 @@ async fn link(
         linked_at: state.clock().now(),
     };
     state.store().put_link(&link).await?;
+    state.engine.forget_lookup_misses(&link.integration_id, &member).await;
     Ok(Json(json!({ "member": views::member(&member), "linked": true, "link": views::link(&link) })))
 }
 

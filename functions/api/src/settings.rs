@@ -4,15 +4,20 @@
 //! `null` removes a value (or a whole source section). Secrets arrive in plaintext, are
 //! sealed under `tenant:{id}:sync` before they are stored, and are never shown again: `GET`
 //! answers `"set"` for a stored secret, and sending `"set"` back keeps it.
+//!
+//! Saves never lose each other: `GET` and `PUT` answer an `ETag`; a `PUT` with `If-Match`
+//! is applied only to that version (else `412 version_conflict`, nothing saved); a `PUT`
+//! without it is merged into whatever is current at the time of the write.
 
 use crate::error::{ApiResult, Failure};
 use crate::extract::{Body, Caller};
 use crate::lookup;
 use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
-use warroom_core::{Severity, Tenant, TenantSettings};
+use warroom_core::{Severity, StoreError, Tenant, TenantSettings};
 use warroom_http::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -39,18 +44,86 @@ pub const SET: &str = "set";
 /// Longest "auto dismiss after" (30 days).
 const MAX_DISMISS_MINUTES: u64 = 30 * 24 * 60;
 
-async fn show(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+async fn show(State(state): State<AppState>, caller: Caller) -> ApiResult<(HeaderMap, Json<Value>)> {
     let tenant = lookup::tenant(&state, &caller).await?;
-    Ok(Json(render(&tenant.settings)))
+    Ok((etag_header(&tenant), Json(render(&tenant.settings))))
 }
 
-async fn update(State(state): State<AppState>, caller: Caller, Body(patch): Body<Value>) -> ApiResult<Json<Value>> {
-    let mut tenant = lookup::tenant(&state, &caller).await?;
-    let context = warroom_sources::secret_context(&tenant.id);
-    apply(&mut tenant, patch, &|plain| state.secrets.seal(plain, &context).0)?;
-    state.store().put_tenant(&tenant).await?;
-    tracing::info!(tenant = %tenant.id, key = %caller.prefix, "settings updated");
-    Ok(Json(render(&tenant.settings)))
+/// How often a save without `If-Match` re-reads and re-applies its patch when another save
+/// came first. A patch names only the fields it changes, so applying it to the newer record
+/// keeps the other save's changes; with `If-Match` the caller asked to be told instead.
+/// Each lost race means another save went through, so n savers at once need at most n.
+const MERGE_ATTEMPTS: usize = 16;
+
+async fn update(State(state): State<AppState>, caller: Caller, headers: HeaderMap, Body(patch): Body<Value>) -> ApiResult<(HeaderMap, Json<Value>)> {
+    let if_match = if_match(&headers)?;
+    for _ in 0..MERGE_ATTEMPTS {
+        let mut tenant = lookup::tenant(&state, &caller).await?;
+        if let Some(wanted) = &if_match {
+            if !wanted.iter().any(|tag| tag == "*" || *tag == etag(&tenant)) {
+                return Err(stale(&tenant));
+            }
+        }
+        let context = warroom_sources::secret_context(&tenant.id);
+        apply(&mut tenant, patch.clone(), &|plain| state.secrets.seal(plain, &context).0)?;
+        match state.store().update_tenant(&tenant).await {
+            Ok(saved) => {
+                tracing::info!(tenant = %saved.id, key = %caller.prefix, version = saved.version, "settings updated");
+                return Ok((etag_header(&saved), Json(render(&saved.settings))));
+            }
+            Err(StoreError::VersionConflict { .. }) if if_match.is_none() => continue,
+            Err(StoreError::VersionConflict { .. }) => {
+                let now = lookup::tenant(&state, &caller).await?;
+                return Err(stale(&now));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Failure::conflict("version_conflict", "the settings kept changing while this save was applied; try again"))
+}
+
+/// A strong validator of the tenant record: its version.
+fn etag(tenant: &Tenant) -> String {
+    format!("\"v{}\"", tenant.version)
+}
+
+fn etag_header(tenant: &Tenant) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&etag(tenant)) {
+        headers.insert(header::ETAG, value);
+    }
+    headers
+}
+
+/// `If-Match` (RFC 9110 §13.1.1): `*` or a list of entity tags. Weak tags (`W/"…"`) never
+/// match under the strong comparison it requires, so they are kept as written and fail.
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<Vec<String>>> {
+    let values: Vec<&HeaderValue> = headers.get_all(header::IF_MATCH).iter().collect();
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let mut tags = Vec::new();
+    for value in values {
+        let text = value.to_str().map_err(|_| Failure::bad_request("If-Match: must be ASCII entity tags, e.g. \"v3\", or *"))?;
+        tags.extend(text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned));
+    }
+    if tags.is_empty() || tags.iter().any(|t| t != "*" && !t.ends_with('"')) {
+        return Err(Failure::bad_request("If-Match: must be entity tags as GET /api/v1/settings gave them in ETag, e.g. \"v3\", or *"));
+    }
+    Ok(Some(tags))
+}
+
+/// 412: the caller's copy is out of date; nothing was changed. The current tag comes back
+/// (header and body) so a client can re-read, merge and try again.
+fn stale(current: &Tenant) -> Failure {
+    let mut failure = Failure::new(
+        StatusCode::PRECONDITION_FAILED,
+        "version_conflict",
+        "the settings changed since you read them (If-Match does not match); nothing was saved: read them again and re-apply your change",
+    )
+    .with("current_etag", etag(current));
+    failure.etag = Some(etag(current));
+    failure
 }
 
 /// The settings as shown: secrets only as `"set"`, unknown stored keys not at all.
@@ -227,7 +300,7 @@ mod tests {
     use super::*;
 
     fn tenant() -> Tenant {
-        Tenant { id: "ten_1".into(), name: "t".into(), settings: TenantSettings::default(), created_at: warroom_core::Timestamp(0) }
+        Tenant { id: "ten_1".into(), name: "t".into(), settings: TenantSettings::default(), created_at: warroom_core::Timestamp(0), version: 0 }
     }
     fn seal(s: &str) -> String {
         format!("sealed({})", s.len())

@@ -115,12 +115,28 @@ async fn finish_slack_install(app: &AppState, code: String, tenant: warroom_core
         }
         // Re-authorize: new token and scopes; configuration and user links stay.
         Some(mut i) => {
-            i.credentials = platforms.seal(&i.id, &grant.credentials);
-            i.granted_scopes = grant.scopes.clone();
-            i.status = IntegrationStatus::Active;
-            i.updated_at = now;
-            app.store().update_integration(&i).await.map_err(store_failed)?;
-            i
+            // Written over the version read; a concurrent update (a scope refresh, a
+            // revocation heard from Slack) makes it read again and re-apply.
+            let mut attempts = 0;
+            loop {
+                i.credentials = platforms.seal(&i.id, &grant.credentials);
+                i.granted_scopes = grant.scopes.clone();
+                i.status = IntegrationStatus::Active;
+                i.updated_at = now;
+                match app.store().update_integration(&i).await {
+                    Ok(()) => break i,
+                    Err(warroom_core::StoreError::VersionConflict { .. }) if attempts < 8 => {
+                        attempts += 1;
+                        i = app
+                            .store()
+                            .get_integration(&i.id)
+                            .await
+                            .map_err(store_failed)?
+                            .ok_or_else(|| store_failed("the integration vanished during re-authorize"))?;
+                    }
+                    Err(e) => return Err(store_failed(e)),
+                }
+            }
         }
         None => {
             let id = IntegrationId::generate();
@@ -136,6 +152,7 @@ async fn finish_slack_install(app: &AppState, code: String, tenant: warroom_core
                 status: IntegrationStatus::Active,
                 created_at: now,
                 updated_at: now,
+                version: 0,
             };
             app.store().create_integration(&i).await.map_err(store_failed)?;
             i
@@ -275,6 +292,7 @@ async fn link_signed_in(app: &AppState, integration: &Integration, code: &str) -
         linked_at: app.clock().now(),
     };
     app.store().put_link(&link).await.map_err(store_failed)?;
+    app.engine.forget_lookup_misses(&integration.id, member).await;
     Ok(page(
         StatusCode::OK,
         "Account linked",

@@ -190,7 +190,7 @@ pub async fn run(s: &Scenario) -> Result<Report, String> {
     let now = clock.now();
     let tenant_id = TenantId::generate();
     let settings = TenantSettings { auto_create_min_severity: Some(Severity::Critical), ..TenantSettings::default() };
-    store.put_tenant(&Tenant { id: tenant_id.clone(), name: "Bench".into(), settings, created_at: now }).await.map_err(err("tenant"))?;
+    store.put_tenant(&Tenant { id: tenant_id.clone(), name: "Bench".into(), settings, created_at: now, version: 0 }).await.map_err(err("tenant"))?;
     for j in 0..users {
         let member = Member {
             tenant_id: tenant_id.clone(),
@@ -225,6 +225,7 @@ pub async fn run(s: &Scenario) -> Result<Report, String> {
         status: IntegrationStatus::Active,
         created_at: now,
         updated_at: now,
+        version: 0,
     };
     store.create_integration(&integration).await.map_err(err("integration"))?;
     store.enable_war_room(&tenant_id, &integration_id).await.map_err(err("war room"))?;

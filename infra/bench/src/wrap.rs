@@ -230,6 +230,14 @@ impl ImPlatform for BenchPlatform {
         self.slot(format!("text:{chat}:{text}"), ApiFamily::Message, Some(chat))?;
         self.seen(self.inner.send_text(chat, text).await)
     }
+    async fn send_notice(&self, chat: &ChatId, text: &str, key: &str) -> ImResult<MessageId> {
+        self.slot(format!("notice:{chat}:{key}"), ApiFamily::Message, Some(chat))?;
+        self.seen(self.inner.send_notice(chat, text, key).await)
+    }
+    async fn find_notice(&self, chat: &ChatId, text: &str, key: &str) -> ImResult<Option<MessageId>> {
+        self.slot(format!("find-notice:{chat}:{key}"), ApiFamily::Read, Some(chat))?;
+        self.seen(self.inner.find_notice(chat, text, key).await)
+    }
     async fn dismiss_chat(&self, chat: &ChatId) -> ImResult<()> {
         self.slot(format!("dismiss:{chat}"), ApiFamily::DismissChat, Some(chat))?;
         self.seen(self.inner.dismiss_chat(chat).await)

@@ -45,7 +45,7 @@ pub async fn tenant(store: &dyn Store, data: &DataDir) -> LocalResult<Seeded> {
         }
     }
     let now = SystemClock.now();
-    let tenant = Tenant { id: TenantId::generate(), name: TENANT_NAME.into(), settings: TenantSettings::default(), created_at: now };
+    let tenant = Tenant { id: TenantId::generate(), name: TENANT_NAME.into(), settings: TenantSettings::default(), created_at: now, version: 0 };
     store.put_tenant(&tenant).await.map_err(store_error("store the demo tenant"))?;
     let (admin_key, admin) = auth::new_key(&tenant.id, "demo admin", KeyScope::Admin, now);
     let (intake_key, intake) = auth::new_key(&tenant.id, "demo intake", KeyScope::Intake, now);
@@ -123,6 +123,7 @@ async fn upsert(
                 status: IntegrationStatus::Active,
                 created_at: now,
                 updated_at: now,
+                version: 0,
             };
             store.create_integration(&integration).await.map_err(store_error("create an integration"))?;
             Ok((id, true))

@@ -74,6 +74,12 @@ pub struct Integration {
     pub status: IntegrationStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Bumped by every `Store::update_integration`, which writes only over the version it
+    /// was given: a credentials rotation and a concurrent scope refresh (or a revocation
+    /// heard from the platform) cannot undo each other. Records stored before it existed
+    /// read as 0.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl Integration {
@@ -135,6 +141,7 @@ mod tests {
             status: IntegrationStatus::Active,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
+            version: 0,
         };
         assert_eq!(i.missing_scopes(&["chat:write", "groups:write", "users:read.email"]), vec!["groups:write", "users:read.email"]);
     }

@@ -19,6 +19,9 @@ pub enum JobKind {
     /// Wakes the incident up at `due` (auto-dismiss, end of a snooze). Runs in a group of
     /// its own, so waiting for it never holds up the incident's other jobs.
     Timer { incident_id: IncidentId, due: crate::time::Timestamp },
+    /// A text a person waits for (a command's answer) that could not go out at once: sent
+    /// when the chat's rate limit allows, once per `key` (see `ImPlatform::send_notice`).
+    Notice { incident_id: IncidentId, chat_id: ChatId, text: String, key: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +52,8 @@ impl Job {
             JobKind::Reconcile { incident_id }
             | JobKind::SyncStatus { incident_id }
             | JobKind::AnswerMention { incident_id, .. }
-            | JobKind::PostMortem { incident_id } => format!("inc.{incident_id}"),
+            | JobKind::PostMortem { incident_id }
+            | JobKind::Notice { incident_id, .. } => format!("inc.{incident_id}"),
             JobKind::LinkUsers { integration_id, .. } => format!("int.{integration_id}"),
             JobKind::Timer { incident_id, .. } => format!("timer.{incident_id}"),
         };
@@ -66,6 +70,7 @@ impl Job {
             JobKind::AnswerMention { .. } => "mention",
             JobKind::PostMortem { .. } => "postmortem",
             JobKind::Timer { .. } => "timer",
+            JobKind::Notice { .. } => "notice",
         };
         format!("{}.{}.{}", self.group(), kind, self.dedup_key)
     }

@@ -12,6 +12,11 @@ pub struct Tenant {
     #[serde(default)]
     pub settings: TenantSettings,
     pub created_at: Timestamp,
+    /// Bumped by every `Store::update_tenant`, so two admins saving settings at once cannot
+    /// silently undo each other (the API's `ETag` / `If-Match`). Records stored before it
+    /// existed read as 0.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// Per-tenant war-room rules.

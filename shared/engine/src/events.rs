@@ -49,7 +49,8 @@ impl Engine {
                         Err(e @ (EngineError::NotLinked { .. } | EngineError::Refused(_))) => e.to_string(),
                         Err(e) => return Err(e),
                     };
-                    self.reply_in_chat(integration, &chat, &reply).await;
+                    let key = crate::notice::notice_key("re", &[integration.id.as_str(), chat.as_str(), &message.id]);
+                    self.reply_in_chat(&chat_ref.tenant_id, &chat_ref.incident_id, integration, &chat, &reply, &key).await?;
                     return Ok(EventOutcome::Command(reply));
                 }
                 if mentions_bot {
@@ -68,28 +69,25 @@ impl Engine {
                 Ok(EventOutcome::ChatGone)
             }
             ImEvent::AppRevoked => {
-                let mut revoked = integration.clone();
-                revoked.status = IntegrationStatus::Revoked;
-                revoked.updated_at = self.clock.now();
-                self.store.update_integration(&revoked).await?;
+                // Over the freshest version: the event's copy may predate a rotation.
+                let mut current = integration.clone();
+                for _ in 0..8 {
+                    let revoked = Integration { status: IntegrationStatus::Revoked, updated_at: self.clock.now(), ..current.clone() };
+                    match self.store.update_integration(&revoked).await {
+                        Err(warroom_core::StoreError::VersionConflict { .. }) => match self.store.get_integration(&integration.id).await? {
+                            Some(fresh) => current = fresh,
+                            None => break,
+                        },
+                        other => {
+                            other?;
+                            break;
+                        }
+                    }
+                }
                 tracing::warn!(integration = %integration.id, "the IM app was uninstalled or its tokens revoked");
                 Ok(EventOutcome::Revoked)
             }
             ImEvent::Handshake(_) | ImEvent::MemberJoined { .. } | ImEvent::Ignored(_) => Ok(EventOutcome::Ignored),
-        }
-    }
-
-    /// A short answer in the chat. Best effort: the card already shows the change, so a
-    /// rate limit or outage here is logged, not retried.
-    pub(crate) async fn reply_in_chat(&self, integration: &Integration, chat: &ChatId, text: &str) {
-        let result = async {
-            let platform = self.platforms.for_integration(integration)?;
-            self.throttle(platform.as_ref(), ApiFamily::Message, Some(chat)).await?;
-            platform.send_text(chat, text).await
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(chat = %chat, error = %e, "could not reply in the chat");
         }
     }
 
@@ -112,8 +110,9 @@ impl Engine {
         if let Err(e) = platform.add_reaction(chat, message, "eyes").await {
             tracing::info!(chat = %chat, error = %e, "could not mark the mention");
         }
-        self.throttle(platform.as_ref(), ApiFamily::Message, Some(chat)).await?;
-        platform.send_text(chat, "The Warroom assistant is not available in this version yet. Commands: ack, resolve, snooze 30m | 2h | 8h.").await?;
+        let text = "The Warroom assistant is not available in this version yet. Commands: ack, resolve, snooze 30m | 2h | 8h.";
+        let key = crate::notice::notice_key("mention", &[integration.id.as_str(), chat.as_str(), message.as_str()]);
+        self.send_once(platform.as_ref(), &crate::notice::Notice { integration: &integration.id, chat, text, key: &key }).await?;
         self.note(&incident, Actor::System, TimelineAction::IncidentUpdated, "answered an @mention with the assistant placeholder").await;
         Ok(())
     }

@@ -55,6 +55,7 @@ impl Engine {
                 Ok(())
             }
             JobKind::AnswerMention { incident_id, chat_id, message_id } => self.answer_mention(tenant, incident_id, chat_id, message_id).await,
+            JobKind::Notice { incident_id, chat_id, text, key } => self.send_queued_notice(tenant, incident_id, chat_id, text, key).await,
             // Post-mortems arrive with the AI issue; until then the job is acknowledged and
             // logged rather than left to clog the queue.
             JobKind::PostMortem { .. } => {
@@ -94,6 +95,7 @@ fn incident_of(job: &Job) -> Option<&IncidentId> {
         | JobKind::SyncStatus { incident_id }
         | JobKind::AnswerMention { incident_id, .. }
         | JobKind::PostMortem { incident_id }
+        | JobKind::Notice { incident_id, .. }
         | JobKind::Timer { incident_id, .. } => Some(incident_id),
         JobKind::LinkUsers { .. } => None,
     }

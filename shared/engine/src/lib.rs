@@ -15,7 +15,9 @@ mod events;
 mod handler;
 mod ingest;
 mod linking;
+mod lookup_cache;
 mod members;
+mod notice;
 mod persist;
 mod reconcile;
 mod room;
@@ -27,6 +29,7 @@ pub use error::EngineError;
 pub use events::{parse_command, EventOutcome};
 pub use ingest::IngestOutcome;
 pub use linking::{LinkReport, MemberLinkResult};
+pub use lookup_cache::LOOKUP_MISS_TTL;
 
 use std::sync::Arc;
 use warroom_core::{Clock, JobQueue, PlatformFactory, SourceSync, Store};

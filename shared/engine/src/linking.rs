@@ -1,5 +1,6 @@
 //! One-click linking: find each unlinked member's IM account by email, then by phone.
 
+use crate::lookup_cache::Contact;
 use crate::{Engine, EngineError};
 use serde::{Deserialize, Serialize};
 use warroom_core::{ApiFamily, ImError, IntegrationId, LinkMethod, MemberId, TenantId, UserLink};
@@ -51,11 +52,20 @@ impl Engine {
                     (None, _) => reasons.push(format!("no {label} on file")),
                     (Some(_), false) => reasons.push(format!("{} cannot look users up by {label}", integration.platform)),
                     (Some(value), true) if found.is_none() => {
+                        // Always asked afresh (someone pressed the button because an account
+                        // was just made); the answer refreshes what the war rooms remember.
                         self.throttle(platform.as_ref(), ApiFamily::Lookup, None).await?;
+                        let contact = if method == LinkMethod::Email { Contact::Email(value) } else { Contact::Phone(value) };
                         let result = if method == LinkMethod::Email { platform.lookup_by_email(value).await } else { platform.lookup_by_phone(value).await };
                         match result {
-                            Ok(Some(user)) => found = Some((user, method)),
-                            Ok(None) | Err(ImError::UserNotFound) => reasons.push(format!("no {} user with this {label}", integration.platform)),
+                            Ok(Some(user)) => {
+                                self.forget_miss(integration_id, contact).await;
+                                found = Some((user, method))
+                            }
+                            Ok(None) | Err(ImError::UserNotFound) => {
+                                self.remember_miss(integration_id, contact).await;
+                                reasons.push(format!("no {} user with this {label}", integration.platform))
+                            }
                             Err(e) if e.is_retryable() || matches!(e, ImError::MissingPermission { .. } | ImError::Unauthorized(_)) => return Err(e.into()),
                             Err(e) => reasons.push(format!("{label} lookup failed: {e}")),
                         }

@@ -1,6 +1,7 @@
 //! From responders to IM users, failing soft: a linked account, else a lookup by email,
 //! else by phone (storing the link found), else the responder is reported as unlinked.
 
+use crate::lookup_cache::Contact;
 use crate::Engine;
 use warroom_core::{ApiFamily, ImError, ImPlatform, ImUserId, Incident, Integration, LinkMethod, Member, Responder, UserLink};
 
@@ -69,12 +70,10 @@ impl Engine {
             let phone = responder.phone.clone().or_else(|| member.and_then(|m| m.phone.clone()));
             let mut found = None;
             if let (Some(email), true) = (&email, caps.lookup_by_email) {
-                self.throttle(platform, ApiFamily::Lookup, None).await?;
-                found = lookup_soft(platform.lookup_by_email(email).await)?.map(|u| (u, LinkMethod::Email));
+                found = self.look_up(platform, integration, Contact::Email(email)).await?.map(|u| (u, LinkMethod::Email));
             }
             if let (None, Some(phone), true) = (&found, &phone, caps.lookup_by_phone) {
-                self.throttle(platform, ApiFamily::Lookup, None).await?;
-                found = lookup_soft(platform.lookup_by_phone(phone).await)?.map(|u| (u, LinkMethod::Phone));
+                found = self.look_up(platform, integration, Contact::Phone(phone)).await?.map(|u| (u, LinkMethod::Phone));
             }
             match found {
                 Some((user, method)) => {
@@ -87,6 +86,23 @@ impl Engine {
             }
         }
         Ok((reachable, unreachable))
+    }
+
+    /// One lookup, unless the platform said recently that nobody has this address.
+    async fn look_up(&self, platform: &dyn ImPlatform, integration: &Integration, contact: Contact<'_>) -> Result<Option<ImUserId>, ImError> {
+        if self.known_miss(&integration.id, contact).await {
+            return Ok(None);
+        }
+        self.throttle(platform, ApiFamily::Lookup, None).await?;
+        let answer = match contact {
+            Contact::Email(email) => platform.lookup_by_email(email).await,
+            Contact::Phone(phone) => platform.lookup_by_phone(phone).await,
+        };
+        // Only "nobody has it" is remembered; any other refusal is looked at again.
+        if matches!(answer, Ok(None) | Err(ImError::UserNotFound)) {
+            self.remember_miss(&integration.id, contact).await;
+        }
+        lookup_soft(answer)
     }
 
     async fn remember_link(&self, incident: &Incident, integration: &Integration, member: &Member, user: &ImUserId, method: LinkMethod) {

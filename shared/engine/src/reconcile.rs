@@ -139,8 +139,8 @@ impl Engine {
                 integration.platform,
                 self.link_url(&integration.id)
             );
-            self.throttle(platform, ApiFamily::Message, Some(&chat)).await?;
-            platform.send_text(&chat, &text).await?;
+            let key = crate::notice::notice_key("unl", &[incident.id.as_str(), &person.key]);
+            self.send_once(platform, &crate::notice::Notice { integration: &integration.id, chat: &chat, text: &text, key: &key }).await?;
             incident = self.save_with(&incident, |inc| inc.war_room.unlinked_reported.insert(person.key.clone())).await?;
             self.note(
                 &incident,

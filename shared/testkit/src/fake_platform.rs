@@ -24,7 +24,7 @@ pub const REQUIRED_SCOPES: [(&str, &str); 3] =
 #[rustfmt::skip]
 pub enum FakeOp {
     CreateChat, AddMembers, PostCard, UpdateCard, SendText, DismissChat,
-    LookupEmail, LookupPhone, History, GrantedScopes, ListChats, SetTopic, FindCard,
+    LookupEmail, LookupPhone, History, GrantedScopes, ListChats, SetTopic, FindCard, FindNotice,
 }
 
 /// How a retried card post avoids a second card, as the real platforms allow.

@@ -16,6 +16,12 @@ impl State {
         }
     }
 
+    /// The bot's text message saying exactly `text` in the chat, if any.
+    fn bot_text(&mut self, chat: &ChatId, text: &str) -> Option<MessageId> {
+        let is_it = |m: &FakeMessage| m.author.as_str() == BOT && matches!(&m.kind, FakeMessageKind::Text(t) if t == text);
+        self.find(chat.as_str())?.messages.iter().find(|m| is_it(m)).map(|m| m.id.clone())
+    }
+
     /// The bot's card of `incident` in the chat, if any.
     fn card_of_incident(&mut self, chat: &ChatId, incident: &str) -> Option<MessageId> {
         let is_it = |m: &FakeMessage| m.author.as_str() == BOT && matches!(&m.kind, FakeMessageKind::Card(c) if c.incident_id == incident);
@@ -146,6 +152,30 @@ impl ImPlatform for FakePlatform {
         }
         let id = s.push(chat.as_str(), BOT.into(), FakeMessageKind::Text(text.into()));
         s.settle(FakeOp::SendText, Ok(id))
+    }
+
+    /// A text like `send_text` (failures are injected as `SendText`). With
+    /// `CardDedupe::IdempotencyKey` (Feishu's `uuid`) the same text posted again answers the
+    /// bot's message already there.
+    async fn send_notice(&self, chat: &ChatId, text: &str, key: &str) -> ImResult<MessageId> {
+        let mut s = self.enter(FakeOp::SendText, format!("send_text {chat} key={key}"))?;
+        s.usable(chat)?;
+        if text.trim().is_empty() {
+            return Err(rejected("no_text", "empty message"));
+        }
+        if let Some(id) = s.bot_text(chat, text).filter(|_| s.card_dedupe == CardDedupe::IdempotencyKey) {
+            return s.settle(FakeOp::SendText, Ok(id));
+        }
+        let id = s.push(chat.as_str(), BOT.into(), FakeMessageKind::Text(text.into()));
+        s.settle(FakeOp::SendText, Ok(id))
+    }
+
+    /// Like Slack's history: finds the bot's text (with `CardDedupe::Lookup` only).
+    async fn find_notice(&self, chat: &ChatId, text: &str, key: &str) -> ImResult<Option<MessageId>> {
+        let mut s = self.enter(FakeOp::FindNotice, format!("find_notice {chat} {key}"))?;
+        s.usable(chat)?;
+        let found = if s.card_dedupe == CardDedupe::Lookup { s.bot_text(chat, text) } else { None };
+        s.settle(FakeOp::FindNotice, Ok(found))
     }
 
     /// Idempotent: dismissing a chat already disbanded (by the app or a human) is Ok, where

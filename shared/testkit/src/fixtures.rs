@@ -9,7 +9,7 @@ pub fn tenant_id() -> TenantId {
 }
 
 pub fn tenant(id: &TenantId) -> Tenant {
-    Tenant { id: id.clone(), name: format!("Tenant {id}"), settings: TenantSettings::default(), created_at: T0 }
+    Tenant { id: id.clone(), name: format!("Tenant {id}"), settings: TenantSettings::default(), created_at: T0, version: 0 }
 }
 
 pub fn member(tenant: &TenantId, id: &str, name: &str) -> Member {
@@ -36,6 +36,7 @@ pub fn integration(tenant: &TenantId, platform: Platform) -> Integration {
         status: IntegrationStatus::Active,
         created_at: T0,
         updated_at: T0,
+        version: 0,
     }
 }
 

@@ -114,7 +114,7 @@ impl App {
 
     pub async fn tenant(&self, name: &str) -> TenantCtx {
         let id = TenantId::generate();
-        let tenant = Tenant { id: id.clone(), name: name.into(), settings: TenantSettings::default(), created_at: fixtures::T0 };
+        let tenant = Tenant { id: id.clone(), name: name.into(), settings: TenantSettings::default(), created_at: fixtures::T0, version: 0 };
         self.store.put_tenant(&tenant).await.unwrap();
         let key = self.key(&id, KeyScope::Admin).await;
         TenantCtx { id, key }
@@ -163,7 +163,28 @@ impl App {
     }
 
     pub async fn raw(&self, method: Method, path: &str, key: Option<&str>, body: Option<&str>, content_type: Option<&str>) -> Reply {
+        self.raw_with(method, path, key, body, content_type, &[]).await
+    }
+
+    /// A JSON call with extra request headers (`If-Match`, ...).
+    pub async fn call_with(&self, method: Method, path: &str, key: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Reply {
+        let raw = body.map(|b| b.to_string());
+        self.raw_with(method, path, Some(key), raw.as_deref(), Some("application/json"), headers).await
+    }
+
+    pub async fn raw_with(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+        content_type: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
         if let Some(key) = key {
             req = req.header(header::AUTHORIZATION, format!("Bearer {key}"));
         }

@@ -115,7 +115,9 @@ pub fn slack_chat(c: &ChannelView, bot_user: Option<&str>) -> Chat {
 }
 
 fn slack_message(m: &SlackMessage) -> Message {
-    let card = m.blocks.as_ref().filter(|b| b.as_array().is_some_and(|a| !a.is_empty())).map(slack_card);
+    // A card has a header or buttons; a notice's lone section (its key's block id) is text.
+    let is_card = |b: &&Value| b.as_array().is_some_and(|a| a.iter().any(|b| matches!(b["type"].as_str(), Some("header" | "actions"))));
+    let card = m.blocks.as_ref().filter(is_card).map(slack_card);
     Message {
         id: m.ts.clone(),
         author: m.user.clone().or_else(|| m.bot_id.clone()).unwrap_or_default(),

@@ -136,6 +136,21 @@ pub trait ImPlatform: Send + Sync {
     }
     async fn update_card(&self, chat: &ChatId, message: &MessageId, card: &Card) -> ImResult<()>;
     async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId>;
+    /// A text people must see exactly once (an unreachable responder, a command's answer).
+    /// `key` is the same on every retry of the same notice (at most 40 characters of
+    /// `[A-Za-z0-9_-]`): a platform that can dedupe a post by a key (Feishu's `uuid`) or mark
+    /// a message (Slack's `block_id`) uses it, so [`ImPlatform::find_notice`] finds it again.
+    async fn send_notice(&self, chat: &ChatId, text: &str, key: &str) -> ImResult<MessageId> {
+        let _ = key;
+        self.send_text(chat, text).await
+    }
+    /// The message an earlier `send_notice(chat, text, key)` left in the chat, for a retry
+    /// after its answer was lost. `None` where the platform cannot look (a lost answer may
+    /// then show the notice twice).
+    async fn find_notice(&self, chat: &ChatId, text: &str, key: &str) -> ImResult<Option<MessageId>> {
+        let _ = (chat, text, key);
+        Ok(None)
+    }
     /// Disband / archive; where the platform cannot, leave the chat.
     async fn dismiss_chat(&self, chat: &ChatId) -> ImResult<()>;
     async fn lookup_by_email(&self, email: &str) -> ImResult<Option<ImUserId>>;

@@ -81,6 +81,10 @@ pub trait Store: Send + Sync {
     /// Creates or replaces the tenant.
     async fn put_tenant(&self, tenant: &Tenant) -> StoreResult<()>;
     async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>>;
+    /// Writes the tenant only while the stored one is still at `tenant.version`, and returns
+    /// it as stored, at the next version. `VersionConflict` if another write came first,
+    /// `NotFound` if there is no such tenant. (`put_tenant` creates and overwrites.)
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<Tenant>;
     /// Stores a key record (by its hash); `AlreadyExists` if that hash is known.
     async fn put_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     async fn find_api_key(&self, key_hash: &str) -> StoreResult<Option<ApiKeyRecord>>;
@@ -102,7 +106,9 @@ pub trait Store: Send + Sync {
     /// is taken. `war_room_enabled` must be false: use `enable_war_room`.
     async fn create_integration(&self, integration: &Integration) -> StoreResult<()>;
     /// Replaces an existing integration, keeping its war-room flag as stored (the flag
-    /// only changes through `enable_war_room` / `disable_war_room`).
+    /// only changes through `enable_war_room` / `disable_war_room`), only while the stored
+    /// one is still at `integration.version` (stored at the next version);
+    /// `VersionConflict` if another update came first: read it again and re-apply.
     async fn update_integration(&self, integration: &Integration) -> StoreResult<()>;
     /// By id alone: per-integration callback URLs carry no tenant.
     async fn get_integration(&self, id: &IntegrationId) -> StoreResult<Option<Integration>>;

@@ -5,6 +5,7 @@ mod crash;
 mod failures;
 mod flows;
 mod lost;
+mod notices;
 mod scenario;
 
 use crate::{ClickOrigin, Engine, EngineConfig};

@@ -91,8 +91,8 @@ pub async fn live(w: &World, worker: &mut Worker) {
 }
 
 /// What must hold after `live`, with `label` naming the run in failures. `notices`: how many
-/// times the chat was told Dee could not be invited (a text post whose answer is lost is
-/// posted again: duplicates of these notices are tolerated, cards are not).
+/// times the chat was told Dee could not be invited (once, unless the platform can neither
+/// find nor dedupe a notice whose answer was lost).
 pub async fn assert_converged(w: &World, label: &str, notices: usize) {
     let inc = w.incident(E1).await;
     assert_eq!(inc.status, Status::Resolved, "{label}");

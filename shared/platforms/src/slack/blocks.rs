@@ -81,6 +81,23 @@ pub(crate) fn is_card_of(blocks: &[Value], incident_id: &str) -> bool {
     blocks.iter().any(|b| b.get("block_id").and_then(Value::as_str).is_some_and(|id| id.starts_with(&prefix)))
 }
 
+/// The one block of a notice (see `ImPlatform::send_notice`) has a `block_id` of this and
+/// the notice's key, by which a retry finds a notice whose post answer was lost.
+const NOTICE_BLOCK_PREFIX: &str = "warroom.notice.";
+
+/// A notice as Block Kit: one mrkdwn section (as a plain `text` message renders) whose
+/// `block_id` carries the key. The message's `text` stays the notice, for notifications.
+pub(crate) fn render_notice(text: &str, key: &str) -> Value {
+    json!([{"type": "section", "block_id": format!("{NOTICE_BLOCK_PREFIX}{key}"), "text": mrkdwn(&truncate_chars(text, SECTION_TEXT_MAX))}])
+}
+
+/// Whether `blocks` (a message's, as `conversations.history` returns them) are the notice
+/// with this key.
+pub(crate) fn is_notice(blocks: &[Value], key: &str) -> bool {
+    let id = format!("{NOTICE_BLOCK_PREFIX}{key}");
+    blocks.iter().any(|b| b.get("block_id").and_then(Value::as_str) == Some(id.as_str()))
+}
+
 /// `action_id` = `warroom.ack`, `warroom.snooze:30`; `value` = `{incident_id}|{action}`.
 /// Both well within their limits for Warroom's ids; a button that would not fit is left
 /// out rather than sent for Slack to refuse the whole message.

@@ -1,9 +1,10 @@
 //! `ImPlatform` for one Slack workspace installation.
 
-use super::blocks::{is_card_of, render_card};
+use super::blocks::{is_card_of, is_notice, render_card, render_notice};
 use super::client::SlackClient;
 use super::error::{local, map_error_code, SlackApiError};
 use super::types::Conversation;
+use super::types::HistoryMessage;
 use super::util::{parse_ts, sanitize_channel_name, truncate_chars, with_suffix};
 use super::{SlackCredentials, OAUTH_BASE};
 use async_trait::async_trait;
@@ -80,6 +81,23 @@ impl SlackPlatform {
         if let Err(e) = self.client.set_topic(&channel.id, &topic).await {
             tracing::warn!(team = %self.credentials.team_id, channel = %channel.id, code = %e.code, "could not set the war room topic");
         }
+    }
+
+    /// The newest message posted by a bot that `is_it` recognises, from the channel's
+    /// history (newest first, at most `MAX_PAGES` pages).
+    async fn find_bot_message(&self, chat: &ChatId, is_it: impl Fn(&HistoryMessage) -> bool) -> ImResult<Option<MessageId>> {
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let (messages, next) = self.client.history_page(chat.as_str(), cursor.as_deref()).await?;
+            if let Some(m) = messages.into_iter().find(|m| m.bot_id.is_some() && is_it(m)) {
+                return Ok(Some(MessageId::new(m.ts)));
+            }
+            match next {
+                Some(n) => cursor = Some(n),
+                None => break,
+            }
+        }
+        Ok(None)
     }
 
     /// One of the bot's own non-archived channels, by exact name.
@@ -272,18 +290,16 @@ impl ImPlatform for SlackPlatform {
     /// chat.postMessage has no idempotency key: the card is recognised in the channel's
     /// history by its context block's id (see `blocks`), posted by a bot.
     async fn find_card(&self, chat: &ChatId, card: &Card) -> ImResult<Option<MessageId>> {
-        let mut cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let (messages, next) = self.client.history_page(chat.as_str(), cursor.as_deref()).await?;
-            if let Some(m) = messages.into_iter().find(|m| m.bot_id.is_some() && is_card_of(&m.blocks, &card.incident_id)) {
-                return Ok(Some(MessageId::new(m.ts)));
-            }
-            match next {
-                Some(n) => cursor = Some(n),
-                None => break,
-            }
-        }
-        Ok(None)
+        self.find_bot_message(chat, |m| is_card_of(&m.blocks, &card.incident_id)).await
+    }
+
+    /// Like the card: no idempotency key, so the notice's one block carries its key.
+    async fn send_notice(&self, chat: &ChatId, text: &str, key: &str) -> ImResult<MessageId> {
+        Ok(MessageId::new(self.client.post_message(chat.as_str(), text, Some(&render_notice(text, key))).await?))
+    }
+
+    async fn find_notice(&self, chat: &ChatId, _text: &str, key: &str) -> ImResult<Option<MessageId>> {
+        self.find_bot_message(chat, |m| is_notice(&m.blocks, key)).await
     }
 
     async fn update_card(&self, chat: &ChatId, message: &MessageId, card: &Card) -> ImResult<()> {

@@ -326,6 +326,34 @@ async fn a_card_posted_before_its_answer_was_lost_is_found_in_the_history_by_its
 }
 
 #[tokio::test]
+async fn a_notice_carries_its_key_in_a_block_id_and_is_found_again_by_it() {
+    // What send_notice posts is what conversations.history gives back: the stub echoes it.
+    let posted = std::sync::Arc::new(std::sync::Mutex::new(serde_json::Value::Null));
+    let seen = posted.clone();
+    let stub = Stub::start(move |call| match call.method.as_str() {
+        "chat.postMessage" => {
+            *seen.lock().unwrap() = call.json()["blocks"].clone();
+            Reply::ok(json!({"ok": true, "channel": "C1", "ts": "5.0"}))
+        }
+        _ => Reply::ok(json!({"ok": true, "has_more": false, "messages": [
+            {"type": "message", "ts": "6.0", "user": "U1", "text": "Dee could not be invited"},
+            {"type": "message", "ts": "5.0", "bot_id": "B1", "text": "Dee could not be invited", "blocks": seen.lock().unwrap().clone()},
+        ]})),
+    })
+    .await;
+    let p = platform(&stub);
+    let chat = ChatId::new("C1");
+    assert_eq!(p.send_notice(&chat, "Dee could not be invited", "unl-abc").await.unwrap(), MessageId::new("5.0"));
+    let sent = stub.calls_to("chat.postMessage")[0].json();
+    assert_eq!(sent["text"], "Dee could not be invited", "notifications still show the text");
+    assert_eq!(sent["blocks"][0]["text"]["text"], "Dee could not be invited");
+    assert_eq!(posted.lock().unwrap()[0]["block_id"], "warroom.notice.unl-abc");
+    // A human's message with the same words is not it; another key is not it either.
+    assert_eq!(p.find_notice(&chat, "Dee could not be invited", "unl-abc").await.unwrap(), Some(MessageId::new("5.0")));
+    assert_eq!(p.find_notice(&chat, "Dee could not be invited", "unl-xyz").await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn a_call_that_hangs_past_the_timeout_is_a_transient_failure() {
     // A peer that takes the connection and never answers.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

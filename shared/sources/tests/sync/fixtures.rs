@@ -13,7 +13,7 @@ pub fn secrets() -> SecretBox {
 }
 
 pub fn tenant() -> Tenant {
-    Tenant { id: TenantId::generate(), name: "Acme".into(), settings: TenantSettings::default(), created_at: T0 }
+    Tenant { id: TenantId::generate(), name: "Acme".into(), settings: TenantSettings::default(), created_at: T0, version: 0 }
 }
 
 /// Seals `plaintext` the way the management API must: under `tenant:{id}:sync`.

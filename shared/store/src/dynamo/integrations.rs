@@ -3,7 +3,7 @@
 //! The guard (`T#{t}` / `WARROOM`) names the one integration whose `war_room_enabled`
 //! flag is set; guard and flag only ever change together, in one transaction.
 
-use super::codec::{entity_item, key_from_item, s, Expr};
+use super::codec::{entity_item, key_from_item, n, s, Expr};
 use super::ops::{backoff, Tx};
 use super::DynamoStore;
 use crate::keys::{self, Key};
@@ -72,12 +72,19 @@ pub(super) async fn update(store: &DynamoStore, integration: &Integration) -> St
         let Some(stored) = store.get::<Integration>(&key, "integration").await? else {
             return Err(StoreError::not_found(format!("integration {}", integration.id)));
         };
-        let next = Integration { war_room_enabled: stored.war_room_enabled, ..integration.clone() };
-        // Only if the flag is still what we copied: enable/disable may run concurrently.
-        let unchanged = Expr::when("attribute_exists(#pk) AND #flag = :flag")
+        if stored.version != integration.version {
+            return Err(StoreError::VersionConflict { expected: integration.version });
+        }
+        let next = Integration { war_room_enabled: stored.war_room_enabled, version: stored.version.saturating_add(1), ..integration.clone() };
+        // Only if the flag is still what we copied (enable/disable may run concurrently) and
+        // no other update came in between (a record from before versions has none: 0).
+        let same_version = if stored.version == 0 { "(attribute_not_exists(#v) OR #v = :v)" } else { "#v = :v" };
+        let unchanged = Expr::when(format!("attribute_exists(#pk) AND #flag = :flag AND {same_version}"))
             .name("#pk", keys::PK)
             .name("#flag", FLAG)
-            .value(":flag", AttributeValue::Bool(stored.war_room_enabled));
+            .name("#v", "version")
+            .value(":flag", AttributeValue::Bool(stored.war_room_enabled))
+            .value(":v", n(stored.version as i64));
         let mut actions = vec![store.tx_put(entity_item(&next, &key, "integration")?, Some(unchanged))?];
         let (old_ext, new_ext) = (external_key(&stored), external_key(&next));
         let mut new_pointer_at = None;

@@ -70,6 +70,9 @@ impl Store for DynamoStore {
     async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
         tenancy::get_tenant(self, id).await
     }
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<Tenant> {
+        tenancy::update_tenant(self, tenant).await
+    }
     async fn put_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()> {
         tenancy::put_api_key(self, key).await
     }

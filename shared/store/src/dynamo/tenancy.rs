@@ -1,7 +1,7 @@
 //! Tenants, API keys and members.
 
-use super::codec::{entity_item, Expr};
-use super::ops::Tx;
+use super::codec::{entity_item, n, Expr};
+use super::ops::{Tx, Written};
 use super::{integrations, links, DynamoStore};
 use crate::keys;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,29 @@ struct ApiKeyPointer {
 
 pub(super) async fn put_tenant(store: &DynamoStore, tenant: &Tenant) -> StoreResult<()> {
     store.put(entity_item(tenant, &keys::tenant(&tenant.id), "tenant")?).await
+}
+
+/// Optimistic concurrency, as for incidents. A record stored before tenants had a version
+/// has no `version` attribute and counts as version 0.
+pub(super) async fn update_tenant(store: &DynamoStore, tenant: &Tenant) -> StoreResult<Tenant> {
+    let expected = tenant.version;
+    let next = Tenant { version: expected.saturating_add(1), ..tenant.clone() };
+    let same_version = if expected == 0 {
+        Expr::when("attribute_exists(#pk) AND (attribute_not_exists(#v) OR #v = :expected)").name("#pk", keys::PK)
+    } else {
+        Expr::when("#v = :expected")
+    }
+    .name("#v", "version")
+    .value(":expected", n(expected as i64));
+    match store.put_item(entity_item(&next, &keys::tenant(&tenant.id), "tenant")?, Some(same_version)).await? {
+        Written::Done(()) => Ok(next),
+        Written::ConditionFailed(Some(_)) => Err(StoreError::VersionConflict { expected }),
+        // Not every emulator returns the old item: read to tell "moved on" from "gone".
+        Written::ConditionFailed(None) => match get_tenant(store, &tenant.id).await? {
+            Some(_) => Err(StoreError::VersionConflict { expected }),
+            None => Err(StoreError::not_found(format!("tenant {}", tenant.id))),
+        },
+    }
 }
 
 pub(super) async fn get_tenant(store: &DynamoStore, id: &TenantId) -> StoreResult<Option<Tenant>> {

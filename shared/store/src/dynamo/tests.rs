@@ -56,6 +56,7 @@ fn integration(tenant: &TenantId, platform: Platform) -> Integration {
         status: IntegrationStatus::Active,
         created_at: Timestamp(0),
         updated_at: Timestamp(0),
+        version: 0,
     }
 }
 
@@ -77,7 +78,7 @@ async fn create_table_is_idempotent_and_turns_on_ttl() {
 #[ignore = "needs the DynamoDB emulator: run infra/test.sh"]
 async fn a_tenant_round_trips_with_the_table_attributes_on_top() {
     let (client, store) = fresh().await;
-    let tenant = Tenant { id: TenantId::generate(), name: "Acme".into(), settings: TenantSettings::default(), created_at: Timestamp(7) };
+    let tenant = Tenant { id: TenantId::generate(), name: "Acme".into(), settings: TenantSettings::default(), created_at: Timestamp(7), version: 0 };
     store.put_tenant(&tenant).await.unwrap();
     assert_eq!(store.get_tenant(&tenant.id).await.unwrap(), Some(tenant.clone()));
     let item = raw(&client, store.table(), &keys::tenant(&tenant.id)).await;

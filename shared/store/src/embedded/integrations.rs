@@ -48,8 +48,12 @@ pub(super) fn update_integration(tx: &mut WriteTx, i: &Integration) -> StoreResu
     let Some(stored) = tx.get::<Integration>(&key)? else {
         return Err(not_found(&i.id));
     };
+    if stored.version != i.version {
+        return Err(StoreError::VersionConflict { expected: i.version });
+    }
     let mut next = i.clone();
     next.war_room_enabled = stored.war_room_enabled;
+    next.version = stored.version.saturating_add(1);
 
     let (old_ext, new_ext) = (external_key(&stored), external_key(&next));
     if old_ext != new_ext {

@@ -86,6 +86,10 @@ impl Store for EmbeddedStore {
         let tenant = tenant.clone();
         db::write(&self.db, move |tx| tenants::put_tenant(tx, &tenant)).await
     }
+    async fn update_tenant(&self, tenant: &Tenant) -> StoreResult<Tenant> {
+        let tenant = tenant.clone();
+        db::write(&self.db, move |tx| tenants::update_tenant(tx, &tenant)).await
+    }
     async fn get_tenant(&self, id: &TenantId) -> StoreResult<Option<Tenant>> {
         let id = id.clone();
         db::read(&self.db, move |v| tenants::get_tenant(v, &id)).await

@@ -10,6 +10,19 @@ pub(super) fn put_tenant(tx: &mut WriteTx, tenant: &Tenant) -> StoreResult<()> {
     tx.put(&keys::tenant(&tenant.id), tenant)
 }
 
+pub(super) fn update_tenant(tx: &mut WriteTx, tenant: &Tenant) -> StoreResult<Tenant> {
+    let key = keys::tenant(&tenant.id);
+    let Some(stored) = tx.get::<Tenant>(&key)? else {
+        return Err(StoreError::not_found(format!("tenant {}", tenant.id)));
+    };
+    if stored.version != tenant.version {
+        return Err(StoreError::VersionConflict { expected: tenant.version });
+    }
+    let next = Tenant { version: stored.version.saturating_add(1), ..tenant.clone() };
+    tx.put(&key, &next)?;
+    Ok(next)
+}
+
 pub(super) fn get_tenant(v: &impl View, id: &TenantId) -> StoreResult<Option<Tenant>> {
     v.get(&keys::tenant(id))
 }

@@ -30,6 +30,7 @@ pub(super) fn integration(id: &str, external: Option<&str>) -> Integration {
         status: IntegrationStatus::Active,
         created_at: Timestamp(0),
         updated_at: Timestamp(0),
+        version: 0,
     }
 }
 
@@ -297,7 +298,7 @@ async fn integration_updates_keep_the_war_room_flag_and_move_the_external_pointe
     let stored = s.find_integration_by_external(Platform::Slack, "T3").await.unwrap().unwrap();
     assert!(stored.war_room_enabled, "the flag only changes through enable/disable");
     assert_eq!(s.find_integration_by_external(Platform::Slack, "T1").await.unwrap(), None);
-    let clash = Integration { external_id: Some("T2".into()), ..integration("a", None) };
+    let clash = Integration { external_id: Some("T2".into()), version: stored.version, ..integration("a", None) };
     assert!(matches!(s.update_integration(&clash).await, Err(StoreError::AlreadyExists { .. })));
     assert!(matches!(s.update_integration(&integration("zz", None)).await, Err(StoreError::NotFound { .. })));
 }

@@ -18,12 +18,14 @@ macro_rules! store_conformance {
     (@list $make:expr, [$($attr:tt)*]) => {
         $crate::store_conformance!(@cases $make, [$($attr)*];
             tenancy::a_tenant_round_trips_and_a_missing_one_is_none,
+            tenancy::tenant_updates_are_guarded_by_version_and_one_of_ten_concurrent_saves_wins,
             tenancy::api_keys_are_found_by_hash_and_a_hash_is_stored_once,
             tenancy::keys_are_listed_per_tenant_and_a_revoked_key_is_gone,
             tenancy::members_list_in_id_order_and_deleting_one_removes_its_links,
             tenancy::integrations_are_found_by_id_external_id_and_tenant,
             tenancy::an_integration_id_or_external_id_cannot_be_taken_twice,
             tenancy::updating_an_integration_keeps_its_war_room_flag,
+            tenancy::integration_updates_are_guarded_by_version_and_one_of_ten_concurrent_wins,
             tenancy::a_second_integration_cannot_take_the_war_room_and_is_told_which_has_it,
             tenancy::twenty_concurrent_enables_leave_exactly_one_war_room_integration,
             tenancy::links_stay_one_to_one_in_both_directions,

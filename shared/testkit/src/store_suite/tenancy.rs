@@ -18,6 +18,40 @@ pub async fn a_tenant_round_trips_and_a_missing_one_is_none(store: S) {
     assert_eq!(store.get_tenant(&id).await.unwrap(), Some(t));
 }
 
+pub async fn tenant_updates_are_guarded_by_version_and_one_of_ten_concurrent_saves_wins(store: S) {
+    let id = tenant_id();
+    let missing = store.update_tenant(&tenant(&id)).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound { .. }), "{missing:?}");
+    // Stored without a version (as before versions existed): it reads as 0.
+    store.put_tenant(&tenant(&id)).await.unwrap();
+    let read = store.get_tenant(&id).await.unwrap().unwrap();
+    assert_eq!(read.version, 0);
+    let mut edit = read.clone();
+    edit.settings.private_chats = false;
+    let saved = store.update_tenant(&edit).await.unwrap();
+    assert_eq!(saved.version, 1);
+    assert_eq!(store.get_tenant(&id).await.unwrap(), Some(saved.clone()));
+    // A save from the old read is refused and changes nothing.
+    let mut stale = read;
+    stale.settings.auto_dismiss_after_minutes = Some(5);
+    let refused = store.update_tenant(&stale).await.unwrap_err();
+    assert!(matches!(refused, StoreError::VersionConflict { expected: 0 }), "{refused:?}");
+    assert_eq!(store.get_tenant(&id).await.unwrap(), Some(saved.clone()));
+    // Ten admins saving from the same read: exactly one gets through.
+    let saves = (0..10u32).map(|i| {
+        let store = store.clone();
+        let mut mine = saved.clone();
+        mine.settings.auto_dismiss_after_minutes = Some(i);
+        tokio::spawn(async move { store.update_tenant(&mine).await })
+    });
+    let results: Vec<_> = futures::future::join_all(saves).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, StoreError::VersionConflict { .. })), "{results:?}");
+    let winner = results.into_iter().find_map(Result::ok).unwrap();
+    assert_eq!(store.get_tenant(&id).await.unwrap(), Some(winner.clone()));
+    assert_eq!(winner.version, 2);
+}
+
 pub async fn api_keys_are_found_by_hash_and_a_hash_is_stored_once(store: S) {
     let t = tenant_id();
     let key =
@@ -111,6 +145,33 @@ pub async fn updating_an_integration_keeps_its_war_room_flag(store: S) {
     assert!(got.war_room_enabled, "an update must not clear the flag behind the guard's back");
     let missing = integration(&t, Platform::Slack);
     assert!(matches!(store.update_integration(&missing).await, Err(StoreError::NotFound { .. })));
+}
+
+pub async fn integration_updates_are_guarded_by_version_and_one_of_ten_concurrent_wins(store: S) {
+    let t = tenant_id();
+    let i = integration(&t, Platform::Feishu);
+    store.create_integration(&i).await.unwrap();
+    let read = store.get_integration(&i.id).await.unwrap().unwrap();
+    assert_eq!(read.version, 0);
+    let rotated = Integration { credentials: SealedCredentials("bmV3".into()), ..read.clone() };
+    store.update_integration(&rotated).await.unwrap();
+    let now = store.get_integration(&i.id).await.unwrap().unwrap();
+    assert_eq!((now.version, &now.credentials), (1, &rotated.credentials));
+    // A revocation built from the read before the rotation must not bring the old
+    // credentials back.
+    let stale = Integration { status: IntegrationStatus::Revoked, ..read };
+    let refused = store.update_integration(&stale).await.unwrap_err();
+    assert!(matches!(refused, StoreError::VersionConflict { expected: 0 }), "{refused:?}");
+    assert_eq!(store.get_integration(&i.id).await.unwrap().unwrap(), now);
+    let updates = (0..10).map(|n| {
+        let store = store.clone();
+        let mine = Integration { name: format!("rename {n}"), ..now.clone() };
+        tokio::spawn(async move { store.update_integration(&mine).await })
+    });
+    let results: Vec<_> = futures::future::join_all(updates).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, StoreError::VersionConflict { .. })), "{results:?}");
+    assert_eq!(store.get_integration(&i.id).await.unwrap().unwrap().version, 2);
 }
 
 pub async fn a_second_integration_cannot_take_the_war_room_and_is_told_which_has_it(store: S) {
