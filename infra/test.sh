@@ -21,6 +21,8 @@
 #      infra/fuzz.sh).
 #   8. Browser test: headless Debian chromium + playwright-core (infra/browser-test) against
 #      warroom-local; screenshot in .test-output/sandbox-ack.png.
+#   8b. API contract: schemathesis runs docs/openapi.json against warroom-local, all checks
+#      and phases (stateful included), a fixed seed and a random one (infra/lib/contract.sh).
 #   9. Secrets in logs: steps 6 and 8 log (trace level for Warroom's crates) into
 #      .test-output/logs/ (WARROOM_TEST_LOG_DIR); scan-test-logs searches all of it for the
 #      suite's secrets (infra/lib/logs.sh).
@@ -46,8 +48,12 @@ source infra/lib/common.sh
 source infra/lib/template_checks.sh
 # shellcheck source=infra/lib/alertmanager.sh
 source infra/lib/alertmanager.sh
+# shellcheck source=infra/lib/stack.sh
+source infra/lib/stack.sh
 # shellcheck source=infra/lib/browser.sh
 source infra/lib/browser.sh
+# shellcheck source=infra/lib/contract.sh
+source infra/lib/contract.sh
 # shellcheck source=infra/lib/fuzz.sh
 source infra/lib/fuzz.sh
 # shellcheck source=infra/lib/logs.sh
@@ -242,6 +248,7 @@ main() {
         skip_step "cargo test" "WARROOM_TEST_SKIP_CARGO=1"
         skip_step "Format and lints (rustfmt, clippy)" "WARROOM_TEST_SKIP_CARGO=1"
         skip_step "Browser test (sandbox view)" "WARROOM_TEST_SKIP_CARGO=1"
+        skip_step "API contract (schemathesis)" "WARROOM_TEST_SKIP_CARGO=1"
         skip_step "Fuzz smoke" "WARROOM_TEST_SKIP_CARGO=1"
         skip_step "Secrets in logs" "WARROOM_TEST_SKIP_CARGO=1"
     else
@@ -250,6 +257,7 @@ main() {
         check_step "Format and lints (rustfmt, clippy)" rust_style
         check_step "Fuzz smoke" fuzz_smoke
         check_step "Browser test (sandbox view)" browser_test "$VENV_BIN/python"
+        check_step "API contract (schemathesis)" contract_test "$VENV_BIN"
         check_step "Secrets in logs" scan_test_logs
     fi
 

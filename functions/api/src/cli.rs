@@ -1,11 +1,16 @@
 //! `warroom-admin`: bootstrapping a deployment from a shell (the API needs a key, and the
-//! first key has to come from somewhere).
+//! first key has to come from somewhere), and re-sealing stored credentials after a key
+//! rotation (`reseal`, docs/key-rotation.md).
 //!
 //! ```text
 //! warroom-admin create-tenant --name NAME
 //! warroom-admin create-key --tenant TENANT_ID --label LABEL [--scope admin|intake]
+//! warroom-admin reseal
 //! ```
 
+mod reseal;
+
+pub use reseal::{reseal, ResealError, ResealReport, Tally};
 use warroom_core::{Clock, KeyScope, Store, Tenant, TenantId, TenantSettings};
 use warroom_http::auth;
 
@@ -15,16 +20,25 @@ usage:
       Creates a tenant and prints its first admin API key (shown once).
   warroom-admin create-key --tenant TENANT_ID --label LABEL [--scope admin|intake]
       Adds an API key to an existing tenant and prints it (shown once).
+  warroom-admin reseal
+      After a key rotation: re-seals every stored credential under the current sealing
+      key and reports counts. Safe to run again; exits 1 if a value opens with neither
+      key. See docs/key-rotation.md.
 
 environment:
   WARROOM_TABLE                  the DynamoDB table (required)
   WARROOM_DYNAMODB_ENDPOINT      a local emulator's endpoint (optional)
+  WARROOM_SECRET_KEY_ARN         reseal only: the sealing key's secret (the stack output
+                                 SealingKeySecretArn), or instead
+  WARROOM_SECRET_KEY             reseal only: the key text itself
+  WARROOM_SECRETSMANAGER_ENDPOINT  an emulator's Secrets Manager endpoint (optional)
   AWS_REGION, AWS credentials    as for any AWS tool";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     CreateTenant { name: String },
     CreateKey { tenant: TenantId, label: String, scope: KeyScope },
+    Reseal,
     Help,
 }
 
@@ -56,6 +70,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let allowed: &[&str] = match command.as_str() {
         "create-tenant" => &["--name"],
         "create-key" => &["--tenant", "--label", "--scope"],
+        "reseal" => &[],
         other => return Err(format!("unknown command {other:?}")),
     };
     if let Some((name, _)) = flags.iter().find(|(n, _)| !allowed.contains(n)) {
@@ -65,6 +80,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     let need = |name: &str| get(name).map(str::to_owned).ok_or_else(|| format!("{command} needs {name}"));
     match command.as_str() {
         "create-tenant" => Ok(Command::CreateTenant { name: need("--name")? }),
+        "reseal" => Ok(Command::Reseal),
         _ => {
             let scope = match get("--scope").unwrap_or("admin") {
                 "admin" => KeyScope::Admin,

@@ -8,7 +8,7 @@
 
 use crate::error::{self, ApiResult, Failure};
 use crate::extract::{Body, Caller, PathParams};
-use crate::{lookup, views};
+use crate::{lookup, validate, views};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -66,6 +66,15 @@ impl CredentialsBody {
         }
     }
 
+    /// For replacing credentials: fields of another platform than the integration's are a
+    /// conflict with what the integration is (409), not a malformed body.
+    fn only_for(&self, integration: &Integration) -> ApiResult<()> {
+        let allowed = if integration.platform == Platform::Slack { SLACK_FIELDS } else { FEISHU_FIELDS };
+        self.only(integration.platform, allowed).map_err(|e| {
+            Failure::conflict("wrong_platform", format!("{}; integration {} is a {} integration", e.error.message, integration.id, integration.platform))
+        })
+    }
+
     /// Refuses the fields that belong to other platforms.
     fn only(&self, platform: Platform, allowed: &[&str]) -> ApiResult<()> {
         for name in SLACK_FIELDS.iter().chain(FEISHU_FIELDS) {
@@ -86,32 +95,25 @@ impl CredentialsBody {
         }
     }
 
-    /// As [`Self::required`], but absent or empty means `None`.
+    /// As [`Self::required`], but absent or blank means `None` (`validate::token_pattern`).
     fn optional(&self, name: &str) -> ApiResult<Option<String>> {
-        let Some(v) = self.field(name).map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
-        if v.chars().count() > VALUE_MAX {
-            return Err(Failure::bad_request(format!("{name}: at most {VALUE_MAX} characters")));
-        }
-        if v.chars().any(char::is_whitespace) {
-            return Err(Failure::bad_request(format!("{name}: must not contain spaces or line breaks")));
-        }
-        Ok(Some(v.to_owned()))
+        let Some(raw) = self.field(name) else { return Ok(None) };
+        validate::token(raw, VALUE_MAX).map_err(|m| Failure::bad_request(format!("{name}: {m}")))
     }
 
-    /// The integration's name if given: 1–200 characters once trimmed (blank = not given).
+    /// The integration's name if given: a label of at most 200 characters (blank = not given).
     fn name(&self) -> ApiResult<Option<String>> {
-        match self.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        match self.name.as_deref().filter(|n| validate::trimmed(n).is_some()) {
             None => Ok(None),
-            Some(n) if n.chars().count() > NAME_MAX => Err(Failure::bad_request(format!("name: at most {NAME_MAX} characters"))),
-            Some(n) => Ok(Some(n.to_owned())),
+            Some(n) => validate::label(n, NAME_MAX).map(Some).map_err(|m| Failure::bad_request(format!("name: {m}"))),
         }
     }
 }
 
-/// `400 invalid_credentials`: the platform refused what was entered (its message, never the
+/// `422 invalid_credentials`: the platform refused what was entered (its message, never the
 /// secret).
 fn invalid_credentials(message: impl Into<String>) -> Failure {
-    Failure::new(StatusCode::BAD_REQUEST, "invalid_credentials", message)
+    Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_credentials", message)
 }
 
 /// `503 platforms_unavailable` when the deployment runs without IM adapters.
@@ -254,7 +256,7 @@ async fn check_feishu(state: &AppState, platforms: &Platforms, body: &Credential
     let app_secret = body.required("app_secret")?;
     let verification_token = body.required("verification_token")?;
     let encrypt_key = body.optional("encrypt_key")?.unwrap_or_default();
-    let (base, label) = match body.optional("domain")?.as_deref() {
+    let (base, label) = match body.domain.as_deref() {
         None | Some("feishu") => (feishu::FEISHU_BASE, "Feishu"),
         Some("lark") => (feishu::LARK_BASE, "Lark"),
         Some(other) => return Err(Failure::bad_request(format!("domain: must be feishu or lark, got {other:?}"))),
@@ -287,9 +289,13 @@ async fn check_feishu(state: &AppState, platforms: &Platforms, body: &Credential
     })
 }
 
+/// Exactly as the document spells it (`slack`, `feishu`): what else is accepted would be
+/// beyond the contract.
 fn parse_platform(raw: Option<&str>) -> ApiResult<Platform> {
-    let raw = raw.map(str::trim).filter(|p| !p.is_empty()).ok_or_else(|| Failure::bad_request("platform: required (slack or feishu)"))?;
-    Platform::parse(raw).ok_or_else(|| Failure::bad_request(format!("platform: unknown platform {raw:?}; supported: slack, feishu")))
+    let raw = raw.ok_or_else(|| Failure::bad_request("platform: required (slack or feishu)"))?;
+    Platform::parse(raw)
+        .filter(|p| p.to_string() == raw)
+        .ok_or_else(|| Failure::bad_request(format!("platform: unknown platform {raw:?}; supported: slack, feishu")))
 }
 
 fn already_connected(state: &AppState, caller: &Caller, existing: &Integration) -> Failure {
@@ -362,7 +368,7 @@ async fn rotate(
 ) -> ApiResult<Json<Value>> {
     let platforms = platforms(&state)?;
     let integration = lookup::integration(&state, &caller, &id).await?;
-    if let Some(raw) = body.platform.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+    if let Some(raw) = body.platform.as_deref() {
         let asked = parse_platform(Some(raw))?;
         if asked != integration.platform {
             return Err(Failure::conflict(
@@ -374,6 +380,7 @@ async fn rotate(
             ));
         }
     }
+    body.only_for(&integration)?;
     let name = body.name()?.unwrap_or_else(|| integration.name.clone());
     let checked = check(&state, &platforms, integration.platform, &body).await?;
     if let Some(current) = integration.external_id.as_deref().filter(|c| *c != checked.external_id) {

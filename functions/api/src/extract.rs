@@ -124,11 +124,17 @@ impl QueryMap {
         self.0.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
     }
 
-    /// `limit`-style numbers: absent → `default`; outside `1..=max` → 400 naming the field.
+    /// The value as sent (no trimming: what the document's pattern describes); empty → `None`.
+    pub fn exact(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str).filter(|s| !s.is_empty())
+    }
+
+    /// `limit`-style numbers: absent → `default`; present, only ASCII digits from 1 to
+    /// `max` (an empty `limit=` or a `+5` is no integer), else 400 naming the field.
     pub fn number(&self, name: &str, default: usize, max: usize) -> Result<usize, Failure> {
-        let Some(raw) = self.text(name) else { return Ok(default) };
+        let Some(raw) = self.0.get(name) else { return Ok(default) };
         match raw.parse::<usize>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            Ok(n) if (1..=max).contains(&n) && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
             _ => Err(Failure::bad_request(format!("{name}: must be a whole number from 1 to {max}, got {raw:?}"))),
         }
     }

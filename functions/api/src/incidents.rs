@@ -22,7 +22,7 @@ pub fn routes() -> Router<AppState> {
 
 async fn list(State(state): State<AppState>, caller: Caller, query: QueryMap) -> ApiResult<Json<Value>> {
     let limit = query.number("limit", 25, 100)?;
-    let page = state.store().list_incidents(&caller.tenant, query.text("cursor"), limit).await?;
+    let page = state.store().list_incidents(&caller.tenant, query.exact("cursor"), limit).await?;
     let items: Vec<Value> = page.incidents.iter().map(views::incident_summary).collect();
     Ok(Json(json!({ "incidents": items, "next": page.next })))
 }

@@ -17,6 +17,9 @@ use serde_json::{json, Value};
 use warroom_core::{ApiKeyRecord, KeyScope};
 use warroom_http::{auth, AppState};
 
+/// The longest key label.
+const LABEL_MAX: usize = 100;
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/keys", get(list).post(create)).route("/api/v1/keys/{id}", delete(revoke))
 }
@@ -34,11 +37,8 @@ pub fn view(record: &ApiKeyRecord) -> Value {
 }
 
 async fn create(State(state): State<AppState>, caller: Caller, Body(body): Body<NewKey>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let label = body.label.trim();
-    if label.is_empty() || label.chars().count() > 100 {
-        return Err(Failure::bad_request("label: must be 1 to 100 characters"));
-    }
-    let (key, record) = auth::new_key(&caller.tenant, label, body.scope, state.clock().now());
+    let label = crate::validate::label(&body.label, LABEL_MAX).map_err(|m| Failure::bad_request(format!("label: {m}")))?;
+    let (key, record) = auth::new_key(&caller.tenant, &label, body.scope, state.clock().now());
     state.store().put_api_key(&record).await?;
     tracing::info!(tenant = %caller.tenant, prefix = %record.prefix, scope = ?record.scope, by = %caller.prefix, "API key created");
     let mut v = view(&record);

@@ -23,6 +23,7 @@ mod lookup;
 pub mod members;
 pub mod settings;
 pub mod slack_app;
+pub mod validate;
 pub mod views;
 
 use axum::Router;

@@ -32,7 +32,8 @@ fn run_key(integration: &str, run_id: &str) -> String {
 
 async fn list(State(state): State<AppState>, caller: Caller, PathParams(id): PathParams<String>, query: QueryMap) -> ApiResult<Json<Value>> {
     let integration = lookup::integration(&state, &caller, &id).await?;
-    let filter = match query.text("filter").unwrap_or("all") {
+    // Present means one of the three, exactly: `filter=` is no choice.
+    let filter = match query.0.get("filter").map_or("all", String::as_str) {
         "all" => LinkFilter::All,
         "linked" => LinkFilter::Linked,
         "unlinked" => LinkFilter::Unlinked,
@@ -75,21 +76,32 @@ async fn auto_link(
         let known: HashSet<MemberId> = state.store().list_members(&caller.tenant).await?.into_iter().map(|m| m.id).collect();
         let unknown: Vec<&str> = body.member_ids.iter().filter(|m| !known.contains(*m)).map(MemberId::as_str).collect();
         if !unknown.is_empty() {
-            return Err(Failure::bad_request(format!("member_ids: no such member(s): {}", unknown.join(", "))));
+            let message = format!("member_ids: no such member(s): {}", unknown.join(", "));
+            return Err(Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_members", message).with("unknown_member_ids", unknown));
         }
     }
+    let run_id = format!("run_{}", warroom_core::ids::random_suffix());
+    let status_url = format!("/api/v1/integrations/{}/links/runs/{run_id}", integration.id);
     let e = match state.engine.link_members(&caller.tenant, &integration.id, &body.member_ids).await {
-        Ok(report) => return Ok(Json(report).into_response()),
+        Ok(report) => {
+            // Kept like a queued run's, so the report has an address to link to or read again.
+            let value = serde_json::to_value(&report).unwrap_or_default();
+            let ttl = std::time::Duration::from_secs(24 * 3600);
+            state.store().put_ephemeral(&run_key(integration.id.as_str(), &run_id), &value.to_string(), ttl, state.clock().now()).await?;
+            let mut answer = json!({ "run_id": run_id, "status_url": status_url });
+            if let (Value::Object(out), Value::Object(r)) = (&mut answer, value) {
+                out.extend(r);
+            }
+            return Ok(Json(answer).into_response());
+        }
         Err(e) => e,
     };
     if !(matches!(e, EngineError::Platform(ImError::RateLimited { .. })) || e.is_retryable()) {
         return Err(error::engine(e));
     }
-    let run_id = format!("run_{}", warroom_core::ids::random_suffix());
     tracing::info!(integration = %integration.id, run = %run_id, error = %e, "one-click link queued for the worker");
     let kind = JobKind::LinkUsers { integration_id: integration.id.clone(), member_ids: body.member_ids };
     state.queue().send(&Job::new(caller.tenant.clone(), kind, run_id.clone())).await.map_err(|e| error::engine(e.into()))?;
-    let status_url = format!("/api/v1/integrations/{}/links/runs/{run_id}", integration.id);
     let body = json!({
         "run_id": run_id,
         "status_url": status_url,

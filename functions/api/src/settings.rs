@@ -11,7 +11,7 @@
 
 use crate::error::{ApiResult, Failure};
 use crate::extract::{Body, Caller};
-use crate::lookup;
+use crate::{lookup, validate};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::routing::get;
@@ -41,6 +41,18 @@ const SECTIONS: [(&str, &[(&str, Kind)]); 3] = [
 
 /// What `GET` shows for a stored secret (and what `PUT` takes as "keep it").
 pub const SET: &str = "set";
+/// Secrets' lengths, in characters.
+pub const SECRET_MIN: usize = 8;
+pub const SECRET_MAX: usize = 4096;
+/// The longest plain text setting (Alertmanager's `created_by`).
+pub const TEXT_MAX: usize = 100;
+
+/// `422 incomplete_settings`: well-formed, but not complete together with what is stored
+/// (a section without a field it needs, `"set"` for a secret never stored). Unlike a `400`,
+/// the same request may succeed against other stored settings.
+fn incomplete(message: String) -> Failure {
+    Failure::new(StatusCode::UNPROCESSABLE_ENTITY, "incomplete_settings", message)
+}
 /// Longest "auto dismiss after" (30 days).
 const MAX_DISMISS_MINUTES: u64 = 30 * 24 * 60;
 
@@ -59,13 +71,16 @@ async fn update(State(state): State<AppState>, caller: Caller, headers: HeaderMa
     let if_match = if_match(&headers)?;
     for _ in 0..MERGE_ATTEMPTS {
         let mut tenant = lookup::tenant(&state, &caller).await?;
-        if let Some(wanted) = &if_match {
-            if !wanted.iter().any(|tag| tag == "*" || *tag == etag(&tenant)) {
+        let version = tenant.version;
+        // A malformed patch is told as such (400/422) whatever the version it was based on.
+        let context = warroom_sources::secret_context(&tenant.id);
+        apply(&mut tenant, patch.clone(), &|plain| state.secrets.seal(plain, &context).0)?;
+        // `Some([])` is `*`: any current version.
+        if let Some(wanted) = if_match.as_ref().filter(|w| !w.is_empty()) {
+            if !wanted.contains(&version) {
                 return Err(stale(&tenant));
             }
         }
-        let context = warroom_sources::secret_context(&tenant.id);
-        apply(&mut tenant, patch.clone(), &|plain| state.secrets.seal(plain, &context).0)?;
         match state.store().update_tenant(&tenant).await {
             Ok(saved) => {
                 tracing::info!(tenant = %saved.id, key = %caller.prefix, version = saved.version, "settings updated");
@@ -95,22 +110,22 @@ fn etag_header(tenant: &Tenant) -> HeaderMap {
     headers
 }
 
-/// `If-Match` (RFC 9110 §13.1.1): `*` or a list of entity tags. Weak tags (`W/"…"`) never
-/// match under the strong comparison it requires, so they are kept as written and fail.
-fn if_match(headers: &HeaderMap) -> ApiResult<Option<Vec<String>>> {
+/// `If-Match` (RFC 9110 §13.1.1): `*` (`None`) or the versions of the tags listed. Only
+/// our own strong tags can match; anything else is refused rather than never matching.
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<Vec<u64>>> {
     let values: Vec<&HeaderValue> = headers.get_all(header::IF_MATCH).iter().collect();
     if values.is_empty() {
         return Ok(None);
     }
-    let mut tags = Vec::new();
+    let mut versions = Vec::new();
     for value in values {
         let text = value.to_str().map_err(|_| Failure::bad_request("If-Match: must be ASCII entity tags, e.g. \"v3\", or *"))?;
-        tags.extend(text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned));
+        match validate::if_match(text).map_err(|m| Failure::bad_request(format!("If-Match: {m}")))? {
+            None => return Ok(Some(Vec::new())),
+            Some(tags) => versions.extend(tags),
+        }
     }
-    if tags.is_empty() || tags.iter().any(|t| t != "*" && !t.ends_with('"')) {
-        return Err(Failure::bad_request("If-Match: must be entity tags as GET /api/v1/settings gave them in ETag, e.g. \"v3\", or *"));
-    }
-    Ok(Some(tags))
+    Ok(Some(versions))
 }
 
 /// 412: the caller's copy is out of date; nothing was changed. The current tag comes back
@@ -257,16 +272,15 @@ fn merge_section(
         let stored = match kind {
             Kind::Secret if text == SET => {
                 if !current.get(&name).is_some_and(Value::is_string) {
-                    return Err(Failure::bad_request(format!("{path}: no secret is stored yet; send the secret itself")));
+                    return Err(incomplete(format!("{path}: no secret is stored yet; send the secret itself")));
                 }
                 continue;
             }
-            Kind::Secret if (8..=4096).contains(&text.len()) => seal(&text),
-            Kind::Secret => return Err(Failure::bad_request(format!("{path}: a secret must be 8 to 4096 characters"))),
-            Kind::Url => valid_url(text.trim()).map_err(|m| Failure::bad_request(format!("{path}: {m}")))?,
-            Kind::Email => crate::members::valid_email(text.trim()).map_err(|m| Failure::bad_request(format!("{path}: {m}")))?,
-            Kind::Text if (1..=100).contains(&text.trim().chars().count()) => text.trim().to_owned(),
-            Kind::Text => return Err(Failure::bad_request(format!("{path}: must be 1 to 100 characters"))),
+            Kind::Secret if (SECRET_MIN..=SECRET_MAX).contains(&text.chars().count()) => seal(&text),
+            Kind::Secret => return Err(Failure::bad_request(format!("{path}: a secret must be {SECRET_MIN} to {SECRET_MAX} characters"))),
+            Kind::Url => validate::url(&text).map_err(|m| Failure::bad_request(format!("{path}: {m}")))?,
+            Kind::Email => validate::email(&text).map_err(|m| Failure::bad_request(format!("{path}: {m}")))?,
+            Kind::Text => validate::label(&text, TEXT_MAX).map_err(|m| Failure::bad_request(format!("{path}: {m}")))?,
         };
         current.insert(name, Value::String(stored));
     }
@@ -274,7 +288,7 @@ fn merge_section(
         return Ok(None);
     }
     let has = |f: &str| current.get(f).is_some_and(Value::is_string);
-    let missing = |f: &str, why: &str| Failure::bad_request(format!("sources.{section}.{f}: required {why}"));
+    let missing = |f: &str, why: &str| incomplete(format!("sources.{section}.{f}: required {why}"));
     match section {
         "generic" if !has("callback_url") => return Err(missing("callback_url", "for generic status sync")),
         "generic" if !has("signing_secret") => return Err(missing("signing_secret", "to sign the status callbacks")),
@@ -283,16 +297,6 @@ fn merge_section(
         _ => {}
     }
     Ok(Some(current))
-}
-
-/// An absolute `http://` or `https://` URL with a host.
-pub fn valid_url(url: &str) -> Result<String, String> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{url:?} is not a valid URL"));
-    }
-    Ok(url.to_owned())
 }
 
 #[cfg(test)]
@@ -304,15 +308,6 @@ mod tests {
     }
     fn seal(s: &str) -> String {
         format!("sealed({})", s.len())
-    }
-
-    #[test]
-    fn urls_must_be_http_with_a_host() {
-        assert!(valid_url("https://ops.example.com/cb").is_ok());
-        assert!(valid_url("http://alertmanager:9093").is_ok());
-        for bad in ["ftp://x", "https://", "https:///path", "example.com", "https://a b"] {
-            assert!(valid_url(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

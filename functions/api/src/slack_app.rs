@@ -34,7 +34,8 @@ pub struct InstallBody {
 async fn slack_integration(state: &AppState, caller: &Caller, field: &str, id: &str) -> ApiResult<Integration> {
     let integration = lookup::integration(state, caller, id).await?;
     if integration.platform != Platform::Slack {
-        return Err(Failure::bad_request(format!("{field}: integration {} is a {} integration, not a Slack one", integration.id, integration.platform)));
+        let message = format!("{field}: integration {} is a {} integration, not a Slack one", integration.id, integration.platform);
+        return Err(Failure::conflict("wrong_platform", message));
     }
     Ok(integration)
 }

@@ -173,11 +173,11 @@ async fn a_slack_app_without_a_name_is_named_after_its_workspace_and_records_the
 }
 
 #[tokio::test]
-async fn a_bad_slack_token_is_refused_with_400_invalid_credentials_without_echoing_it() {
+async fn a_bad_slack_token_is_refused_with_422_invalid_credentials_without_echoing_it() {
     let w = world().await;
     let bogus = "xoxb-00000000000-0000000000000-notarealtokenatall00000";
     let r = w.connect_slack(bogus).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.code(), "invalid_credentials");
     assert!(r.message().starts_with("bot_token:") && r.message().contains("invalid_auth"), "{}", r.message());
     assert!(!r.text.contains(bogus), "{}", r.text);
@@ -185,7 +185,7 @@ async fn a_bad_slack_token_is_refused_with_400_invalid_credentials_without_echoi
     let revoked = w.slack.issue_bot_token(TEAM, &slack_scopes());
     w.slack.revoke_token(&revoked);
     let r = w.connect_slack(&revoked).await;
-    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "invalid_credentials"), "{}", r.text);
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_credentials"), "{}", r.text);
     assert!(!r.text.contains(&revoked));
 
     let r = w.connect_slack("xoxp-a-user-token").await;
@@ -248,14 +248,14 @@ async fn the_same_workspace_connected_twice_is_409_already_connected() {
 async fn a_feishu_app_with_a_wrong_secret_is_refused_naming_the_problem() {
     let w = world().await;
     let r = w.connect(&w.t.key, feishu_body("not-the-secret")).await;
-    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "invalid_credentials"), "{}", r.text);
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_credentials"), "{}", r.text);
     assert!(r.message().contains("app_secret") && r.message().contains("app secret invalid"), "{}", r.message());
     assert!(!r.text.contains("not-the-secret"));
 
     let mut unknown = feishu_body(FEISHU_SECRET);
     unknown["app_id"] = json!("cli_nobody");
     let r = w.connect(&w.t.key, unknown).await;
-    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "invalid_credentials"), "{}", r.text);
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_credentials"), "{}", r.text);
     assert!(w.app.store.list_integrations(&w.t.id).await.unwrap().is_empty());
 }
 
@@ -324,7 +324,7 @@ async fn the_install_url_carries_a_state_the_oauth_callback_accepts_once() {
     // Not one of the tenant's Slack integrations.
     let feishu = w.connect(&w.t.key, feishu_body(FEISHU_SECRET)).await;
     let r = w.app.call(Method::POST, "/api/v1/integrations/slack/install", Some(&w.t.key), Some(json!({"integration_id": feishu.body["id"]}))).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "wrong_platform"), "{}", r.text);
     assert!(r.message().starts_with("integration_id:"), "{}", r.message());
     let other = w.app.tenant("globex").await;
     let r = w.app.call(Method::POST, "/api/v1/integrations/slack/install", Some(&other.key), Some(json!({"integration_id": id}))).await;
@@ -393,7 +393,7 @@ async fn rotating_credentials_keeps_the_war_room_flag_and_replaces_the_token() {
     let r = w.app.call(Method::PUT, &path, Some(&w.t.key), Some(feishu_body(FEISHU_SECRET))).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "different_installation"), "{}", r.text);
     let r = w.app.call(Method::PUT, &path, Some(&w.t.key), Some(json!({"bot_token": "xoxb-0-0-bogus", "signing_secret": SIGNING_SECRET}))).await;
-    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "invalid_credentials"), "{}", r.text);
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_credentials"), "{}", r.text);
     let after = w.platforms.slack_credentials(&w.stored(&json!(id)).await).unwrap();
     assert_eq!(after.bot_token, new);
 
@@ -410,7 +410,7 @@ async fn rotating_a_feishu_secret_checks_the_new_one_even_with_a_token_cached() 
     let path = format!("/api/v1/integrations/{}/credentials", connected.body["id"].as_str().unwrap());
     // A token for the app is cached now; a wrong secret must still be refused.
     let r = w.app.call(Method::PUT, &path, Some(&w.t.key), Some(feishu_body("wrong-secret"))).await;
-    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "invalid_credentials"), "{}", r.text);
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_credentials"), "{}", r.text);
     let mut renamed = feishu_body(FEISHU_SECRET);
     renamed["name"] = json!("Ops bot");
     let r = w.app.call(Method::PUT, &path, Some(&w.t.key), Some(renamed)).await;

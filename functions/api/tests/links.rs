@@ -82,7 +82,8 @@ async fn one_click_link_of_chosen_members_links_only_them_and_refuses_unknown_id
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!((r.body["linked"].as_u64(), r.body["failed"].as_u64()), (Some(1), Some(0)));
     let r = app.call(Method::POST, &path, Some(&t.key), Some(json!({"member_ids": ["m_bob", "m_ghost"]}))).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "unknown_members"), "{}", r.text);
+    assert_eq!(r.body["error"]["unknown_member_ids"], json!(["m_ghost"]));
     assert!(r.message().starts_with("member_ids:") && r.message().contains("m_ghost"), "{}", r.message());
 }
 

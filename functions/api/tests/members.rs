@@ -41,7 +41,8 @@ async fn an_invalid_member_is_refused_naming_its_index_and_field_and_nothing_is_
         (json!({"name": "  "}), "[1].name"),
         (json!({"name": "Cy", "phone": "call me"}), "[1].phone"),
         (json!({"name": "Cy", "id": "a/b"}), "[1].id"),
-        (json!({"name": "Cy", "id": "ok-1"}), "[1].id"),
+        (json!({"name": "Cy\u{7}"}), "[1].name"),
+        (json!({"name": "Cy", "id": "auto"}), "[1].id"),
         (json!({"name": "Cy", "mail": "x"}), "[1]: unknown field `mail`"),
         (json!({"email": "cy@example.com"}), "[1]: missing field `name`"),
     ] {
@@ -51,6 +52,18 @@ async fn an_invalid_member_is_refused_naming_its_index_and_field_and_nothing_is_
         assert!(r.message().starts_with(field), "{field}: {}", r.message());
     }
     assert!(app.store.list_members(&t.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_id_given_twice_in_one_request_ends_as_its_later_entry_and_blank_contacts_are_none() {
+    let app = App::new();
+    let t = app.tenant("acme").await;
+    let body = json!([{"id": "m1", "name": "Ada", "email": "ada@example.com"}, {"id": "m1", "name": "Ada L.", "email": "", "phone": " "}]);
+    let r = app.call(Method::PUT, "/api/v1/members", Some(&t.key), Some(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let stored = app.store.list_members(&t.id).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!((stored[0].name.as_str(), stored[0].email.as_deref(), stored[0].phone.as_deref()), ("Ada L.", None, None));
 }
 
 #[tokio::test]

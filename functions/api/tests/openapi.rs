@@ -167,3 +167,45 @@ fn the_document_is_openapi_3_0_3_with_bearer_auth_errors_and_resolvable_refs() {
         }
     }
 }
+
+/// The patterns the document gives the fields are the ones the server's rules are written
+/// to (`api::validate`): a client generated from the document accepts what the server does.
+#[test]
+fn the_document_states_the_servers_field_patterns() {
+    use api::validate;
+    let doc: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+    let at = |pointer: &str| doc.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("no pattern at {pointer}")).to_owned();
+    let member = "/components/schemas/MemberInput/properties";
+    assert_eq!(at(&format!("{member}/id/pattern")), validate::ID_PATTERN);
+    assert_eq!(at(&format!("{member}/name/pattern")), validate::label_pattern());
+    assert_eq!(at(&format!("{member}/email/pattern")), validate::email_pattern(true));
+    assert_eq!(at(&format!("{member}/phone/pattern")), validate::phone_pattern());
+    let sources = "/components/schemas/SettingsUpdate/properties/sources/properties";
+    for url in ["generic/properties/callback_url", "alertmanager/properties/api_url", "pagerduty/properties/api_url"] {
+        assert_eq!(at(&format!("{sources}/{url}/pattern")), validate::url_pattern(), "{url}");
+    }
+    assert_eq!(at(&format!("{sources}/pagerduty/properties/from_email/pattern")), validate::email_pattern(false));
+    assert_eq!(at(&format!("{sources}/alertmanager/properties/created_by/pattern")), validate::label_pattern());
+    assert_eq!(at("/components/schemas/AutoLinkRequest/properties/member_ids/items/pattern"), validate::ID_PATTERN);
+    let if_match = doc["paths"]["/api/v1/settings"]["put"]["parameters"][0]["schema"]["pattern"].as_str().unwrap();
+    assert_eq!(if_match, validate::IF_MATCH_PATTERN);
+}
+
+#[test]
+fn the_key_label_pattern_is_the_servers() {
+    let doc: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+    assert_eq!(doc.pointer("/components/schemas/NewKey/properties/label/pattern").and_then(Value::as_str), Some(api::validate::label_pattern().as_str()));
+}
+
+#[test]
+fn the_credential_patterns_are_the_servers() {
+    let doc: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+    let at = |p: &str| doc.pointer(p).and_then(Value::as_str).unwrap_or_else(|| panic!("no pattern at {p}")).to_owned();
+    for schema in ["FeishuConnect", "FeishuCredentialsUpdate"] {
+        for field in ["app_id", "app_secret", "verification_token"] {
+            assert_eq!(at(&format!("/components/schemas/{schema}/properties/{field}/pattern")), api::validate::token_pattern(true), "{schema}.{field}");
+        }
+        assert_eq!(at(&format!("/components/schemas/{schema}/properties/encrypt_key/pattern")), api::validate::token_pattern(false), "{schema}");
+    }
+    assert_eq!(at("/components/schemas/SlackConnect/properties/signing_secret/pattern"), api::validate::token_pattern(true));
+}

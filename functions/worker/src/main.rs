@@ -8,7 +8,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     warroom_runtime::init_tracing();
     let env = warroom_runtime::Env::from_env()?;
     let aws = warroom_runtime::Aws::connect(&env).await;
-    let engine = aws.app_state(&env)?.engine;
+    let engine = aws.app_state(&env).await?.engine;
     let queue = aws.queue.clone();
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let (queue, engine) = (queue.clone(), &engine);

@@ -1,6 +1,9 @@
 //! What each function's `main.rs` calls before handing its router or handler to the
 //! Lambda runtime: tracing, configuration, clients built once per cold start.
 
+mod sealing_key;
+
+pub use sealing_key::SealingKeySource;
 use std::sync::Arc;
 use warroom_core::{Clock, JobQueue, Store, SystemClock};
 use warroom_engine::{Engine, EngineConfig};
@@ -28,12 +31,24 @@ pub fn init_tracing() {
 pub enum ConfigError {
     #[error("missing environment variable(s): {}", .0.join(", "))]
     Missing(Vec<&'static str>),
-    #[error("WARROOM_SECRET_KEY: {0}")]
+    /// The sealing key's configuration or text is wrong; the message never quotes the key.
+    #[error("sealing key: {0}")]
     SecretKey(String),
+    /// Secrets Manager did not hand over the sealing key.
+    #[error("sealing key: reading {secret} from Secrets Manager failed: {message}")]
+    KeyFetch { secret: String, message: String, retryable: bool },
     #[error("WARROOM_SLACK_CLIENT_ID, WARROOM_SLACK_CLIENT_SECRET and WARROOM_SLACK_SIGNING_SECRET go together: set all three or none (missing: {0})")]
     PartialSlackApp(String),
     #[error("could not build the HTTP client: {0}")]
     Http(String),
+}
+
+impl ConfigError {
+    /// Whether starting again may succeed with the same configuration (only a key fetch
+    /// that hit throttling or a transport failure).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ConfigError::KeyFetch { retryable: true, .. })
+    }
 }
 
 /// The deployment's configuration, as `template.yaml` sets it.
@@ -43,8 +58,10 @@ pub struct Env {
     pub queue_url: String,
     pub dlq_url: Option<String>,
     pub public_url: String,
-    /// Base64 of the 32-byte key that seals credentials at rest.
-    pub secret_key: String,
+    /// Where the key that seals credentials at rest comes from (see `sealing_key`).
+    pub sealing_key: SealingKeySource,
+    /// Secrets Manager endpoint override (`WARROOM_SECRETSMANAGER_ENDPOINT`, an emulator).
+    pub secretsmanager_endpoint: Option<String>,
     /// Emulator or DynamoDB Local endpoint; unset in AWS.
     pub dynamodb_endpoint: Option<String>,
     pub sqs_endpoint: Option<String>,
@@ -69,17 +86,21 @@ impl Env {
         let table = need("WARROOM_TABLE");
         let queue_url = need("WARROOM_QUEUE_URL");
         let public_url = need("WARROOM_PUBLIC_URL");
-        let secret_key = need("WARROOM_SECRET_KEY");
-        if !missing.is_empty() {
-            return Err(ConfigError::Missing(missing));
+        let sealing_key = SealingKeySource::from_lookup(&get)?;
+        if sealing_key.is_none() {
+            missing.push("WARROOM_SECRET_KEY_ARN (or WARROOM_SECRET_KEY)");
         }
+        let Some(sealing_key) = sealing_key.filter(|_| missing.is_empty()) else {
+            return Err(ConfigError::Missing(missing));
+        };
         let platforms = platforms_config(&public_url, &get)?;
         Ok(Self {
             platforms,
             table,
             queue_url,
             public_url,
-            secret_key,
+            sealing_key,
+            secretsmanager_endpoint: get("WARROOM_SECRETSMANAGER_ENDPOINT"),
             dlq_url: get("WARROOM_DLQ_URL"),
             dynamodb_endpoint: get("WARROOM_DYNAMODB_ENDPOINT"),
             sqs_endpoint: get("WARROOM_SQS_ENDPOINT"),
@@ -118,6 +139,8 @@ fn platforms_config(public_url: &str, get: &impl Fn(&str) -> Option<String>) -> 
 pub struct Aws {
     pub store: Arc<DynamoStore>,
     pub queue: Arc<SqsQueue>,
+    /// Kept for clients built later (Secrets Manager, only when the key lives there).
+    sdk: aws_config::SdkConfig,
 }
 
 impl Aws {
@@ -133,12 +156,25 @@ impl Aws {
         }
         let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(dynamo.build()), env.table.clone());
         let queue = SqsQueue::new(aws_sdk_sqs::Client::from_conf(sqs.build()), env.queue_url.clone(), env.dlq_url.clone());
-        Self { store: Arc::new(store), queue: Arc::new(queue) }
+        Self { store: Arc::new(store), queue: Arc::new(queue), sdk }
+    }
+
+    /// The sealing key, from `WARROOM_SECRET_KEY` or fetched from Secrets Manager. Called
+    /// once per cold start (by `app_state`, or the admin CLI).
+    pub async fn sealing_key(&self, env: &Env) -> Result<SecretBox, ConfigError> {
+        sealing_key::load(&env.sealing_key, || {
+            let mut config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk);
+            if let Some(ep) = &env.secretsmanager_endpoint {
+                config = config.endpoint_url(ep);
+            }
+            aws_sdk_secretsmanager::Client::from_conf(config.build())
+        })
+        .await
     }
 
     /// The engine over the AWS ports, and the state the HTTP routers share.
-    pub fn app_state(&self, env: &Env) -> Result<AppState, ConfigError> {
-        let secrets = SecretBox::from_base64(&env.secret_key).map_err(|e| ConfigError::SecretKey(e.to_string()))?;
+    pub async fn app_state(&self, env: &Env) -> Result<AppState, ConfigError> {
+        let secrets = self.sealing_key(env).await?;
         compose(self.store.clone(), self.queue.clone(), Arc::new(SystemClock), secrets, env.platforms.clone())
     }
 }
@@ -165,7 +201,7 @@ pub fn compose(
 /// Everything an HTTP function's main needs: configuration read, clients built.
 pub async fn http_state() -> Result<AppState, ConfigError> {
     let env = Env::from_env()?;
-    Aws::connect(&env).await.app_state(&env)
+    Aws::connect(&env).await.app_state(&env).await
 }
 
 #[cfg(test)]
@@ -177,7 +213,7 @@ mod tests {
     fn every_missing_variable_is_named_at_once() {
         let vars: HashMap<&str, &str> = [("WARROOM_QUEUE_URL", "q")].into();
         let err = Env::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap_err();
-        assert_eq!(err.to_string(), "missing environment variable(s): WARROOM_TABLE, WARROOM_PUBLIC_URL, WARROOM_SECRET_KEY");
+        assert_eq!(err.to_string(), "missing environment variable(s): WARROOM_TABLE, WARROOM_PUBLIC_URL, WARROOM_SECRET_KEY_ARN (or WARROOM_SECRET_KEY)");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`embedded::EmbeddedStore`]: one local file (redb), for the local stack, laid out
 //!   with the same keys.
 
+mod cursor;
 pub mod dynamo;
 pub mod embedded;
 pub mod keys;

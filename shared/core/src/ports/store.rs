@@ -174,4 +174,9 @@ pub trait Store: Send + Sync {
     /// Books `n` tokens at the earliest time the bucket allows (see
     /// `ratelimit::reserve`), atomically across all instances; never refuses.
     async fn reserve_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Timestamp>;
+
+    // --- administration -----------------------------------------------------------------
+    /// Every tenant, ordered by id. For admin tools (re-sealing credentials after a key
+    /// rotation), never a request path: on DynamoDB it is a whole-table scan.
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
 }

@@ -105,7 +105,7 @@ pub(super) async fn list(store: &DynamoStore, tenant: &TenantId, cursor: Option<
     let next = if items.len() > limit {
         items.truncate(limit);
         let last = items.last().and_then(|item| item.get(GSI1SK)).and_then(|v| v.as_s().ok());
-        Some(to_hex(last.ok_or_else(|| StoreError::Corrupt("incident without GSI1SK".into()))?))
+        Some(crate::cursor::encode(last.ok_or_else(|| StoreError::Corrupt("incident without GSI1SK".into()))?)?)
     } else {
         None
     };
@@ -113,15 +113,12 @@ pub(super) async fn list(store: &DynamoStore, tenant: &TenantId, cursor: Option<
     Ok(IncidentPage { incidents, next })
 }
 
-/// Rebuilds the GSI's `ExclusiveStartKey` from a cursor: the cursor is the hex of the
-/// last GSI1SK (`{created:015}#{id}`), from which the table key is derivable too.
+/// Rebuilds the GSI's `ExclusiveStartKey` from a cursor (see `crate::cursor`): the last
+/// GSI1SK (`{created:015}#{id}`), from which the table key is derivable too. DynamoDB takes
+/// a start key whose item does not exist as a position in the index.
 fn start_key(tenant: &TenantId, cursor: &str) -> StoreResult<Item> {
-    let bad = || StoreError::Invalid("malformed incident list cursor".into());
-    let gsi1sk = from_hex(cursor).ok_or_else(bad)?;
-    let (created, id) = gsi1sk.split_once('#').ok_or_else(bad)?;
-    if created.is_empty() || !created.bytes().all(|b| b.is_ascii_digit()) || id.is_empty() {
-        return Err(bad());
-    }
+    let gsi1sk = crate::cursor::decode(cursor)?;
+    let (_, id) = gsi1sk.split_once('#').ok_or_else(|| StoreError::Invalid("malformed incident list cursor".into()))?;
     let Key { pk, sk } = keys::incident(tenant, &IncidentId::new(id));
     Ok(HashMap::from([
         (PK.to_owned(), s(pk)),
@@ -163,32 +160,15 @@ pub(super) async fn list_chat_messages(store: &DynamoStore, tenant: &TenantId, i
     store.query_all_as(keys::incident_pk(tenant, incident), keys::MESSAGE_PREFIX, "chat message").await
 }
 
-fn to_hex(text: &str) -> String {
-    text.bytes().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(hex: &str) -> Option<String> {
-    let nibble = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
-    let bytes = hex
-        .as_bytes()
-        .chunks(2)
-        .map(|pair| match pair {
-            [hi, lo] => Some(nibble(*hi)? << 4 | nibble(*lo)?),
-            _ => None,
-        })
-        .collect::<Option<Vec<u8>>>()?;
-    String::from_utf8(bytes).ok()
-}
-
 #[cfg(test)]
 mod cursor_tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_rebuild_the_start_key() {
+    fn cursors_rebuild_the_start_key() {
         let t = TenantId::from("acme");
         let sk = keys::incident_gsi(&t, &"inc_1".into(), 42).sk;
-        let key = start_key(&t, &to_hex(&sk)).unwrap();
+        let key = start_key(&t, &crate::cursor::encode(&sk).unwrap()).unwrap();
         assert_eq!(key[GSI1SK].as_s().unwrap(), &sk);
         assert_eq!(key[PK].as_s().unwrap(), &keys::incident_pk(&t, &"inc_1".into()));
     }
@@ -196,7 +176,7 @@ mod cursor_tests {
     #[test]
     fn malformed_cursors_are_invalid() {
         let t = TenantId::from("acme");
-        for bad in ["zz", "abc", &to_hex("no-hash"), &to_hex("12a#x"), &to_hex("12#")] {
+        for bad in ["zz", "abc", "000000000000042#inc_1", "12.inc_1"] {
             assert!(matches!(start_key(&t, bad), Err(StoreError::Invalid(_))), "{bad}");
         }
     }

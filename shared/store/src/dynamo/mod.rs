@@ -24,6 +24,7 @@ mod links;
 mod ops;
 mod table;
 mod tenancy;
+mod tenant_scan;
 #[cfg(test)]
 mod tests;
 
@@ -198,5 +199,9 @@ impl Store for DynamoStore {
     }
     async fn reserve_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Timestamp> {
         ephemeral::reserve_tokens(self, bucket, n, now).await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        tenant_scan::list_tenants(self).await
     }
 }

@@ -89,9 +89,8 @@ pub(super) fn update_incident(tx: &mut WriteTx, incident: &Incident) -> StoreRes
 /// Newest first through GSI1 (sort key `{created:015}#{id}`). The cursor is the last
 /// sort key of the previous page; the next page starts strictly before it.
 pub(super) fn list_incidents(v: &impl View, tenant: &TenantId, cursor: Option<&str>, limit: usize) -> StoreResult<IncidentPage> {
-    if let Some(c) = cursor.filter(|c| !is_gsi_sort_key(c)) {
-        return Err(StoreError::Invalid(format!("malformed incident list cursor {c:?}")));
-    }
+    let cursor = cursor.map(crate::cursor::decode).transpose()?;
+    let cursor = cursor.as_deref();
     let limit = limit.clamp(1, MAX_PAGE);
     let pk = keys::incidents_gsi_pk(tenant);
     // The smallest partition key after `pk`: every (pk, _) sorts before (pk + "\0", "").
@@ -119,10 +118,9 @@ pub(super) fn list_incidents(v: &impl View, tenant: &TenantId, cursor: Option<&s
         }
         last_sk = Some(gsi.value().1.to_owned());
     }
-    Ok(IncidentPage { incidents, next: if more { last_sk } else { None } })
-}
-
-/// Whether a cursor has the shape of an incident GSI1SK, `{created:015}#{id}`.
-fn is_gsi_sort_key(cursor: &str) -> bool {
-    cursor.split_once('#').is_some_and(|(created, id)| created.len() >= 15 && created.bytes().all(|b| b.is_ascii_digit()) && !id.is_empty())
+    let next = match last_sk.filter(|_| more) {
+        Some(sk) => Some(crate::cursor::encode(&sk)?),
+        None => None,
+    };
+    Ok(IncidentPage { incidents, next })
 }

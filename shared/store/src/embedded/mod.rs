@@ -16,6 +16,7 @@ mod incidents;
 mod integrations;
 mod links;
 mod records;
+mod tenant_list;
 mod tenants;
 mod timeline;
 mod tx;
@@ -259,5 +260,9 @@ impl Store for EmbeddedStore {
     async fn reserve_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Timestamp> {
         let bucket = bucket.clone();
         db::write(&self.db, move |tx| ephemeral::reserve_tokens(tx, &bucket, n, now)).await
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        db::read(&self.db, tenant_list::list_tenants).await
     }
 }

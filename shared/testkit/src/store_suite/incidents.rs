@@ -86,6 +86,31 @@ pub async fn incidents_list_newest_first_across_pages(store: S) {
     assert_eq!(seen, ids);
 }
 
+/// The cursor's documented shape (`{created:015}.{id}`): any such text is a position in
+/// the list, whether or not an incident is there; any other text is refused as invalid.
+pub async fn any_cursor_of_the_documented_shape_is_a_position_in_the_list(store: S) {
+    let t = tenant_id();
+    let (older, newer) = (incident(&t, "old", Timestamp(10_000)), incident(&t, "new", Timestamp(30_000)));
+    store.create_incident(&older).await.unwrap();
+    store.create_incident(&newer).await.unwrap();
+    let page = store.list_incidents(&t, None, 1).await.unwrap();
+    let next = page.next.expect("a second page");
+    assert!(
+        next.split_once('.')
+            .is_some_and(|(time, id)| time.len() == 15 && time.bytes().all(|b| b.is_ascii_digit()) && id == older.id.as_str() || id == newer.id.as_str()),
+        "{next}"
+    );
+    // Between the two, at no incident: only the older one is after it.
+    let between = store.list_incidents(&t, Some("000000000020000.inc_nowhere"), 10).await.unwrap();
+    assert_eq!(between.incidents.iter().map(|i| &i.id).collect::<Vec<_>>(), [&older.id]);
+    assert_eq!(between.next, None);
+    // Before everything: nothing after it.
+    assert!(store.list_incidents(&t, Some("000000000000001.a"), 10).await.unwrap().incidents.is_empty());
+    for bad in ["", "next", "000000000020000#inc_x", "20000.inc_x"] {
+        assert!(matches!(store.list_incidents(&t, Some(bad), 10).await, Err(StoreError::Invalid(_))), "{bad:?}");
+    }
+}
+
 pub async fn the_timeline_is_ordered_and_never_overwritten(store: S) {
     let t = tenant_id();
     let inc = store.create_incident(&incident(&t, "tl", T0)).await.unwrap();

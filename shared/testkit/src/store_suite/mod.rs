@@ -1,6 +1,7 @@
 //! The `Store` conformance suite. Every adapter runs every case through
 //! [`store_conformance!`], each case on a fresh store.
 
+pub mod admin;
 pub mod incidents;
 pub mod shortlived;
 pub mod tenancy;
@@ -36,6 +37,7 @@ macro_rules! store_conformance {
             incidents::updates_are_guarded_by_version,
             incidents::ten_concurrent_updates_from_one_version_let_exactly_one_through,
             incidents::incidents_list_newest_first_across_pages,
+            incidents::any_cursor_of_the_documented_shape_is_a_position_in_the_list,
             incidents::the_timeline_is_ordered_and_never_overwritten,
             incidents::chats_lead_back_to_their_incident,
             incidents::captured_messages_are_ordered_and_stored_once,
@@ -48,6 +50,7 @@ macro_rules! store_conformance {
             shortlived::a_bucket_refills_at_its_rate_and_says_how_long_to_wait,
             shortlived::twenty_concurrent_reservations_line_up_one_interval_apart,
             shortlived::asking_a_bucket_for_more_than_it_holds_is_invalid,
+            admin::every_tenant_is_listed_once_in_id_order_and_nothing_else_is,
         );
     };
     (@cases $make:expr, $attr:tt; $($module:ident :: $case:ident),+ $(,)?) => {
