@@ -2,8 +2,9 @@
 # Warroom's one test command: ./infra/test.sh (runs from any directory).
 #
 # Steps, each announced with a `==>` line:
-#   1. Python test tools: a venv in .venv-test/ from infra/requirements-test.txt, made only
-#      when missing or when that file (or python3's version) changed.
+#   1. Python test tools: a venv in .venv-test/ from infra/requirements-test.lock (every
+#      package pinned with its hashes), made only when missing or when that file,
+#      infra/requirements-test.txt or python3's version changed.
 #   2. Template lint: cfn-lint and `sam validate --lint` on template.yaml (warnings fail too),
 #      plus a circular-dependency check that neither linter makes.
 #   3. DynamoDB/SQS emulator: moto in server mode (infra/moto_server.py) on a free loopback
@@ -62,6 +63,8 @@ source infra/lib/logs.sh
 VENV_DIR=.venv-test
 VENV_BIN=$VENV_DIR/bin
 REQUIREMENTS=infra/requirements-test.txt
+# Every package of the tree, pinned with hashes (made from $REQUIREMENTS: see its header).
+REQUIREMENTS_LOCK=infra/requirements-test.lock
 VENV_STAMP=$VENV_DIR/.requirements.sha256
 OUTPUT_DIR=.test-output
 MOTO_PID=""
@@ -89,7 +92,7 @@ setup_env() {
 requirements_hash() {
     local python=$1
     {
-        cat "$REQUIREMENTS"
+        cat "$REQUIREMENTS" "$REQUIREMENTS_LOCK"
         "$python" -c 'import sys; print(sys.version)'
     } | sha256sum | cut -d' ' -f1
 }
@@ -111,7 +114,12 @@ ensure_venv() {
     say "creating $VENV_DIR and installing $REQUIREMENTS (first run: about a minute)"
     "$python" -m venv "$VENV_DIR"
     # -q keeps pip quiet but still prints warnings and errors.
-    "$VENV_BIN/python" -m pip install -q --progress-bar off -r "$REQUIREMENTS"
+    # --require-hashes: every package must be the one locked, byte for byte. --no-deps: the
+    # lock holds the whole tree, so nothing is resolved anew (pip cannot match a locked
+    # `boto3[crt]` to a plain `boto3` requirement in hash mode); `pip check` then proves the
+    # tree is complete and consistent.
+    "$VENV_BIN/python" -m pip install -q --progress-bar off --require-hashes --no-deps -r "$REQUIREMENTS_LOCK"
+    "$VENV_BIN/python" -m pip check
     # The stamp is written last, so an interrupted install is redone next time.
     printf '%s\n' "$want" >"$VENV_STAMP"
     say "installed in $(_elapsed "$start") s:" \

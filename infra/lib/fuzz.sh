@@ -55,7 +55,13 @@ fuzz_targets() {
 fuzz_build() {
     local start
     start=$(_now)
-    # fuzz/Cargo.lock is committed; `cargo fuzz build` has no --locked to enforce it.
+    # fuzz/Cargo.lock is committed and `cargo fuzz build` has no --locked: ask cargo first
+    # whether the lock is complete as it is (it fails, naming the change, where building
+    # would have to change it), so the build then resolves nothing anew.
+    if ! cargo metadata --locked --format-version 1 --manifest-path "$FUZZ_PROJECT/Cargo.toml" >/dev/null; then
+        say "$FUZZ_PROJECT/Cargo.lock is out of date with $FUZZ_PROJECT/Cargo.toml: run \`cargo update --workspace --manifest-path $FUZZ_PROJECT/Cargo.toml\` and commit the lock"
+        return 1
+    fi
     _cargo_fuzz build || return 1
     say "built $(fuzz_targets | wc -l) fuzz targets in $(_elapsed "$start") s"
 }

@@ -192,12 +192,7 @@ async fn check_life(rig: &Rig, sandbox: &dyn Sandbox, life: &Life, chats: &[Stri
     let dismissed_then_closed = dismissed && shown == Status::Resolved && life.final_status() == Status::Closed;
     assert!(shown == life.final_status() || dismissed_then_closed, "{label}: the card shows {shown}, the incident is {}", life.final_status());
     let expect_notice = life.responders.contains(&"Dee");
-    // TEMPORARY until Feishu's send_notice/find_notice land: Feishu may still repeat.
-    if sandbox.name() == "slack" {
-        assert_eq!(room.notices, usize::from(expect_notice), "{label}: the chat hears about Dee once (and only) if Dee is a responder, lost answers or not");
-    } else {
-        assert_eq!(room.notices > 0, expect_notice, "{label}: the chat hears about Dee (only) if Dee is a responder");
-    }
+    assert_eq!(room.notices, usize::from(expect_notice), "{label}: the chat hears about Dee once (and only) if Dee is a responder, lost answers or not");
     let timeline = rig.timeline(&incident).await;
     let count = |a: TimelineAction| timeline.iter().filter(|e| e.action == a).count();
     assert_eq!(count(TimelineAction::WarRoomCreated), 1, "{label}");

@@ -29,11 +29,15 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// A JSON request body. A `Content-Type` other than JSON is refused (415); a missing one
-/// is accepted (curl users forget it). Syntax and shape errors are 400 `bad_request`.
+/// A JSON object as the request body. A `Content-Type` other than JSON is refused (415); a
+/// missing one is accepted (curl users forget it). Syntax and shape errors are 400
+/// `bad_request`; so is any other JSON than an object (serde would read `[null]` as a struct).
 pub struct Body<T>(pub T);
 
-/// Like [`Body`], but an empty body means `T::default()`.
+/// A JSON array as the request body (bulk writes), otherwise as [`Body`].
+pub struct ListBody<T>(pub T);
+
+/// Like [`Body`], but no body (zero bytes) means `T::default()`.
 pub struct OptionalBody<T>(pub T);
 
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Failure> {
@@ -62,6 +66,14 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(bytes).map_err(|e| Failure::bad_request(format!("request body: {e}")))
 }
 
+/// `T` from a JSON object, and only from one.
+pub fn from_object<T: DeserializeOwned>(value: serde_json::Value, what: &str) -> Result<T, Failure> {
+    if !value.is_object() {
+        return Err(Failure::bad_request(format!("{what}: expected a JSON object")));
+    }
+    serde_json::from_value(value).map_err(|e| Failure::bad_request(format!("{what}: {e}")))
+}
+
 fn is_blank(bytes: &[u8]) -> bool {
     bytes.iter().all(u8::is_ascii_whitespace)
 }
@@ -74,7 +86,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         if is_blank(&bytes) {
             return Err(Failure::bad_request("request body: expected a JSON document, got an empty body"));
         }
-        parse(&bytes).map(Body)
+        from_object(parse(&bytes)?, "request body").map(Body)
+    }
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ListBody<T> {
+    type Rejection = Failure;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Failure> {
+        let bytes = read_body(req, state).await?;
+        if is_blank(&bytes) {
+            return Err(Failure::bad_request("request body: expected a JSON array, got an empty body"));
+        }
+        let value: serde_json::Value = parse(&bytes)?;
+        if !value.is_array() {
+            return Err(Failure::bad_request("request body: expected a JSON array"));
+        }
+        serde_json::from_value(value).map(ListBody).map_err(|e| Failure::bad_request(format!("request body: {e}")))
     }
 }
 
@@ -83,10 +111,11 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalB
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Failure> {
         let bytes = read_body(req, state).await?;
-        if is_blank(&bytes) {
+        // No body at all means the defaults; a body of spaces is no JSON document.
+        if bytes.is_empty() {
             return Ok(OptionalBody(T::default()));
         }
-        parse(&bytes).map(OptionalBody)
+        from_object(parse(&bytes)?, "request body").map(OptionalBody)
     }
 }
 

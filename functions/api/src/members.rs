@@ -2,7 +2,7 @@
 //! one-click linking looks them up by.
 
 use crate::error::{ApiResult, Failure};
-use crate::extract::{Body, Caller, PathParams};
+use crate::extract::{Caller, ListBody, PathParams};
 use crate::{lookup, validate, views};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -38,7 +38,7 @@ struct MemberInput {
 
 /// Creates or replaces every member given (all are validated before any is written). An
 /// id given twice in one request: the later entry wins, as if sent one after the other.
-async fn upsert(State(state): State<AppState>, caller: Caller, Body(items): Body<Vec<Value>>) -> ApiResult<Json<Value>> {
+async fn upsert(State(state): State<AppState>, caller: Caller, ListBody(items): ListBody<Vec<Value>>) -> ApiResult<Json<Value>> {
     if items.len() > MAX_BATCH {
         return Err(Failure::bad_request(format!("body: at most {MAX_BATCH} members per request, got {}", items.len())));
     }
@@ -46,7 +46,7 @@ async fn upsert(State(state): State<AppState>, caller: Caller, Body(items): Body
     let mut members: Vec<Member> = Vec::with_capacity(items.len());
     for (n, item) in items.into_iter().enumerate() {
         let at = |field: &str| format!("[{n}].{field}");
-        let input: MemberInput = serde_json::from_value(item).map_err(|e| Failure::bad_request(format!("[{n}]: {e}")))?;
+        let input: MemberInput = crate::extract::from_object(item, &format!("[{n}]"))?;
         let id = match input.id {
             Some(id) => MemberId::new(validate::id(&id).map_err(|m| Failure::bad_request(format!("{}: {m}", at("id"))))?),
             None => MemberId::generate(),

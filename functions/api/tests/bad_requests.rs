@@ -5,6 +5,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use common::App;
 use serde_json::json;
+use warroom_core::Store;
 
 #[tokio::test]
 async fn malformed_json_is_a_400_json_error() {
@@ -65,4 +66,21 @@ async fn bad_query_parameters_are_400s_naming_the_parameter() {
     assert!(r.message().starts_with("limit:"), "{}", r.message());
     let r = app.get("/api/v1/incidents?cursor=garbage", &t.key).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}
+
+/// serde reads a struct from a JSON array too (`[null]`); the document says object.
+#[tokio::test]
+async fn arrays_where_objects_belong_are_refused() {
+    let app = App::new();
+    let t = app.tenant("acme").await;
+    for (method, path, body) in [
+        (Method::POST, "/api/v1/integrations/slack/install", json!([null])),
+        (Method::POST, "/api/v1/keys", json!(["ci", "admin"])),
+        (Method::PUT, "/api/v1/members", json!([["Ada", null, null, null]])),
+        (Method::PUT, "/api/v1/members", json!({"name": "Ada"})),
+    ] {
+        let r = app.call(method.clone(), path, Some(&t.key), Some(body.clone())).await;
+        assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "bad_request"), "{method} {path} {body}: {}", r.text);
+    }
+    assert!(app.store.list_members(&t.id).await.unwrap().is_empty());
 }

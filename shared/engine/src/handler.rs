@@ -128,6 +128,12 @@ impl JobHandler for Engine {
         if let EngineError::Platform(ImError::RateLimited { retry_after }) = &error {
             return Outcome::Defer(*retry_after + contention_jitter(delivery.receive_count));
         }
+        // The source said when to come back (`Retry-After`): then, not by our backoff, and,
+        // like an IM rate limit, a deferral rather than a failed attempt.
+        if let EngineError::Sync(warroom_core::SyncError { retryable: true, retry_after: Some(wait), .. }) = &error {
+            tracing::info!(kind = ?job.kind, wait_ms = wait.as_millis() as u64, "the source asks to come back later");
+            return Outcome::Defer((*wait).max(Duration::from_millis(1)));
+        }
         if !error.is_retryable() {
             // Recorded where it matters (timeline, integration); retrying cannot help.
             tracing::warn!(kind = ?job.kind, error = %error, "job failed for good");

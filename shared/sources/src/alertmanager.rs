@@ -13,7 +13,7 @@
 //! `warroom_intake::alertmanager`, "Labels: the silence contract"): one equality matcher
 //! per group label, so the silence mutes exactly that group's notifications.
 
-use crate::http::{excerpt, join, status_error, transport_error};
+use crate::http::{excerpt, join, retry_after, status_error, transport_error};
 use serde::{Deserialize, Serialize};
 use warroom_core::{Incident, SourceState, SyncError, Synced, Timestamp};
 
@@ -94,9 +94,10 @@ pub(crate) async fn push(
     };
     let response = http.post(join(api_url, &["api", "v2", "silences"])?).json(&silence).send().await.map_err(|e| transport_error("Alertmanager", e))?;
     let status = response.status();
+    let wait = retry_after(response.headers(), std::time::SystemTime::now());
     let text = response.text().await.map_err(|e| transport_error("Alertmanager", e))?;
     if !status.is_success() {
-        return Err(status_error("Alertmanager", status, &excerpt(&text, None)));
+        return Err(status_error("Alertmanager", status, &excerpt(&text, None)).after(wait));
     }
     // A 2xx that is not the documented answer: the silence may exist, so say what came back.
     let created: SilenceCreated = serde_json::from_str(&text)

@@ -7,7 +7,7 @@
 //! the `v1=` prefix leaves room for another scheme (and, comma-separated, for several
 //! signatures while a secret is rotated).
 
-use crate::http::{excerpt, status_error, transport_error};
+use crate::http::{excerpt, retry_after, status_error, transport_error};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Serialize;
 use sha2::Sha256;
@@ -98,8 +98,9 @@ pub(crate) async fn push(http: &reqwest::Client, callback_url: &str, secret: &Se
     if status.is_success() {
         return Ok(Synced { detail: format!("status callback accepted ({}): {}", status.as_u16(), incident.status) });
     }
+    let wait = retry_after(response.headers(), std::time::SystemTime::now());
     let text = response.text().await.unwrap_or_default();
-    Err(status_error("status callback", status, &excerpt(&text, Some(secret.expose()))))
+    Err(status_error("status callback", status, &excerpt(&text, Some(secret.expose()))).after(wait))
 }
 
 #[cfg(test)]

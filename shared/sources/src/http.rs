@@ -53,6 +53,22 @@ pub(crate) fn transport_error(what: &str, e: reqwest::Error) -> SyncError {
     SyncError::retryable(format!("{what}: {kind} ({})", e.without_url()))
 }
 
+/// The longest wait a source may ask for: beyond it the job comes back anyway (it is only
+/// deferred; the source can ask again), so a bogus header cannot park a status change for
+/// hours.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(15 * 60);
+
+/// `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP-date; a date in the past is
+/// now; capped at [`MAX_RETRY_AFTER`]. Anything else: `None` (our own backoff applies).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap, now: std::time::SystemTime) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => httpdate::parse_http_date(value).ok()?.duration_since(now).unwrap_or(Duration::ZERO),
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
 /// Whether a non-2xx answer may succeed later: timeouts, rate limits and server errors.
 pub(crate) fn is_retryable(status: StatusCode) -> bool {
     status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
@@ -113,6 +129,19 @@ mod tests {
         for code in [301, 400, 401, 403, 404, 422] {
             assert!(!status_error("x", StatusCode::from_u16(code).unwrap(), "").retryable, "{code}");
         }
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date_and_is_capped() {
+        use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        let with = |v: &str| HeaderMap::from_iter([(RETRY_AFTER, HeaderValue::from_str(v).unwrap())]);
+        assert_eq!(retry_after(&with("7"), now), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&with("Sun, 06 Nov 1994 08:50:07 GMT"), now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after(&with("Sun, 06 Nov 1994 08:00:00 GMT"), now), Some(Duration::ZERO), "a date past is now");
+        assert_eq!(retry_after(&with("86400"), now), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_after(&with("soon"), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
     }
 
     #[test]

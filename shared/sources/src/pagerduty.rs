@@ -21,7 +21,7 @@
 //! incidents"), so every snooze acknowledges first. That also covers an incident that
 //! PagerDuty re-triggered on its own since our last push.
 
-use crate::http::{excerpt, join, status_error, transport_error};
+use crate::http::{excerpt, join, retry_after, status_error, transport_error};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use warroom_core::{Incident, SourceState, Status, SyncError, Synced, Timestamp};
@@ -106,8 +106,9 @@ impl Client<'_> {
         if status.is_success() {
             return Ok(());
         }
+        let wait = retry_after(response.headers(), std::time::SystemTime::now());
         let text = response.text().await.unwrap_or_default();
-        Err(self.error(status, &text, what))
+        Err(self.error(status, &text, what).after(wait))
     }
 
     /// The error for a refused call: a plain explanation for the statuses a tenant can fix,

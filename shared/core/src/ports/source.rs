@@ -10,14 +10,22 @@ use async_trait::async_trait;
 pub struct SyncError {
     pub message: String,
     pub retryable: bool,
+    /// When the source asked to be called again (a 429 / 503 `Retry-After`): the job is
+    /// deferred until then instead of backing off by its own count.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl SyncError {
     pub fn retryable(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: true }
+        Self { message: message.into(), retryable: true, retry_after: None }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
-        Self { message: message.into(), retryable: false }
+        Self { message: message.into(), retryable: false, retry_after: None }
+    }
+    /// The source's own time to come back, for a retryable error (a permanent one has none).
+    pub fn after(mut self, wait: Option<std::time::Duration>) -> Self {
+        self.retry_after = wait.filter(|_| self.retryable);
+        self
     }
 }
 

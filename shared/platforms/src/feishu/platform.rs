@@ -283,6 +283,11 @@ impl ImPlatform for FeishuPlatform {
         self.send(chat, "interactive", card_json(card).to_string(), Some(uuid)).await
     }
 
+    /// Past the `uuid`'s hour a repeated post would make a second card: look first.
+    async fn find_card(&self, chat: &ChatId, card: &Card) -> ImResult<Option<MessageId>> {
+        self.find_own(chat, |msg_type, content| find::is_card_of(msg_type, content, &card.incident_id)).await
+    }
+
     async fn update_card(&self, _chat: &ChatId, message: &MessageId, card: &Card) -> ImResult<()> {
         let path = format!("/open-apis/im/v1/messages/{}", pct(message.as_str()));
         let body = json!({"content": card_json(card).to_string()});
@@ -291,6 +296,16 @@ impl ImPlatform for FeishuPlatform {
 
     async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId> {
         self.send(chat, "text", json!({"text": text}).to_string(), None).await
+    }
+
+    /// `uuid` = hash(chat, notice key): a retry within the hour is the message already sent.
+    async fn send_notice(&self, chat: &ChatId, text: &str, key: &str) -> ImResult<MessageId> {
+        let uuid = short_hash(&[chat.as_str(), "notice", key]);
+        self.send(chat, "text", json!({"text": text}).to_string(), Some(uuid)).await
+    }
+
+    async fn find_notice(&self, chat: &ChatId, text: &str, _key: &str) -> ImResult<Option<MessageId>> {
+        self.find_own(chat, |msg_type, content| find::is_text(msg_type, content, text)).await
     }
 
     /// Disbanding deletes the chat's history on Feishu: read it first (reference §3).
@@ -335,6 +350,9 @@ impl ImPlatform for FeishuPlatform {
             .collect())
     }
 }
+
+#[path = "find.rs"]
+mod find;
 
 #[cfg(test)]
 #[path = "platform_tests.rs"]

@@ -108,3 +108,30 @@ async fn pagerduty_429_and_500_are_retryable_and_401_403_404_are_permanent_witho
     }
     assert!(errors[5].message.contains("[redacted]"), "{:?}", errors[5]);
 }
+
+/// A peer that answers every request with `status` and `Retry-After: retry_after`.
+async fn asking_to_wait(status: u16, retry_after: &'static str) -> String {
+    use axum::http::{header, StatusCode};
+    let app = axum::Router::new().fallback(move || async move { (StatusCode::from_u16(status).unwrap(), [(header::RETRY_AFTER, retry_after)], "{}") });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_retried_at_the_time_the_source_asks() {
+    let tenant = tenant();
+    let inc = incident(&tenant, "pagerduty", "PWAIT", Status::Acknowledged);
+    let url = asking_to_wait(429, "7").await;
+    let e = router(settings(&tenant, &url)).push(&tenant, &inc, None).await.unwrap_err();
+    assert!(e.retryable, "{e:?}");
+    assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(7)));
+    // An HTTP-date in the past means "now"; a refusal that is no rate limit carries none.
+    let url = asking_to_wait(503, "Sun, 06 Nov 1994 08:49:37 GMT").await;
+    let e = router(settings(&tenant, &url)).push(&tenant, &inc, None).await.unwrap_err();
+    assert_eq!(e.retry_after, Some(std::time::Duration::ZERO));
+    let url = asking_to_wait(403, "7").await;
+    let e = router(settings(&tenant, &url)).push(&tenant, &inc, None).await.unwrap_err();
+    assert!(!e.retryable && e.retry_after.is_none(), "{e:?}");
+}

@@ -1,0 +1,69 @@
+//! Finding what this bot posted before, for a retry after a post whose answer was lost:
+//! the message `uuid` dedupes a repeated post for one hour only (reference §3), so a retry
+//! redriven later (from the dead-letter queue, after an outage) looks in the chat first.
+//!
+//! `GET /open-apis/im/v1/messages` (container_id_type=chat, newest first, 50 a page) — the
+//! same call, and so the same permission, as the transcript capture. A bot's message has
+//! `sender.sender_type` `app` and `sender.id` its app id (server API doc of the message
+//! object: "id_type: app_id when sender_type is app").
+//!
+//! UNCERTAIN: how an interactive message's `body.content` comes back when listed (Feishu
+//! renders cards into its own JSON). A card is recognised by its incident id appearing in
+//! the content at all (the note "Incident {id}" and the buttons' values carry it; ids are
+//! random, so a match is no accident); the sandbox returns the card as sent.
+
+use super::*;
+
+/// How far back a retry looks: the newest pages of the chat (50 messages each).
+const FIND_PAGES: usize = 10;
+
+#[derive(Deserialize)]
+struct Listed {
+    message_id: String,
+    #[serde(default)]
+    msg_type: String,
+    #[serde(default)]
+    deleted: bool,
+    sender: Option<Sender>,
+    body: Option<BodyItem>,
+}
+
+#[derive(Deserialize)]
+struct Sender {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    sender_type: String,
+}
+
+impl FeishuPlatform {
+    /// This bot's newest message in the chat that `is_it(msg_type, content)` recognises.
+    pub(super) async fn find_own(&self, chat: &ChatId, is_it: impl Fn(&str, &str) -> bool) -> ImResult<Option<MessageId>> {
+        let first = format!("/open-apis/im/v1/messages?container_id_type=chat&container_id={}&sort_type=ByCreateTimeDesc&page_size=50", pct(chat.as_str()));
+        let mut path = first.clone();
+        for _ in 0..FIND_PAGES {
+            let page: Page<Listed> = parse(self.client.call(Method::GET, &path, None).await?, "messages")?;
+            for m in page.items.into_iter().filter(|m| !m.deleted) {
+                let ours = m.sender.as_ref().is_some_and(|s| s.sender_type == "app" && s.id == self.app());
+                if ours && is_it(&m.msg_type, m.body.as_ref().map_or("", |b| b.content.as_str())) {
+                    return Ok(Some(MessageId::new(m.message_id)));
+                }
+            }
+            match page.page_token.filter(|t| page.has_more && !t.is_empty()) {
+                Some(token) => path = format!("{first}&page_token={}", pct(&token)),
+                None => break,
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A listed interactive message is the card of `incident_id` (see the module doc).
+pub(super) fn is_card_of(msg_type: &str, content: &str, incident_id: &str) -> bool {
+    msg_type == "interactive" && !incident_id.is_empty() && content.contains(incident_id)
+}
+
+/// A listed text message says exactly `text`.
+pub(super) fn is_text(msg_type: &str, content: &str, text: &str) -> bool {
+    msg_type == "text" && serde_json::from_str::<Value>(content).ok().and_then(|v| v.get("text").and_then(Value::as_str).map(|t| t == text)).unwrap_or(false)
+}
