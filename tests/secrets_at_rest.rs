@@ -95,7 +95,7 @@ async fn write_secrets(store: Arc<dyn Store>) -> Written {
         slack_app: Some(SlackApp { client_id: "1234.5678".into(), client_secret: Secret::new(CLIENT_SECRET), signing_secret: Secret::new(DEPLOYMENT_SIGNING) }),
         feishu_base_override: Some(feishu_base),
     };
-    let state = warroom_runtime::compose(store.clone(), queue, clock.clone(), SecretBox::from_key(&[9u8; 32]), config).unwrap();
+    let state = warroom_runtime::compose(store.clone(), queue, clock.clone(), SecretBox::from_key(&[9u8; 32]), config, Default::default()).unwrap();
     let router = api::router(state);
 
     let tenant = fixtures::tenant_id();

@@ -185,3 +185,25 @@ async fn bad_intake_requests_are_refused_with_a_clear_error_and_store_nothing() 
     assert_eq!(code, StatusCode::BAD_REQUEST);
     assert!(app.store.list_incidents(&app.tenant, None, 10).await.unwrap().incidents.is_empty());
 }
+
+/// A callback URL at the instance metadata address is refused by the outbound policy (only
+/// loopback is allowed in these tests), said in the timeline with the reason, not retried.
+#[tokio::test]
+async fn a_status_callback_to_a_refused_address_is_on_the_timeline_with_the_reason() {
+    let app = App::new().await;
+    if let Some(generic) = app.sync_settings.0.lock().unwrap().generic.as_mut() {
+        generic.callback_url = "http://169.254.169.254/latest/meta-data/iam/".into();
+    }
+    app.hook(event("e1", "triggered", 0, &["Ada"])).await;
+    app.drain().await;
+    let inc = app.incident("e1").await;
+    app.click("U_ADA", &inc.id, CardAction::Acknowledge, "d-1").await;
+    app.drain().await;
+    let timeline = app.timeline(&inc).await;
+    let failed: Vec<_> = timeline.iter().filter(|e| e.action == A::SyncFailed).collect();
+    assert_eq!(failed.len(), 1, "reported once, not retried: {timeline:?}");
+    assert!(failed[0].detail.contains("169.254.169.254 is a link-local address (the instance metadata service)"), "{}", failed[0].detail);
+    assert!(failed[0].detail.contains("WARROOM_OUTBOUND_ALLOW"), "{}", failed[0].detail);
+    assert!(app.receiver.all().is_empty());
+    assert_eq!(count(&timeline, A::SyncedToSource), 0);
+}

@@ -92,7 +92,8 @@ impl Rig {
                 .unwrap();
         let platforms = Arc::new(platforms);
         let settings = Arc::new(warroom_sources::TenantSettings::new(store.clone()));
-        let sources = SourceRouter::new(settings, secrets.clone()).unwrap().with_clock(clock.clone());
+        let loopback = warroom_sources::OutboundPolicy::allowing_loopback();
+        let sources = SourceRouter::with_policy(settings, secrets.clone(), loopback).unwrap().with_clock(clock.clone());
         let engine = Engine {
             store: store.clone(),
             queue: queue.clone(),

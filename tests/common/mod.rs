@@ -88,7 +88,9 @@ impl App {
         let sealed = secrets.seal(CALLBACK_SECRET, &warroom_sources::secret_context(&tenant));
         let settings = SyncSettings { generic: Some(GenericSettings { callback_url: receiver.url(), signing_secret: sealed }), ..Default::default() };
         let sync_settings = Arc::new(MutableSettings(std::sync::Mutex::new(settings)));
-        let sources = SourceRouter::new(sync_settings.clone(), secrets.clone()).unwrap().with_clock(clock.clone());
+        // The receiver is on loopback: allowed here as an operator would allow a private peer.
+        let loopback = warroom_sources::OutboundPolicy::allowing_loopback();
+        let sources = SourceRouter::with_policy(sync_settings.clone(), secrets.clone(), loopback).unwrap().with_clock(clock.clone());
         let engine = Engine {
             store: store.clone(),
             queue: queue.clone(),

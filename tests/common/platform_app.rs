@@ -47,7 +47,8 @@ impl PlatformApp {
         let embedded = EmbeddedStore::open_temporary().unwrap();
         let store: Arc<dyn Store> = Arc::new(embedded.clone());
         let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), clock.clone()));
-        let state = warroom_runtime::compose(store.clone(), queue.clone(), clock.clone(), SecretBox::from_key(&[9u8; 32]), platforms(&url)).unwrap();
+        let loopback = warroom_sources::OutboundPolicy::allowing_loopback();
+        let state = warroom_runtime::compose(store.clone(), queue.clone(), clock.clone(), SecretBox::from_key(&[9u8; 32]), platforms(&url), loopback).unwrap();
         let router = routers(&state);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 

@@ -72,7 +72,7 @@ pub async fn run(options: Options) -> LocalResult<()> {
         Some(demo) => sandboxes::platforms_config(&demo.base_url, &bundle_url),
         None => real_platforms(&bundle_url)?,
     };
-    let state = warroom_runtime::compose(store.clone(), queue.clone(), Arc::new(SystemClock), secrets, platforms)
+    let state = warroom_runtime::compose(store.clone(), queue.clone(), Arc::new(SystemClock), secrets, platforms, local_outbound()?)
         .map_err(|e| LocalError::new(format!("cannot wire the bundle: {e}")))?;
 
     let seeded = seed::tenant(store.as_ref(), &data).await?;
@@ -215,6 +215,14 @@ fn real_platforms(bundle_url: &str) -> LocalResult<PlatformsConfig> {
         _ => env(k),
     };
     warroom_runtime::Env::from_lookup(lookup).map(|e| e.platforms).map_err(|e| LocalError::new(e.to_string()))
+}
+
+/// What status sync may reach locally: loopback (everything the local stack talks to, a
+/// local Alertmanager included, is on this machine) and whatever `WARROOM_OUTBOUND_ALLOW`
+/// adds, as on Lambda (docs/outbound.md).
+fn local_outbound() -> LocalResult<warroom_runtime::OutboundPolicy> {
+    let allow = std::env::var("WARROOM_OUTBOUND_ALLOW").unwrap_or_default();
+    warroom_runtime::OutboundPolicy::parse(&format!("127.0.0.0/8,::1/128,{allow}")).map_err(|e| LocalError::new(e.to_string()))
 }
 
 /// Ctrl-C, or SIGTERM on Unix.

@@ -11,6 +11,7 @@ use warroom_http::{AppState, Settings};
 use warroom_platforms::{Platforms, PlatformsConfig, SlackApp};
 use warroom_queue::sqs::SqsQueue;
 use warroom_secrets::{Secret, SecretBox};
+pub use warroom_sources::OutboundPolicy;
 use warroom_sources::SourceRouter;
 use warroom_store::dynamo::DynamoStore;
 
@@ -41,6 +42,8 @@ pub enum ConfigError {
     PartialSlackApp(String),
     #[error("could not build the HTTP client: {0}")]
     Http(String),
+    #[error(transparent)]
+    Outbound(#[from] warroom_sources::PolicyError),
 }
 
 impl ConfigError {
@@ -67,6 +70,8 @@ pub struct Env {
     pub sqs_endpoint: Option<String>,
     /// IM platform settings: the deployment's own Slack app, API base overrides (sandbox).
     pub platforms: PlatformsConfig,
+    /// What tenants' URLs may reach beyond public addresses (`WARROOM_OUTBOUND_ALLOW`).
+    pub outbound: OutboundPolicy,
 }
 
 impl Env {
@@ -94,8 +99,10 @@ impl Env {
             return Err(ConfigError::Missing(missing));
         };
         let platforms = platforms_config(&public_url, &get)?;
+        let outbound = OutboundPolicy::parse(&get("WARROOM_OUTBOUND_ALLOW").unwrap_or_default())?;
         Ok(Self {
             platforms,
+            outbound,
             table,
             queue_url,
             public_url,
@@ -175,7 +182,7 @@ impl Aws {
     /// The engine over the AWS ports, and the state the HTTP routers share.
     pub async fn app_state(&self, env: &Env) -> Result<AppState, ConfigError> {
         let secrets = self.sealing_key(env).await?;
-        compose(self.store.clone(), self.queue.clone(), Arc::new(SystemClock), secrets, env.platforms.clone())
+        compose(self.store.clone(), self.queue.clone(), Arc::new(SystemClock), secrets, env.platforms.clone(), env.outbound.clone())
     }
 }
 
@@ -187,9 +194,11 @@ pub fn compose(
     clock: Arc<dyn Clock>,
     secrets: SecretBox,
     platforms: PlatformsConfig,
+    outbound: OutboundPolicy,
 ) -> Result<AppState, ConfigError> {
     let public_url = platforms.public_url.clone();
-    let sources = SourceRouter::new(Arc::new(warroom_sources::TenantSettings::new(store.clone())), secrets.clone())
+    tracing::info!(outbound = %outbound.describe(), "status sync may reach");
+    let sources = SourceRouter::with_policy(Arc::new(warroom_sources::TenantSettings::new(store.clone())), secrets.clone(), outbound)
         .map_err(|e| ConfigError::Http(e.to_string()))?
         .with_clock(clock.clone());
     let platforms = Arc::new(Platforms::new(platforms, secrets.clone(), store.clone(), clock.clone()).map_err(|e| ConfigError::Http(e.to_string()))?);
@@ -244,5 +253,19 @@ mod tests {
         .into();
         let err = Env::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap_err();
         assert!(err.to_string().contains("WARROOM_SLACK_CLIENT_SECRET, WARROOM_SLACK_SIGNING_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn the_outbound_policy_is_public_only_by_default_and_a_bad_entry_stops_the_start() {
+        let mut vars: HashMap<&str, &str> =
+            [("WARROOM_TABLE", "t"), ("WARROOM_QUEUE_URL", "q"), ("WARROOM_PUBLIC_URL", "https://x"), ("WARROOM_SECRET_KEY", "k")].into();
+        let env = Env::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(env.outbound, OutboundPolicy::public_only());
+        vars.insert("WARROOM_OUTBOUND_ALLOW", "10.0.0.0/8, am.internal");
+        let env = Env::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
+        assert!(env.outbound.check("10.1.2.3".parse().unwrap()).is_ok());
+        vars.insert("WARROOM_OUTBOUND_ALLOW", "10.0.0.0/8, 10.0.0.0/40");
+        let err = Env::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap_err();
+        assert!(err.to_string().contains("\"10.0.0.0/40\""), "{err}");
     }
 }

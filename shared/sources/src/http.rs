@@ -1,6 +1,7 @@
 //! What every adapter does with HTTP: build URLs safely, and turn answers and transport
 //! failures into retryable or permanent [`SyncError`]s that never carry a secret.
 
+use crate::outbound::{OutboundPolicy, PolicyResolver, Refused};
 use reqwest::{StatusCode, Url};
 use std::time::Duration;
 use warroom_core::SyncError;
@@ -13,8 +14,10 @@ const MAX_DETAIL_CHARS: usize = 200;
 /// The client every push uses: rustls (the workspace's reqwest features), short timeouts
 /// so a slow source cannot hold a worker, and no redirects: a callback that redirects
 /// would otherwise get the signed body (or a PagerDuty token) re-sent somewhere else.
-pub(crate) fn client() -> Result<reqwest::Client, reqwest::Error> {
+/// Every name is resolved through the outbound policy (see `outbound`).
+pub(crate) fn client(policy: &OutboundPolicy) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
+        .dns_resolver(PolicyResolver::new(policy.clone()))
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(TOTAL_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -43,6 +46,14 @@ pub(crate) fn join(base: &str, segments: &[&str]) -> Result<Url, SyncError> {
 /// A transport failure (connect, timeout, broken body): always worth retrying. The URL is
 /// dropped from the message because a tenant's callback URL may carry a token in its query.
 pub(crate) fn transport_error(what: &str, e: reqwest::Error) -> SyncError {
+    // Refused by the outbound policy (at connect time): permanent, and said as such.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        if let Some(refused) = c.downcast_ref::<Refused>() {
+            return SyncError::permanent(format!("{what}: {refused}"));
+        }
+        cause = c.source();
+    }
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

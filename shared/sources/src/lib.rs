@@ -29,11 +29,13 @@
 pub mod alertmanager;
 pub mod generic;
 mod http;
+pub mod outbound;
 pub mod pagerduty;
 mod settings;
 mod store_settings;
 
 pub use generic::{sign, verify, StatusCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+pub use outbound::{OutboundPolicy, PolicyError};
 pub use settings::{
     AlertmanagerSettings, FixedSettings, GenericSettings, PagerDutySettings, SettingsSource, SyncSettings, DEFAULT_CREATED_BY, PAGERDUTY_API_URL,
 };
@@ -54,19 +56,21 @@ pub struct SourceRouter {
     settings: Arc<dyn SettingsSource>,
     secrets: SecretBox,
     http: reqwest::Client,
+    policy: OutboundPolicy,
     clock: Arc<dyn Clock>,
 }
 
 impl SourceRouter {
-    /// With the default HTTP client (rustls, connect timeout 3 s, total 10 s, no redirects).
+    /// With the default HTTP client (rustls, connect timeout 3 s, total 10 s, no redirects)
+    /// and the strictest outbound policy: public addresses only.
     pub fn new(settings: Arc<dyn SettingsSource>, secrets: SecretBox) -> Result<Self, SyncError> {
-        let http = http::client().map_err(|e| SyncError::permanent(format!("could not build the HTTP client: {e}")))?;
-        Ok(Self::with_client(settings, secrets, http))
+        Self::with_policy(settings, secrets, OutboundPolicy::public_only())
     }
 
-    /// With a client of the caller's (shared connection pool, proxy settings).
-    pub fn with_client(settings: Arc<dyn SettingsSource>, secrets: SecretBox, http: reqwest::Client) -> Self {
-        Self { settings, secrets, http, clock: Arc::new(SystemClock) }
+    /// With the deployment's outbound policy (`WARROOM_OUTBOUND_ALLOW`).
+    pub fn with_policy(settings: Arc<dyn SettingsSource>, secrets: SecretBox, policy: OutboundPolicy) -> Result<Self, SyncError> {
+        let http = http::client(&policy).map_err(|e| SyncError::permanent(format!("could not build the HTTP client: {e}")))?;
+        Ok(Self { settings, secrets, http, policy, clock: Arc::new(SystemClock) })
     }
 
     /// Replaces the wall clock (tests: fixed `sent_at`, snooze durations).
@@ -83,6 +87,24 @@ impl SourceRouter {
     }
 }
 
+impl SourceRouter {
+    /// An IP-literal target is judged here (names are judged by the resolver, on the
+    /// address connected to).
+    fn check_target(&self, source: &str, settings: &SyncSettings) -> Result<(), SyncError> {
+        let url = match source {
+            "generic" => settings.generic.as_ref().map(|g| g.callback_url.as_str()),
+            "alertmanager" => settings.alertmanager.as_ref().map(|a| a.api_url.as_str()),
+            _ => settings.pagerduty.as_ref().map(|p| p.api_url.as_str()),
+        };
+        let Some(url) = url else { return Ok(()) };
+        match http::parse(url) {
+            Ok(url) => self.policy.check_url(&url).map_err(|refused| SyncError::permanent(format!("{source} status sync: {refused}"))),
+            // A malformed URL is reported by the adapter, with its own words.
+            Err(_) => Ok(()),
+        }
+    }
+}
+
 fn not_configured(source: &str) -> Synced {
     Synced { detail: format!("{source} status sync is not configured for this tenant") }
 }
@@ -95,6 +117,7 @@ impl SourceSync for SourceRouter {
             return Ok(Synced { detail: format!("source {source} has no status sync") });
         }
         let settings = self.settings.sync_settings(&tenant.id).await?;
+        self.check_target(source, &settings)?;
         let now = self.clock.now();
         let result = match source {
             "generic" => match &settings.generic {

@@ -1,12 +1,11 @@
-//! Messages: send (uuid dedup, per-chat limit), patch a card (shared cards only, per-message
-//! limit, 14-day window), and history listing. Pages: im-v1 message/create,
-//! message-card/patch, message/list (open.feishu.cn server docs); codes from their error tables.
+//! Messages: send (uuid dedup, per-chat limit) and patch a card (shared cards only, per-message
+//! limit, 14-day window); history listing is in `listing`. Pages: im-v1 message/create,
+//! message-card/patch (open.feishu.cn server docs); codes from their error tables.
 
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::chats::{page, page_json};
 use super::ratelimit::{Rule, CHAT_QPS, MESSAGE_PATCH_QPS, SECOND};
 use super::reply::{bad_json_type, fail, field_invalid, im_frequency_limited, ok, Reply};
 use super::state::{hex_id, Chat, Message, State};
@@ -226,49 +225,4 @@ pub(crate) fn patch(st: &mut State, req: &Req, app_id: &str, message_id: &str, e
         m.updated_count += 1;
     }
     Reply::json(200, json!({"code": 0, "data": {}, "msg": "ok"}))
-}
-
-/// `GET /open-apis/im/v1/messages?container_id_type=chat&container_id&start_time&end_time
-/// &sort_type&page_size&page_token` — `page_size` 1–50, default 20; times in seconds.
-/// Card contents come back as sent (Feishu may render them differently — UNCERTAIN).
-pub(crate) fn list(st: &State, req: &Req, app_id: &str) -> Reply {
-    match req.q("container_id_type") {
-        Some("chat") => {}
-        Some("thread") => return invalid_param("thread containers are not emulated"),
-        _ => return field_invalid("container_id_type", "container_id_type must be chat or thread"),
-    }
-    let Some(chat) = req.q("container_id").and_then(|id| st.chat(id)) else {
-        return invalid_param("invalid container_id");
-    };
-    if chat.disbanded {
-        // UNCERTAIN: not in the page's table; the history is gone either way.
-        return fail(400, 232009, "Your request specifies a chat which has already been dissolved.");
-    }
-    if !chat.bots.iter().any(|b| b == app_id) {
-        return fail(400, 230002, "The bot can not be outside the group.");
-    }
-    let desc = match req.q("sort_type").unwrap_or("ByCreateTimeAsc") {
-        "ByCreateTimeAsc" => false,
-        "ByCreateTimeDesc" => true,
-        _ => return field_invalid("sort_type", "sort_type must be ByCreateTimeAsc or ByCreateTimeDesc"),
-    };
-    let secs = |k: &str| req.q(k).and_then(|v| v.parse::<u128>().ok());
-    let (from, to) = (secs("start_time"), secs("end_time"));
-    let (start, size) = match page(req, 20, 50) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let mut selected: Vec<&Message> = chat
-        .messages
-        .iter()
-        .filter(|m| {
-            let t = st.wall_ms(m.created_at) / 1000;
-            from.is_none_or(|f| t >= f) && to.is_none_or(|e| t <= e)
-        })
-        .collect();
-    if desc {
-        selected.reverse();
-    }
-    let items = selected.iter().skip(start).take(size).map(|m| st.message_json(m)).collect();
-    ok(page_json(items, start + size, selected.len()))
 }

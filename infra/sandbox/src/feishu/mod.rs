@@ -17,6 +17,7 @@ mod chats;
 mod contact;
 pub mod crypto;
 mod gate;
+mod listing;
 mod messages;
 pub mod ratelimit;
 mod reply;
@@ -61,6 +62,8 @@ pub struct CallRecord {
     pub method: String,
     /// The request path, without the query.
     pub path: String,
+    /// The query string as sent (empty without one).
+    pub query: String,
     /// The calling app, when its token (or `app_id`/`client_id`) identified it.
     pub app_id: Option<String>,
     /// HTTP status below 400 and body `code` 0.
@@ -124,6 +127,7 @@ pub(crate) struct Req {
     pub method: Method,
     pub path: String,
     pub query: HashMap<String, String>,
+    pub raw_query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -269,6 +273,7 @@ impl FeishuSandbox {
         st.calls.push(CallRecord {
             method: req.method.to_string(),
             path: req.path.clone(),
+            query: req.raw_query.clone(),
             app_id,
             ok: reply.is_ok(),
             status: reply.status,
@@ -306,7 +311,7 @@ impl FeishuSandbox {
                     Route::MembersAdd(id) => chats::add_members(st, req, &app_id, id),
                     Route::MessageSend => messages::send(st, req, &app_id, enforce),
                     Route::MessagePatch(id) => messages::patch(st, req, &app_id, id, enforce),
-                    Route::MessageList => messages::list(st, req, &app_id),
+                    Route::MessageList => listing::list(st, req, &app_id),
                     Route::BatchGetId => contact::batch_get_id(st, req, &app_id),
                     Route::Scopes => contact::scopes(st, &app_id),
                     Route::BotInfo => contact::bot_info(st, &app_id),
@@ -324,7 +329,7 @@ async fn dispatch(AxState(sb): AxState<FeishuSandbox>, method: Method, uri: Uri,
     if sb.holds().pass(&call, HoldPoint::Before).await == Release::Abort {
         return aborted();
     }
-    let req = Req { method, path: uri.path().to_string(), query, headers, body };
+    let req = Req { method, path: uri.path().to_string(), query, raw_query: uri.query().unwrap_or_default().to_string(), headers, body };
     let response = sb.handle(&req).into_response();
     if sb.holds().pass(&call, HoldPoint::After).await == Release::Abort {
         return aborted();

@@ -63,6 +63,13 @@ fn button(incident_id: &str, action: CardAction) -> Value {
     })
 }
 
+/// The card's note, "Incident {id}": a text of its own, so it stays one whole string however
+/// Feishu lists the card (field texts are `**label**\nvalue`; only a title of exactly these
+/// words would look the same).
+pub(crate) fn incident_marker(incident_id: &str) -> String {
+    format!("Incident {incident_id}")
+}
+
 /// Renders the card. The result is what goes, serialized to a string, into the message
 /// `content` (send and PATCH) and, as an object, into a click answer's `card.data`.
 pub fn card_json(card: &Card) -> Value {
@@ -85,7 +92,8 @@ pub fn card_json(card: &Card) -> Value {
         }]}));
     }
     elements.push(json!({"tag": "hr"}));
-    elements.push(json!({"tag": "note", "elements": [{"tag": "plain_text", "content": format!("Incident {}", card.incident_id)}]}));
+    // The note is how `find_card` knows the card again when buttons are gone (see `find`).
+    elements.push(json!({"tag": "note", "elements": [{"tag": "plain_text", "content": incident_marker(&card.incident_id)}]}));
     json!({
         "config": {"update_multi": true, "wide_screen_mode": true},
         "header": {"title": {"tag": "plain_text", "content": card.title}, "template": template(card)},

@@ -24,7 +24,7 @@ async fn a_snooze_becomes_a_silence_listed_by_a_real_alertmanager() {
     };
     let settings = SyncSettings { alertmanager: Some(AlertmanagerSettings { api_url: url.clone(), created_by: "warroom-it".into() }), ..Default::default() };
     // The wall clock: Alertmanager refuses silences that end in its past.
-    let router = SourceRouter::new(Arc::new(FixedSettings(settings)), secrets()).unwrap();
+    let router = SourceRouter::with_policy(Arc::new(FixedSettings(settings)), secrets(), warroom_sources::OutboundPolicy::allowing_loopback()).unwrap();
     let tenant = tenant();
     let alertname = format!("WarroomSyncTest_{}", ids::random_suffix());
     let mut inc = incident(&tenant, "alertmanager", &format!("{{}}:{{alertname=\"{alertname}\"}}"), Status::Triggered);

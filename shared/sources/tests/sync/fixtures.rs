@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use warroom_core::*;
 use warroom_secrets::SecretBox;
-use warroom_sources::{secret_context, FixedSettings, SourceRouter, SyncSettings};
+use warroom_sources::{secret_context, FixedSettings, OutboundPolicy, SourceRouter, SyncSettings};
 
 /// 2025-11-21T09:00:00Z: fake receivers only; real Alertmanager tests use the wall clock.
 pub const T0: Timestamp = Timestamp(1_763_715_600_000);
@@ -21,8 +21,13 @@ pub fn seal(tenant: &Tenant, plaintext: &str) -> SealedCredentials {
     secrets().seal(plaintext, &secret_context(&tenant.id))
 }
 
+/// The test peers listen on loopback, which the default outbound policy refuses.
 pub fn router(settings: SyncSettings) -> SourceRouter {
-    SourceRouter::new(Arc::new(FixedSettings(settings)), secrets()).unwrap().with_clock(Arc::new(ManualClock::at(T0)))
+    router_with(settings, OutboundPolicy::allowing_loopback())
+}
+
+pub fn router_with(settings: SyncSettings, policy: OutboundPolicy) -> SourceRouter {
+    SourceRouter::with_policy(Arc::new(FixedSettings(settings)), secrets(), policy).unwrap().with_clock(Arc::new(ManualClock::at(T0)))
 }
 
 pub fn incident(tenant: &Tenant, source: &str, external_id: &str, status: Status) -> Incident {

@@ -2,7 +2,7 @@ use crate::fixtures::*;
 use crate::receiver::{dead_url, Receiver};
 use std::time::Duration;
 use warroom_core::*;
-use warroom_sources::{verify, GenericSettings, SyncSettings, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use warroom_sources::{verify, GenericSettings, OutboundPolicy, SyncSettings, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 const SECRET: &str = "whsec_generic_test_secret";
 
@@ -105,4 +105,26 @@ async fn unknown_and_unconfigured_sources_are_reported_as_synced_without_a_call(
         let detail = router.push(&tenant, &inc, None).await.unwrap().detail;
         assert_eq!(detail, format!("{source} status sync is not configured for this tenant"));
     }
+}
+
+#[tokio::test]
+async fn the_default_outbound_policy_refuses_a_loopback_callback_that_an_allowed_one_reaches() {
+    let rx = Receiver::start(&[(200, "{}")]).await;
+    let tenant = tenant();
+    let inc = incident(&tenant, "generic", "E-OUT", Status::Acknowledged);
+    let settings =
+        || SyncSettings { generic: Some(GenericSettings { callback_url: rx.url.clone(), signing_secret: seal(&tenant, SECRET) }), ..Default::default() };
+    // The receiver's URL is an IP literal (127.0.0.1): refused before any request.
+    let e = router_with(settings(), OutboundPolicy::public_only()).push(&tenant, &inc, None).await.unwrap_err();
+    assert!(!e.retryable && e.message.contains("127.0.0.1 is a loopback address") && e.message.contains("WARROOM_OUTBOUND_ALLOW"), "{e:?}");
+    assert!(rx.requests().is_empty(), "nothing reached the receiver");
+    // By name: `localhost` resolves to loopback, refused at connect time.
+    let by_name = rx.url.replace("127.0.0.1", "localhost");
+    let named = SyncSettings { generic: Some(GenericSettings { callback_url: by_name, signing_secret: seal(&tenant, SECRET) }), ..Default::default() };
+    let e = router_with(named, OutboundPolicy::public_only()).push(&tenant, &inc, None).await.unwrap_err();
+    assert!(!e.retryable && e.message.contains("loopback address"), "{e:?}");
+    assert!(rx.requests().is_empty());
+    // Allowed by the operator: delivered.
+    router_with(settings(), OutboundPolicy::parse("127.0.0.0/8").unwrap()).push(&tenant, &inc, None).await.unwrap();
+    assert_eq!(rx.requests().len(), 1);
 }
