@@ -16,7 +16,8 @@ const APP: &str = "cli_sandbox01";
 const SECRET: &str = "s3cret";
 const VTOKEN: &str = "vtoken";
 const KEY: &str = "test key";
-const ALL_SCOPES: &[&str] = &["im:chat", "im:message", "contact:user.id:readonly", "contact:user.email:readonly", "contact:user.phone:readonly"];
+const ALL_SCOPES: &[&str] =
+    &["im:chat", "im:message", "im:message.group_msg", "contact:user.id:readonly", "contact:user.email:readonly", "contact:user.phone:readonly"];
 
 struct Fx {
     sb: FeishuSandbox,
@@ -369,4 +370,53 @@ async fn url_verification_sends_an_encrypted_challenge_with_the_verification_tok
     let outer: Value = serde_json::from_str(&body).unwrap();
     let plain: Value = serde_json::from_slice(&decrypt(KEY, outer["encrypt"].as_str().unwrap())).unwrap();
     assert_eq!(plain, json!({"challenge": challenge, "token": VTOKEN, "type": "url_verification"}));
+}
+
+#[tokio::test]
+async fn listing_pages_newest_first_names_senders_renders_cards_unless_asked_as_sent_and_needs_the_group_scope() {
+    let fx = start(true).await;
+    let t = fx.token().await;
+    let chat_id = fx.chat(&t, json!({"name": "INC-9", "user_id_list": ["ou_alice"]})).await;
+    let card = json!({"config": {"update_multi": true}, "header": {"title": {"tag": "plain_text", "content": "DB down"}},
+        "elements": [{"tag": "action", "actions": [{"tag": "button", "text": {"tag": "plain_text", "content": "Ack"}, "value": {"incident_id": "inc_9"}}]},
+                     {"tag": "note", "elements": [{"tag": "plain_text", "content": "Incident inc_9"}]}]});
+    let (_, _, sent) = fx.send(&t, &chat_id, "interactive", card.clone()).await;
+    let (url, _) = receiver(json!({})).await;
+    fx.sb.send_message_event(&url, APP, &chat_id, "ou_alice", "on it", false).await.unwrap();
+    for n in 0..3 {
+        fx.send(&t, &chat_id, "text", json!({"text": format!("update {n}")})).await;
+    }
+    let (fx, t) = (&fx, &t);
+    let list = |q: String| {
+        let path = format!("/open-apis/im/v1/messages?container_id_type=chat&container_id={chat_id}{q}");
+        async move { fx.call("GET", &path, Some(t), None).await }
+    };
+    let mut items = Vec::new();
+    let mut token = String::new();
+    loop {
+        let (_, _, b) = list(format!("&sort_type=ByCreateTimeDesc&page_size=2&page_token={token}")).await;
+        items.extend(b["data"]["items"].as_array().unwrap().clone());
+        match b["data"]["has_more"].as_bool().unwrap() {
+            true => token = b["data"]["page_token"].as_str().unwrap().to_string(),
+            false => break,
+        }
+    }
+    let texts: Vec<&str> = items.iter().map(|m| m["msg_type"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["text", "text", "text", "text", "interactive"], "five messages in three pages, newest first");
+    assert_eq!(items[0]["body"]["content"], json!(json!({"text": "update 2"}).to_string()));
+    assert_eq!(items[0]["sender"]["id"], APP);
+    assert_eq!((items[0]["sender"]["id_type"].as_str(), items[0]["sender"]["sender_type"].as_str()), (Some("app_id"), Some("app")));
+    assert_eq!((items[3]["sender"]["id"].as_str(), items[3]["sender"]["id_type"].as_str()), (Some("ou_alice"), Some("open_id")));
+    assert_eq!((items[3]["sender"]["sender_type"].as_str(), items[4]["deleted"].as_bool()), (Some("user"), Some(false)));
+    assert!(items[4]["create_time"].as_str().unwrap().parse::<u64>().unwrap() > 1_600_000_000_000, "milliseconds");
+    // By default a card comes back as Feishu renders it: the button values are gone, the note stays.
+    assert_eq!(items[4]["message_id"], sent["data"]["message_id"]);
+    let rendered: Value = serde_json::from_str(items[4]["body"]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(rendered, json!({"title": "DB down", "elements": [[{"tag": "button", "text": "Ack"}], [{"tag": "text", "text": "Incident inc_9"}]]}));
+    let (_, _, b) = list("&page_size=1&card_msg_content_type=user_card_content".into()).await;
+    assert_eq!(serde_json::from_str::<Value>(b["data"]["items"][0]["body"]["content"].as_str().unwrap()).unwrap(), card, "asked for, as sent");
+    // A group's history needs the group-message scope besides im:message.
+    fx.sb.set_scopes(APP, &["im:chat", "im:message"]);
+    let (status, _, b) = list(String::new()).await;
+    assert_eq!((status, b["code"].as_i64()), (400, Some(230027)));
 }

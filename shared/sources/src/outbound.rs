@@ -85,7 +85,7 @@ impl OutboundPolicy {
 
     fn allows_host(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
-        self.hosts.iter().any(|h| *h == host)
+        self.hosts.contains(&host)
     }
 
     /// Whether `address` may be connected to (for a name not allowed as such).

@@ -106,8 +106,9 @@ fn listed(st: &State, m: &Message, cards: CardContent) -> Value {
     v
 }
 
-/// The sandbox's model of Feishu's default card projection (see the module doc).
-pub(crate) fn project_card(card: &Value) -> Value {
+/// The sandbox's model of Feishu's default rendering of a listed card (see the module doc);
+/// public so an adapter's tests can check they cope with the same assumption.
+pub fn project_card(card: &Value) -> Value {
     let title = card.pointer("/header/title/content").and_then(Value::as_str).unwrap_or_default();
     // JSON 1.0 keeps elements at the top; JSON 2.0 under `body`.
     let elements = card.get("elements").or_else(|| card.pointer("/body/elements")).and_then(Value::as_array);

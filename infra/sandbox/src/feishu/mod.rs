@@ -35,6 +35,7 @@ use axum::Router;
 use serde_json::Value;
 
 pub use callbacks::{CardReply, Delivery};
+pub use listing::project_card;
 
 use crate::hold::{HoldPoint, Holds, Release};
 use gate::Route;

@@ -14,9 +14,10 @@
 //! `riba2534/feishu-cli` `internal/client` documents both values for list/get/mget). The card
 //! of an incident is recognised either way (UNCERTAIN: the default rendering's shape, so it is
 //! a fallback): by a button `value` carrying `incident_id` (as sent), or by a text that is
-//! exactly the card's note `Incident {id}` ([`super::card::incident_marker`]), which survives a
-//! rendering that keeps visible texts. Whole values only: `inc_1` never matches `inc_10`'s
-//! card, nor an alert text that quotes another incident.
+//! exactly the card's note `Incident {id}` ([`crate::feishu::card::incident_marker`]), which
+//! survives a rendering that keeps visible texts (the sandbox's model of that rendering,
+//! `warroom_sandbox::feishu::project_card`, is checked in the tests). Whole values only:
+//! `inc_1` never matches `inc_10`'s card, nor an alert text that quotes another incident.
 
 use super::*;
 
@@ -73,7 +74,7 @@ pub(super) fn is_card_of(msg_type: &str, content: &str, incident_id: &str) -> bo
         return false;
     }
     let Ok(card) = serde_json::from_str::<Value>(content) else { return false };
-    names_incident(&card, incident_id, &super::card::incident_marker(incident_id))
+    names_incident(&card, incident_id, &crate::feishu::card::incident_marker(incident_id))
 }
 
 fn names_incident(v: &Value, incident_id: &str, marker: &str) -> bool {
