@@ -10,6 +10,12 @@
 //!
 //! At the end: one chat, the right members, one timeline entry per real action, the final
 //! status right.
+//!
+//! The same life runs on the embedded store and in-process queue, and on DynamoDB and SQS
+//! FIFO (the emulator). On SQS, besides, the first batch of each phase is held by a slow
+//! worker past its visibility timeout: SQS delivers the same messages again to a second
+//! worker while the first is still running, both finish, and the first acks with a stale
+//! receipt.
 
 mod common;
 
@@ -21,8 +27,23 @@ use std::time::Duration;
 use warroom_core::TimelineAction as A;
 use warroom_core::*;
 use warroom_queue::{process_batch, MemoryQueue, MemoryQueueConfig};
+use warroom_store::dynamo::DynamoStore;
 use warroom_store::embedded::EmbeddedStore;
-use warroom_testkit::fake_callbacks;
+use warroom_testkit::{aws, fake_callbacks};
+
+/// The SQS queue's visibility timeout: short, so a held batch is delivered again soon.
+const VISIBILITY: Duration = Duration::from_secs(2);
+
+/// A worker that takes longer than the visibility timeout over each job.
+struct SlowWorker(warroom_engine::Engine);
+
+#[async_trait::async_trait]
+impl JobHandler for SlowWorker {
+    async fn handle(&self, job: &Job, delivery: &Delivery) -> Outcome {
+        tokio::time::sleep(VISIBILITY + Duration::from_millis(1500)).await;
+        self.0.handle(job, delivery).await
+    }
+}
 
 const SEED: u64 = 0x5eed_d0c5_2024_0007;
 const COPY_SUFFIX: &str = "#redelivered";
@@ -71,9 +92,12 @@ fn record_breakers(times_in_order: &[i64], floor: Option<i64>) -> usize {
 
 struct Harness {
     app: App,
-    queue: Arc<MemoryQueue>,
+    /// The in-process queue; `None` on SQS.
+    memory: Option<Arc<MemoryQueue>>,
     runs: usize,
     copies: usize,
+    /// Jobs run by two workers at once (SQS redelivery after the visibility timeout).
+    overlapped: usize,
 }
 
 impl Harness {
@@ -81,35 +105,87 @@ impl Harness {
         let clock = Arc::new(ManualClock::at(SystemClock.now()));
         let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), clock.clone()));
         let app = App::with(Arc::new(EmbeddedStore::open_temporary().unwrap()), queue.clone(), Some(queue.clone()), clock).await;
-        Self { app, queue, runs: 0, copies: 0 }
+        Self { app, memory: Some(queue), runs: 0, copies: 0, overlapped: 0 }
+    }
+
+    async fn on_aws() -> Self {
+        let dynamo = aws::dynamodb_client();
+        let table = aws::unique_name("warroom-dup");
+        DynamoStore::create_table(&dynamo, &table).await.expect("table");
+        let queue = warroom_queue::create_fifo(&aws::sqs_client(), &aws::unique_name("warroom-dup"), VISIBILITY, 100).await.expect("queue");
+        let clock = Arc::new(ManualClock::at(SystemClock.now()));
+        let app = App::with(Arc::new(DynamoStore::new(dynamo, table)), Arc::new(queue), None, clock).await;
+        Self { app, memory: None, runs: 0, copies: 0, overlapped: 0 }
+    }
+
+    /// On a job's first receive, the same job again under another dedup key: the queue
+    /// delivers it later, after the state has moved on.
+    async fn send_copies(&mut self, batch: &[Delivery]) {
+        for delivery in batch {
+            let job = delivery.job().expect("a well-formed job");
+            if delivery.receive_count == 1 && !job.dedup_key.ends_with(COPY_SUFFIX) {
+                let mut copy = job.clone();
+                copy.dedup_key = format!("{}{COPY_SUFFIX}", job.dedup_key);
+                self.app.queue.send(&copy).await.unwrap();
+                self.copies += 1;
+            }
+        }
+    }
+
+    /// SQS: worker A holds the batch past its visibility timeout; worker B receives the same
+    /// messages again meanwhile and runs them; then A finishes and acks with its old receipt.
+    async fn overlap(&mut self, batch: Vec<Delivery>) {
+        self.send_copies(&batch).await;
+        let (queue, slow) = (self.app.queue.clone(), SlowWorker(self.app.state.engine.clone()));
+        let first = batch.clone();
+        let a = tokio::spawn(async move { process_batch(queue.as_ref(), &slow, first, true).await });
+        tokio::time::sleep(VISIBILITY + Duration::from_millis(300)).await;
+        let ids: Vec<&str> = batch.iter().map(|d| d.message_id.as_str()).collect();
+        let again = self.app.queue.receive(10, Duration::from_secs(1)).await.unwrap();
+        let same: Vec<Delivery> = again.iter().filter(|d| ids.contains(&d.message_id.as_str())).cloned().collect();
+        assert!(same.iter().all(|d| d.receive_count >= 2), "a redelivery: {same:?}");
+        self.overlapped += same.len();
+        process_batch(self.app.queue.as_ref(), &self.app.state.engine, again.clone(), true).await;
+        self.runs += again.len();
+        a.await.expect("worker A");
+        self.runs += batch.len();
     }
 
     /// The worker loop of `App::drain`, with every job duplicated (see the module doc).
     async fn drain_with_duplicates(&mut self) {
-        let app = &self.app;
-        let deadline = app.clock.now().plus(Duration::from_secs(120));
+        let deadline = self.app.clock.now().plus(Duration::from_secs(120));
+        let (mut idle, mut overlapped_this_phase) = (0, false);
         for _ in 0..1000 {
-            let batch = app.queue.receive(10, Duration::ZERO).await.unwrap();
+            let wait = if self.memory.is_some() { Duration::ZERO } else { Duration::from_secs(1) };
+            if self.memory.is_none() {
+                // The engine's clock follows SQS's real time (rate-limit buckets, timers).
+                self.app.clock.advance(Duration::from_secs(1));
+            }
+            let batch = self.app.queue.receive(10, wait).await.unwrap();
+            if !batch.is_empty() && self.memory.is_none() && !overlapped_this_phase {
+                overlapped_this_phase = true;
+                idle = 0;
+                self.overlap(batch).await;
+                continue;
+            }
             if !batch.is_empty() {
-                for delivery in &batch {
-                    let job = delivery.job().expect("a well-formed job");
-                    if delivery.receive_count == 1 && !job.dedup_key.ends_with(COPY_SUFFIX) {
-                        let mut copy = job.clone();
-                        copy.dedup_key = format!("{}{COPY_SUFFIX}", job.dedup_key);
-                        app.queue.send(&copy).await.unwrap();
-                        self.copies += 1;
-                    }
-                }
+                idle = 0;
+                self.send_copies(&batch).await;
+                let app = &self.app;
                 for _ in 0..3 {
                     process_batch(app.queue.as_ref(), &app.state.engine, batch.clone(), true).await;
                     self.runs += batch.len();
                 }
                 continue;
             }
-            if self.queue.is_empty() || app.clock.now() >= deadline {
-                return;
+            match &self.memory {
+                Some(q) if q.is_empty() || self.app.clock.now() >= deadline => return,
+                Some(_) => self.app.clock.advance(Duration::from_secs(1)),
+                // SQS: three quiet polls in a row (deferred jobs come back within a second
+                // or two; a snooze's timer is half an hour away).
+                None if idle >= 2 => return,
+                None => idle += 1,
             }
-            app.clock.advance(Duration::from_secs(1));
         }
         panic!("the queue never went idle");
     }
@@ -144,8 +220,22 @@ async fn every_event_delivered_three_times_in_random_order_makes_one_room_and_on
     }
 }
 
+#[tokio::test]
+#[ignore = "needs the DynamoDB/SQS emulator (moto): run by ./infra/test.sh"]
+async fn on_dynamodb_and_sqs_with_redelivery_while_a_worker_still_runs_the_same_life_ends_the_same() {
+    for seed in [SEED, 3] {
+        eprintln!("--- seed {seed:#x} on DynamoDB + SQS FIFO");
+        let overlapped = life_on(Harness::on_aws().await, seed).await;
+        assert!(overlapped >= 3, "every phase had a batch run by two workers at once ({overlapped} jobs)");
+    }
+}
+
 async fn life(seed: u64) {
-    let mut h = Harness::new().await;
+    life_on(Harness::new().await, seed).await;
+}
+
+/// Returns how many jobs two workers ran at once.
+async fn life_on(mut h: Harness, seed: u64) -> usize {
     let mut rng = XorShift(seed);
     {
         let app = &h.app;
@@ -251,4 +341,5 @@ async fn life(seed: u64) {
     let messages = app.store.list_chat_messages(&app.tenant, &inc.id).await.unwrap();
     assert_eq!(messages.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["rolling back the deploy"], "one captured message\n{t}");
     assert!(app.queue.dead_letters(10).await.unwrap().is_empty(), "nothing dead-lettered\n{t}");
+    h.overlapped
 }
