@@ -4,7 +4,8 @@
 # Steps, each announced with a `==>` line:
 #   1. Python test tools: a venv in .venv-test/ from infra/requirements-test.lock (every
 #      package pinned with its hashes), made only when missing or when that file,
-#      infra/requirements-test.txt or python3's version changed.
+#      infra/requirements-test.txt or python3's version changed; a lock that does not pin
+#      what the .txt names (edited without making the lock again) fails the step.
 #   2. Template lint: cfn-lint and `sam validate --lint` on template.yaml (warnings fail too),
 #      plus a circular-dependency check that neither linter makes.
 #   3. DynamoDB/SQS emulator: moto in server mode (infra/moto_server.py) on a free loopback
@@ -97,21 +98,53 @@ requirements_hash() {
     } | sha256sum | cut -d' ' -f1
 }
 
+# The lock must pin every package $REQUIREMENTS names, at the version it names (an edit of
+# the .txt without making the lock again would otherwise install the old pins silently).
+# Prints what is missing or different, one a line; nothing when the lock covers the file.
+lock_drift() {
+    local python=$1
+    "$python" - "$REQUIREMENTS" "$REQUIREMENTS_LOCK" <<'PY'
+import re, sys
+def pins(path, lock):
+    out = {}
+    for line in open(path, encoding="utf-8"):
+        line = line.split("#", 1)[0].strip().rstrip("\\").strip()
+        m = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:==\s*([^\s;]+))?", line)
+        if not m or (lock and line.startswith("--")):
+            continue
+        out[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
+    return out
+wanted, locked = pins(sys.argv[1], False), pins(sys.argv[2], True)
+for name, version in wanted.items():
+    if name not in locked:
+        print(f"{name} is not in the lock")
+    elif version and locked[name] != version:
+        print(f"{name}: {version} wanted, {locked[name]} locked")
+PY
+}
+
 ensure_venv() {
-    local python=${WARROOM_PYTHON:-python3} want have="" start
+    local python=${WARROOM_PYTHON:-python3} want have="" start drift
     command -v "$python" >/dev/null || die "$python not found (needed for the test tools)"
+    drift=$(lock_drift "$python") || die "could not compare $REQUIREMENTS with $REQUIREMENTS_LOCK"
+    if [[ -n $drift ]]; then
+        say "$REQUIREMENTS_LOCK is out of date with $REQUIREMENTS:"
+        say "$(sed 's/^/  /' <<<"$drift")"
+        say "make the lock again (the commands are in the header of $REQUIREMENTS) and commit it"
+        return 1
+    fi
     want=$(requirements_hash "$python")
     [[ -f $VENV_STAMP ]] && have=$(cat "$VENV_STAMP")
     if [[ -x $VENV_BIN/python && $have == "$want" ]]; then
-        say "up to date ($VENV_DIR matches $REQUIREMENTS)"
+        say "up to date ($VENV_DIR matches $REQUIREMENTS_LOCK)"
         return 0
     fi
     if [[ -d $VENV_DIR ]]; then
-        say "$REQUIREMENTS changed: rebuilding $VENV_DIR"
+        say "$REQUIREMENTS, $REQUIREMENTS_LOCK or $python's version changed: rebuilding $VENV_DIR"
         rm -rf "$VENV_DIR"
     fi
     start=$(_now)
-    say "creating $VENV_DIR and installing $REQUIREMENTS (first run: about a minute)"
+    say "creating $VENV_DIR and installing $REQUIREMENTS_LOCK (first run: about a minute)"
     "$python" -m venv "$VENV_DIR"
     # -q keeps pip quiet but still prints warnings and errors.
     # --require-hashes: every package must be the one locked, byte for byte. --no-deps: the
