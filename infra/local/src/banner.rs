@@ -16,6 +16,8 @@ pub struct Banner<'a> {
     pub keys_file: &'a str,
     pub restored_jobs: usize,
     pub restored_dead: usize,
+    /// The effective outbound policy of status sync (`OutboundPolicy::describe`).
+    pub outbound: &'a str,
 }
 
 impl Banner<'_> {
@@ -51,6 +53,7 @@ impl Banner<'_> {
             }
             SandboxMode::Off => out.push("No sandbox: connect a real Slack or Feishu workspace through the API (README, \"Connecting Slack\").".into()),
         }
+        out.push(format!("Status sync may reach {} (WARROOM_OUTBOUND_ALLOW adds more; docs/outbound.md)", self.outbound));
         let members = if self.sandbox.is_demo() { format!(", members {}", PEOPLE.map(|p| p.name).join(", ")) } else { String::new() };
         out.push(format!("Tenant \"{}\" ({}){members}", self.keys.tenant_name, self.keys.tenant_id));
         let intake = if self.new_keys {
@@ -111,8 +114,10 @@ mod tests {
             keys_file: ".warroom-local/demo-keys.json",
             restored_jobs: 0,
             restored_dead: 0,
+            outbound: "public addresses and 127.0.0.0/8, ::1/128",
         };
         let first = banner.render();
+        assert!(first.contains("Status sync may reach public addresses and 127.0.0.0/8, ::1/128 (WARROOM_OUTBOUND_ALLOW"), "{first}");
         assert!(first.starts_with("warroom-local: listening on http://127.0.0.1:3000 "), "{first}");
         assert!(first.contains("wr_admin") && first.contains("Bearer wr_intake"), "{first}");
         assert!(first.contains("http://127.0.0.1:3000/sandbox/ "), "{first}");

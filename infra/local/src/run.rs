@@ -72,7 +72,8 @@ pub async fn run(options: Options) -> LocalResult<()> {
         Some(demo) => sandboxes::platforms_config(&demo.base_url, &bundle_url),
         None => real_platforms(&bundle_url)?,
     };
-    let state = warroom_runtime::compose(store.clone(), queue.clone(), Arc::new(SystemClock), secrets, platforms, local_outbound()?)
+    let outbound = local_outbound()?;
+    let state = warroom_runtime::compose(store.clone(), queue.clone(), Arc::new(SystemClock), secrets, platforms, outbound.clone())
         .map_err(|e| LocalError::new(format!("cannot wire the bundle: {e}")))?;
 
     let seeded = seed::tenant(store.as_ref(), &data).await?;
@@ -140,6 +141,7 @@ pub async fn run(options: Options) -> LocalResult<()> {
         keys_file: &keys_file,
         restored_jobs,
         restored_dead,
+        outbound: &outbound.describe(),
     };
     println!("{}", banner.render());
 

@@ -50,3 +50,14 @@ fn an_unreadable_key_file_is_one_line_naming_it_with_exit_1() {
     assert!(line.contains(&data.join("secret.key").display().to_string()), "{line}");
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn a_malformed_outbound_allow_entry_is_one_line_naming_it_with_exit_1() {
+    let data = temp_dir("outbound");
+    let allow = [("WARROOM_OUTBOUND_ALLOW", "10.0.12.0/24, 10.0.0.0/40")];
+    let (code, _, stderr) = run_to_exit_with(&["--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()], &allow);
+    assert_eq!(code, Some(1));
+    let line = one_line(&stderr);
+    assert!(line.starts_with("warroom-local: WARROOM_OUTBOUND_ALLOW: \"10.0.0.0/40\" is neither a CIDR"), "{line}");
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -1,7 +1,7 @@
 //! What every adapter does with HTTP: build URLs safely, and turn answers and transport
 //! failures into retryable or permanent [`SyncError`]s that never carry a secret.
 
-use crate::outbound::{OutboundPolicy, PolicyResolver, Refused};
+use crate::outbound::{PolicyResolver, Refused};
 use reqwest::{StatusCode, Url};
 use std::time::Duration;
 use warroom_core::SyncError;
@@ -14,10 +14,13 @@ const MAX_DETAIL_CHARS: usize = 200;
 /// The client every push uses: rustls (the workspace's reqwest features), short timeouts
 /// so a slow source cannot hold a worker, and no redirects: a callback that redirects
 /// would otherwise get the signed body (or a PagerDuty token) re-sent somewhere else.
-/// Every name is resolved through the outbound policy (see `outbound`).
-pub(crate) fn client(policy: &OutboundPolicy) -> Result<reqwest::Client, reqwest::Error> {
+/// Every name is resolved through the outbound policy (see `outbound`), and no proxy from
+/// the environment (`HTTP(S)_PROXY`) is used: a proxy would resolve the tenant's name
+/// itself, and the policy could no longer judge the address connected to.
+pub(crate) fn client(resolver: PolicyResolver) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
-        .dns_resolver(PolicyResolver::new(policy.clone()))
+        .dns_resolver(resolver)
+        .no_proxy()
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(TOTAL_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())

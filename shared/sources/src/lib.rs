@@ -35,7 +35,7 @@ mod settings;
 mod store_settings;
 
 pub use generic::{sign, verify, StatusCallback, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-pub use outbound::{OutboundPolicy, PolicyError};
+pub use outbound::{OutboundPolicy, PolicyError, PolicyResolver};
 pub use settings::{
     AlertmanagerSettings, FixedSettings, GenericSettings, PagerDutySettings, SettingsSource, SyncSettings, DEFAULT_CREATED_BY, PAGERDUTY_API_URL,
 };
@@ -69,7 +69,14 @@ impl SourceRouter {
 
     /// With the deployment's outbound policy (`WARROOM_OUTBOUND_ALLOW`).
     pub fn with_policy(settings: Arc<dyn SettingsSource>, secrets: SecretBox, policy: OutboundPolicy) -> Result<Self, SyncError> {
-        let http = http::client(&policy).map_err(|e| SyncError::permanent(format!("could not build the HTTP client: {e}")))?;
+        Self::with_resolver(settings, secrets, PolicyResolver::new(policy))
+    }
+
+    /// With a resolver of its own (tests: a name that resolves where the test says, to see
+    /// the policy judge the address actually connected to).
+    pub fn with_resolver(settings: Arc<dyn SettingsSource>, secrets: SecretBox, resolver: PolicyResolver) -> Result<Self, SyncError> {
+        let policy = resolver.policy().clone();
+        let http = http::client(resolver).map_err(|e| SyncError::permanent(format!("could not build the HTTP client: {e}")))?;
         Ok(Self { settings, secrets, http, policy, clock: Arc::new(SystemClock) })
     }
 

@@ -90,8 +90,14 @@ impl OutboundPolicy {
 
     /// Whether `address` may be connected to (for a name not allowed as such).
     pub fn check(&self, address: IpAddr) -> Result<(), Refused> {
+        // An IPv4-mapped address is the IPv4 host: an IPv4 CIDR allows it too.
+        let mapped = match address {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+            IpAddr::V4(_) => None,
+        };
+        let allowed = |a: &IpAddr| self.nets.iter().any(|n| n.contains(a));
         match classify(address) {
-            Some(class) if !self.nets.iter().any(|n| n.contains(&address)) => Err(Refused { address, class }),
+            Some(class) if !allowed(&address) && !mapped.as_ref().is_some_and(allowed) => Err(Refused { address, class }),
             _ => Ok(()),
         }
     }
@@ -116,23 +122,33 @@ pub fn classify(address: IpAddr) -> Option<&'static str> {
     match address {
         IpAddr::V4(v4) => classify_v4(v4),
         IpAddr::V6(v6) => {
-            // An IPv4 address written as IPv6 (mapped ::ffff:a.b.c.d, or NAT64 64:ff9b::/96)
-            // reaches the IPv4 host: judged as that host.
+            // An IPv4 address written as IPv6 (mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96,
+            // compatible ::a.b.c.d below) reaches the IPv4 host: judged as that host.
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return classify_v4(v4);
             }
             let s = v6.segments();
+            let embedded = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
             if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-                return classify_v4(Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8));
+                return classify_v4(embedded);
             }
             if v6.is_unspecified() {
-                Some("the unspecified address")
-            } else if v6.is_loopback() {
-                Some("a loopback address")
-            } else if v6.is_unicast_link_local() {
+                return Some("the unspecified address");
+            }
+            if v6.is_loopback() {
+                return Some("a loopback address");
+            }
+            // IPv4-compatible (::a.b.c.d, deprecated but still routed by some stacks).
+            if s[..6] == [0; 6] {
+                return classify_v4(embedded);
+            }
+            if v6.is_unicast_link_local() {
                 Some("a link-local address")
             } else if v6.is_unique_local() {
                 Some("a private (unique local) address")
+            } else if s[0] & 0xffc0 == 0xfec0 {
+                // fec0::/10, deprecated site-local: private in effect where still in use.
+                Some("a private (site-local) address")
             } else if v6.is_multicast() {
                 Some("a multicast address")
             } else {

@@ -24,6 +24,10 @@ fn every_internal_class_is_refused_by_default_and_public_addresses_pass() {
         ("100.64.0.1", "carrier-grade NAT"),
         ("::ffff:127.0.0.1", "loopback"),
         ("::ffff:169.254.169.254", "instance metadata"),
+        ("::127.0.0.1", "loopback"),
+        ("::169.254.169.254", "instance metadata"),
+        ("::10.0.0.1", "private"),
+        ("fec0::1", "site-local"),
         ("64:ff9b::a00:1", "private"),
         ("255.255.255.255", "reserved"),
         ("224.0.0.1", "multicast"),
@@ -32,7 +36,7 @@ fn every_internal_class_is_refused_by_default_and_public_addresses_pass() {
         assert!(refused.class.contains(class), "{address}: {refused}");
         assert!(refused.to_string().contains("WARROOM_OUTBOUND_ALLOW"), "the message says how to allow it: {refused}");
     }
-    for public in ["93.184.216.34", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+    for public in ["93.184.216.34", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8", "::8.8.8.8"] {
         assert_eq!(policy.check(ip(public)), Ok(()), "{public}");
     }
 }
@@ -43,6 +47,8 @@ fn the_operator_allows_cidrs_addresses_and_names_and_a_bad_entry_is_named() {
     assert_eq!(policy.check(ip("10.0.12.7")), Ok(()));
     assert_eq!(policy.check(ip("192.168.1.5")), Ok(()));
     assert!(policy.check(ip("10.0.13.7")).is_err(), "only the range allowed");
+    assert_eq!(policy.check(ip("::ffff:10.0.12.7")), Ok(()), "the same host, written as IPv6");
+    assert!(policy.check(ip("::ffff:10.0.13.7")).is_err());
     assert!(policy.check(ip("169.254.169.254")).is_err());
     assert!(policy.allows_host("AM.Internal."));
     assert!(policy.describe().contains("10.0.12.0/24") && policy.describe().contains("am.internal"));
@@ -54,7 +60,17 @@ fn the_operator_allows_cidrs_addresses_and_names_and_a_bad_entry_is_named() {
 #[test]
 fn ip_literal_urls_are_checked_before_any_request() {
     let policy = OutboundPolicy::public_only();
-    for refused in ["http://127.0.0.1:9093/", "http://[::1]/x", "http://169.254.169.254/latest/meta-data/", "https://10.0.0.1/cb"] {
+    // The URL parser normalises other spellings of an IPv4 address (decimal, hex, short
+    // forms) to the dotted form first, so they are caught as the address they are.
+    for refused in [
+        "http://127.0.0.1:9093/",
+        "http://[::1]/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://10.0.0.1/cb",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://[::ffff:a9fe:a9fe]/latest/meta-data/",
+    ] {
         assert!(policy.check_url(&refused.parse().unwrap()).is_err(), "{refused}");
     }
     assert_eq!(policy.check_url(&"https://ops.example.com/cb".parse().unwrap()), Ok(()), "names go through the resolver");

@@ -161,7 +161,12 @@ pub async fn snapshot(stack: &Stack, admin_key: &str) -> (Value, Value, Value) {
 
 /// Runs the binary to its exit (killed after 30 s): (exit code, stdout, stderr).
 pub fn run_to_exit(args: &[&str]) -> (Option<i32>, String, String) {
-    let mut child = Command::new(BIN).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    run_to_exit_with(args, &[])
+}
+
+/// Like `run_to_exit`, with environment variables set for the run.
+pub fn run_to_exit_with(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let mut child = Command::new(BIN).args(args).envs(env.iter().copied()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {

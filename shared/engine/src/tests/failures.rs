@@ -159,3 +159,27 @@ async fn a_source_that_fails_for_good_leaves_the_reason_in_the_timeline() {
     let failed = w.timeline(&inc).await.into_iter().find(|e| e.action == A::SyncFailed).unwrap();
     assert!(failed.detail.contains("404"));
 }
+
+#[tokio::test]
+async fn a_source_asking_to_come_back_later_defers_the_sync_by_that_time_and_it_is_no_failed_attempt() {
+    let w = World::new().await;
+    w.engine.ingest(&w.tenant, w.event("e1", Status::Triggered, 0, &["Ada"])).await.unwrap();
+    w.drain().await;
+    let inc = w.incident("e1").await;
+    *w.source.fail.lock().unwrap() = Some(SyncError::retryable("PagerDuty answered 429").after(Some(Duration::from_secs(7))));
+    w.engine.card_action(&w.click("U_ADA"), &inc.id, CardAction::Acknowledge).await.unwrap();
+    let job = Job::new(w.tenant.clone(), JobKind::SyncStatus { incident_id: inc.id.clone() }, "sync-1");
+    let delivery = |receive_count| Delivery { message_id: "m-sync".into(), receipt: "r".into(), group: job.group(), body: job.to_json(), receive_count };
+    // More times than a failing job is allowed: each time exactly the time asked (no
+    // backoff, no jitter), never given up.
+    for receives in 1..=MAX_ATTEMPTS + 1 {
+        assert_eq!(w.engine.handle(&job, &delivery(receives)).await, Outcome::Defer(Duration::from_secs(7)), "receive {receives}");
+    }
+    assert!(w.queue.dead_letters(10).await.unwrap().is_empty());
+    assert_eq!(count(&w.actions(&inc).await, A::SyncFailed), 0, "waiting as asked is no failure");
+    // The first real failure of the same message backs off as a first failure: the
+    // deferrals were not counted.
+    *w.source.fail.lock().unwrap() = Some(SyncError::retryable("PagerDuty answered 500"));
+    assert_eq!(w.engine.handle(&job, &delivery(MAX_ATTEMPTS + 2)).await, Outcome::Defer(Duration::from_secs(2)));
+    assert_eq!(count(&w.actions(&inc).await, A::SyncFailed), 1);
+}

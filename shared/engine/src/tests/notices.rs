@@ -98,27 +98,3 @@ async fn a_command_answer_that_meets_a_full_chat_bucket_is_queued_and_sent_once(
     w.drain().await;
     assert_eq!(answers(&w), 1);
 }
-
-#[tokio::test]
-async fn a_source_asking_to_come_back_later_defers_the_sync_by_that_time_not_by_backoff() {
-    use warroom_core::{Delivery, JobHandler, Outcome};
-    let w = World::new().await;
-    w.engine.ingest(&w.tenant, w.event("e1", Status::Triggered, 0, &["Ada"])).await.unwrap();
-    w.drain().await;
-    let inc = w.incident("e1").await;
-    *w.source.fail.lock().unwrap() = Some(SyncError::retryable("PagerDuty answered 429").after(Some(Duration::from_secs(7))));
-    w.engine.card_action(&w.click("U_ADA"), &inc.id, CardAction::Acknowledge).await.unwrap();
-    let mut outcomes = Vec::new();
-    for delivery in w.queue.receive(10, Duration::ZERO).await.unwrap() {
-        let job: Job = delivery.job().unwrap();
-        if matches!(job.kind, JobKind::SyncStatus { .. }) {
-            outcomes.push(w.engine.handle(&job, &Delivery { receive_count: 4, ..delivery.clone() }).await);
-        }
-    }
-    assert_eq!(outcomes, [Outcome::Defer(Duration::from_secs(7))], "the time asked, not backoff(n)");
-    // Without a time asked, the usual backoff (and a timeline note of the failure).
-    *w.source.fail.lock().unwrap() = Some(SyncError::retryable("PagerDuty answered 500"));
-    let job = Job::new(w.tenant.clone(), JobKind::SyncStatus { incident_id: inc.id.clone() }, "again");
-    let delivery = Delivery { message_id: "m-again".into(), receipt: "r-again".into(), group: job.group(), body: job.to_json(), receive_count: 1 };
-    assert_eq!(w.engine.handle(&job, &delivery).await, Outcome::Defer(Duration::from_secs(2)));
-}

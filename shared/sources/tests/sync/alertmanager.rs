@@ -1,5 +1,5 @@
 use crate::fixtures::*;
-use crate::receiver::Receiver;
+use crate::receiver::{asking_to_wait, Receiver};
 use serde_json::json;
 use warroom_core::*;
 use warroom_sources::{AlertmanagerSettings, SyncSettings};
@@ -76,4 +76,14 @@ async fn a_group_without_group_labels_cannot_be_silenced_and_a_400_is_permanent(
     // The receiver now answers `200 {}`: not Alertmanager's answer, so say what came back.
     let err = router.push(&tenant, &inc, None).await.unwrap_err();
     assert!(!err.retryable && err.message.contains("without a silenceID"), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_alertmanager_answering_429_with_retry_after_carries_the_wait() {
+    let tenant = tenant();
+    let mut inc = grouped(&tenant);
+    inc.snoozed_until = Some(Timestamp(T0.0 + 60_000));
+    let e = router(settings(&asking_to_wait(429, "7").await)).push(&tenant, &inc, None).await.unwrap_err();
+    assert!(e.retryable, "{e:?}");
+    assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(7)));
 }

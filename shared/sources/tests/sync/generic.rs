@@ -1,5 +1,5 @@
 use crate::fixtures::*;
-use crate::receiver::{dead_url, Receiver};
+use crate::receiver::{asking_to_wait, dead_url, Receiver};
 use std::time::Duration;
 use warroom_core::*;
 use warroom_sources::{verify, GenericSettings, OutboundPolicy, SyncSettings, SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -127,4 +127,26 @@ async fn the_default_outbound_policy_refuses_a_loopback_callback_that_an_allowed
     // Allowed by the operator: delivered.
     router_with(settings(), OutboundPolicy::parse("127.0.0.0/8").unwrap()).push(&tenant, &inc, None).await.unwrap();
     assert_eq!(rx.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_callback_asking_to_retry_after_seconds_or_a_date_carries_that_wait() {
+    let tenant = tenant();
+    let inc = incident(&tenant, "generic", "E-WAIT", Status::Acknowledged);
+    let push = |url: String| {
+        let router = router(settings(&tenant, &url));
+        let (tenant, inc) = (tenant.clone(), inc.clone());
+        async move { router.push(&tenant, &inc, None).await.unwrap_err() }
+    };
+    let e = push(asking_to_wait(429, "7").await).await;
+    assert!(e.retryable && e.message.contains("429"), "{e:?}");
+    assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
+    // An HTTP-date two minutes ahead: about two minutes (the date has whole seconds).
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(120));
+    let wait = push(asking_to_wait(503, date).await).await.retry_after.expect("a wait");
+    assert!(wait > Duration::from_secs(110) && wait <= Duration::from_secs(120), "{wait:?}");
+    // Longer than the cap: the cap (15 minutes), so a bogus header cannot park the job.
+    assert_eq!(push(asking_to_wait(429, "86400").await).await.retry_after, Some(Duration::from_secs(15 * 60)));
+    // Garbage: no wait (the worker's own backoff applies).
+    assert_eq!(push(asking_to_wait(429, "later, please").await).await.retry_after, None);
 }

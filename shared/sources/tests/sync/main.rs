@@ -5,5 +5,6 @@ mod alertmanager;
 mod alertmanager_real;
 mod fixtures;
 mod generic;
+mod outbound;
 mod pagerduty;
 mod receiver;

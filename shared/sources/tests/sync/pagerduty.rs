@@ -1,5 +1,5 @@
 use crate::fixtures::*;
-use crate::receiver::{Receiver, Recorded};
+use crate::receiver::{asking_to_wait, Receiver, Recorded};
 use serde_json::json;
 use warroom_core::*;
 use warroom_sources::{PagerDutySettings, SyncSettings};
@@ -107,16 +107,6 @@ async fn pagerduty_429_and_500_are_retryable_and_401_403_404_are_permanent_witho
         assert!(!e.message.contains(TOKEN), "token leaked: {e:?}");
     }
     assert!(errors[5].message.contains("[redacted]"), "{:?}", errors[5]);
-}
-
-/// A peer that answers every request with `status` and `Retry-After: retry_after`.
-async fn asking_to_wait(status: u16, retry_after: &'static str) -> String {
-    use axum::http::{header, StatusCode};
-    let app = axum::Router::new().fallback(move || async move { (StatusCode::from_u16(status).unwrap(), [(header::RETRY_AFTER, retry_after)], "{}") });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
 }
 
 #[tokio::test]

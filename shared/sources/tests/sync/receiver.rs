@@ -69,3 +69,16 @@ pub async fn dead_url() -> String {
     drop(listener);
     url
 }
+
+/// A peer that answers every request with `status` and `Retry-After: retry_after`.
+pub async fn asking_to_wait(status: u16, retry_after: impl Into<String>) -> String {
+    let retry_after: String = retry_after.into();
+    let app = Router::new().fallback(move || {
+        let retry_after = retry_after.clone();
+        async move { (StatusCode::from_u16(status).unwrap(), [(header::RETRY_AFTER, retry_after)], "{}") }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
