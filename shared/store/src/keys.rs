@@ -22,6 +22,7 @@
 //! | incident source index| `T#{t}`                     | `SRC#{source}#{ext}`     |                                       |
 //! | timeline entry       | `T#{t}#INC#{id}`            | `TL#{entry id}`          |                                       |
 //! | captured chat message| `T#{t}#INC#{id}`            | `MSG#{at:015}#{msg id}`  |                                       |
+//! | message id marker    | `T#{t}#INC#{id}`            | `MSGID#{msg id}`         |                                       |
 //! | chat pointer         | `CHAT#{i}#{chat}`           | `CHAT`                   |                                       |
 //! | dedupe claim         | `DEDUPE#{key}`              | `DEDUPE`                 | (TTL)                                 |
 //! | ephemeral value      | `EPH#{key}`                 | `EPH`                    | (TTL)                                 |
@@ -31,6 +32,12 @@
 //! partition (one query reads the whole story) and incidents spread over partitions
 //! instead of piling into the tenant's; lists of incidents go through the GSI, newest
 //! first. Links live in a partition per integration so one query lists them all.
+//!
+//! A captured message is keyed by time then id, so the transcript is one ordered query;
+//! its id marker, written in the same transaction, makes "this id is already captured" a
+//! point read instead of a scan of the room's history (see `crate::messages`). Timeline
+//! entry ids start with the zero-padded time, so the timeline is ordered by its key and an
+//! append is one conditional write whatever the timeline's length.
 
 use warroom_core::{ChatId, ImUserId, IncidentId, IntegrationId, MemberId, Platform, TenantId};
 
@@ -118,6 +125,10 @@ pub const MESSAGE_PREFIX: &str = "MSG#";
 pub fn chat_message(t: &TenantId, id: &IncidentId, at_ms: i64, message_id: &str) -> Key {
     Key::new(incident_pk(t, id), format!("{MESSAGE_PREFIX}{:015}#{message_id}", at_ms.max(0)))
 }
+/// The marker that a message id is captured in this incident, whatever its time.
+pub fn chat_message_id(t: &TenantId, id: &IncidentId, message_id: &str) -> Key {
+    Key::new(incident_pk(t, id), format!("MSGID#{message_id}"))
+}
 pub fn chat_pointer(i: &IntegrationId, chat: &ChatId) -> Key {
     Key::new(format!("CHAT#{i}#{chat}"), "CHAT")
 }
@@ -150,9 +161,19 @@ mod tests {
             incident_source(&t, "generic", "e"),
             timeline(&t, &"inc".into(), "1"),
             chat_message(&t, &"inc".into(), 5, "m1"),
+            chat_message_id(&t, &"inc".into(), "m1"),
         ] {
             assert!(key.pk.starts_with("T#acme"), "{key:?}");
         }
+    }
+
+    #[test]
+    fn message_id_markers_are_outside_the_message_prefix_so_transcripts_never_list_them() {
+        let t = TenantId::from("acme");
+        let marker = chat_message_id(&t, &"inc".into(), "m1");
+        assert!(!marker.sk.starts_with(MESSAGE_PREFIX));
+        assert!(!marker.sk.starts_with(TIMELINE_PREFIX));
+        assert_eq!(marker.pk, chat_message(&t, &"inc".into(), 5, "m1").pk, "one partition: one transaction, no cross-partition write");
     }
 
     #[test]

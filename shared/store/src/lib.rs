@@ -8,3 +8,4 @@ mod cursor;
 pub mod dynamo;
 pub mod embedded;
 pub mod keys;
+mod messages;

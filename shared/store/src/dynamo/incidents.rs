@@ -6,6 +6,7 @@ use super::codec::{decode, entity_item, n, s, Expr, Item};
 use super::ops::{Query, Tx, Written};
 use super::DynamoStore;
 use crate::keys::{self, Key, GSI1, GSI1PK, GSI1SK, PK, SK};
+use crate::messages::{first_of_each_id, MessageMarker};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use warroom_core::links::MAX_PAGE;
@@ -148,16 +149,25 @@ pub(super) async fn find_chat(store: &DynamoStore, integration: &IntegrationId, 
     store.get(&keys::chat_pointer(integration, chat), "chat pointer").await
 }
 
-/// Stored once per message: a redelivery finds the item there and is fine.
+/// Stored once per message id, whatever time a redelivery carries: the message and its
+/// id marker go in one transaction, the marker only if absent (see `crate::messages`).
+/// The message's own condition keeps a pre-marker item captured at the same time.
 pub(super) async fn append_chat_message(store: &DynamoStore, tenant: &TenantId, incident: &IncidentId, message: &ChatMessage) -> StoreResult<()> {
     let key = keys::chat_message(tenant, incident, message.at.millis(), &message.id);
-    match store.put_item(entity_item(message, &key, "chat_message")?, Some(Expr::absent())).await? {
-        Written::Done(()) | Written::ConditionFailed(_) => Ok(()),
+    let marker = MessageMarker { message_sk: key.sk.clone() };
+    let actions = vec![
+        store.tx_put(entity_item(&marker, &keys::chat_message_id(tenant, incident, &message.id), "chat_message_id")?, Some(Expr::absent()))?,
+        store.tx_put(entity_item(message, &key, "chat_message")?, Some(Expr::absent()))?,
+    ];
+    match store.transact(actions).await? {
+        // Either condition failing means this id is already captured: a redelivery is fine.
+        Tx::Committed | Tx::ConditionFailed(_) => Ok(()),
     }
 }
 
+/// Oldest first (time, then id), one item per message id.
 pub(super) async fn list_chat_messages(store: &DynamoStore, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<ChatMessage>> {
-    store.query_all_as(keys::incident_pk(tenant, incident), keys::MESSAGE_PREFIX, "chat message").await
+    Ok(first_of_each_id(store.query_all_as(keys::incident_pk(tenant, incident), keys::MESSAGE_PREFIX, "chat message").await?))
 }
 
 #[cfg(test)]

@@ -2,12 +2,14 @@
 
 use super::tx::{View, WriteTx};
 use crate::keys;
+use crate::messages::{first_of_each_id, MessageMarker};
+use serde::de::IgnoredAny;
 use warroom_core::{ChatId, ChatMessage, ChatRef, IncidentId, IntegrationId, StoreError, StoreResult, TenantId, TimelineEntry};
 
 /// Append-only: an entry id already present is refused, never overwritten.
 pub(super) fn append_timeline(tx: &mut WriteTx, entry: &TimelineEntry) -> StoreResult<()> {
     let key = keys::timeline(&entry.tenant_id, &entry.incident_id, &entry.id);
-    if tx.get::<TimelineEntry>(&key)?.is_some() {
+    if tx.get_stored::<IgnoredAny>(&key)?.is_some() {
         return Err(StoreError::AlreadyExists { what: format!("timeline entry {}", entry.id) });
     }
     tx.put(&key, entry)
@@ -27,38 +29,61 @@ pub(super) fn find_chat(v: &impl View, integration: &IntegrationId, chat: &ChatI
     v.get(&keys::chat_pointer(integration, chat))
 }
 
-/// Stores the message once per message id, even if a redelivery carries another time
-/// (the time is part of the key, so look for the id among the incident's messages).
+/// Stores the message once per message id, even if a redelivery carries another time:
+/// the id's marker is checked and written in this transaction (a point read, whatever
+/// the room's history; see `crate::messages`).
 pub(super) fn append_chat_message(tx: &mut WriteTx, tenant: &TenantId, incident: &IncidentId, message: &ChatMessage) -> StoreResult<()> {
-    let pk = keys::incident_pk(tenant, incident);
-    let known = tx.scan_keys(&pk, keys::MESSAGE_PREFIX)?.iter().any(|sk| message_id_of(sk) == Some(message.id.as_str()));
-    if known {
+    let marker = keys::chat_message_id(tenant, incident, &message.id);
+    if tx.get_stored::<IgnoredAny>(&marker)?.is_some() {
         return Ok(());
     }
-    tx.put(&keys::chat_message(tenant, incident, message.at.millis(), &message.id), message)
+    let key = keys::chat_message(tenant, incident, message.at.millis(), &message.id);
+    // Captured before markers existed, at the same time: keep the first, mark it now.
+    if tx.get_stored::<IgnoredAny>(&key)?.is_none() {
+        tx.put(&key, message)?;
+    }
+    tx.put(&marker, &MessageMarker { message_sk: key.sk })
 }
 
-/// The message id in a sort key `MSG#{at}#{id}`: the time is all digits, so the first
-/// `#` after it ends it even if the id itself contains `#`.
-fn message_id_of(sk: &str) -> Option<&str> {
-    let rest = sk.strip_prefix(keys::MESSAGE_PREFIX)?;
-    let (at, id) = rest.split_once('#')?;
-    at.bytes().all(|b| b.is_ascii_digit()).then_some(id)
-}
-
-/// Oldest first (sort key `MSG#{at:015}#{id}`).
+/// Oldest first (sort key `MSG#{at:015}#{id}`), one item per message id.
 pub(super) fn list_chat_messages(v: &impl View, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<ChatMessage>> {
-    v.scan(&keys::incident_pk(tenant, incident), keys::MESSAGE_PREFIX)
+    Ok(first_of_each_id(v.scan(&keys::incident_pk(tenant, incident), keys::MESSAGE_PREFIX)?))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::message_id_of;
+    use super::super::{db, EmbeddedStore};
+    use crate::keys;
+    use warroom_core::{ChatMessage, Store, TenantId, Timestamp};
 
-    #[test]
-    fn message_ids_are_read_back_from_sort_keys_even_with_hashes_inside() {
-        assert_eq!(message_id_of("MSG#000000000000005#om_1"), Some("om_1"));
-        assert_eq!(message_id_of("MSG#000000000000005#a#b"), Some("a#b"));
-        assert_eq!(message_id_of("TL#000000000000005#x"), None);
+    fn msg(id: &str, at: i64) -> ChatMessage {
+        ChatMessage { id: id.into(), at: Timestamp(at), author: "U1".into(), text: format!("{id} at {at}") }
+    }
+
+    /// A store written before the id markers: messages under `MSG#{at}#{id}` only.
+    async fn with_legacy_message(m: ChatMessage) -> (EmbeddedStore, TenantId) {
+        let store = EmbeddedStore::open_temporary().unwrap();
+        let t = TenantId::from("acme");
+        let key = keys::chat_message(&t, &"inc".into(), m.at.millis(), &m.id);
+        db::write(&store.db, move |tx| tx.put(&key, &m)).await.unwrap();
+        (store, t)
+    }
+
+    #[tokio::test]
+    async fn a_message_captured_before_the_markers_is_listed_and_its_redeliveries_are_not_stored_twice() {
+        let (store, t) = with_legacy_message(msg("old", 10)).await;
+        store.append_chat_message(&t, &"inc".into(), &msg("old", 10)).await.unwrap();
+        store.append_chat_message(&t, &"inc".into(), &msg("old", 99)).await.unwrap();
+        store.append_chat_message(&t, &"inc".into(), &msg("new", 20)).await.unwrap();
+        assert_eq!(store.list_chat_messages(&t, &"inc".into()).await.unwrap(), vec![msg("old", 10), msg("new", 20)]);
+        let items = store.dump().await.unwrap();
+        assert_eq!(items.iter().filter(|(_, sk, _)| sk.starts_with(keys::MESSAGE_PREFIX)).count(), 2, "{items:?}");
+    }
+
+    #[tokio::test]
+    async fn a_message_captured_before_the_markers_and_redelivered_at_another_time_is_still_listed_once() {
+        let (store, t) = with_legacy_message(msg("old", 10)).await;
+        store.append_chat_message(&t, &"inc".into(), &msg("old", 5)).await.unwrap();
+        assert_eq!(store.list_chat_messages(&t, &"inc".into()).await.unwrap(), vec![msg("old", 5)], "the oldest copy stands for the id");
     }
 }

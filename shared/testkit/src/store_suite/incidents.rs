@@ -145,3 +145,21 @@ pub async fn captured_messages_are_ordered_and_stored_once(store: S) {
     let got = store.list_chat_messages(&t, &inc).await.unwrap();
     assert_eq!(got, vec![msg("a", 10), msg("b", 20)]);
 }
+
+/// A duplicate is the platform's message id within the incident: a redelivery under
+/// another time is the same message (the first capture stands), and the same id in
+/// another incident is another message.
+pub async fn a_message_id_redelivered_at_another_time_is_stored_once_per_incident(store: S) {
+    let t = tenant_id();
+    let (inc, other): (IncidentId, IncidentId) = ("inc_a".into(), "inc_b".into());
+    let msg = |id: &str, at: i64| ChatMessage { id: id.into(), at: Timestamp(at), author: "U1".into(), text: format!("{id} at {at}") };
+    store.append_chat_message(&t, &inc, &msg("m2", 30)).await.unwrap();
+    store.append_chat_message(&t, &inc, &msg("m1", 20)).await.unwrap();
+    store.append_chat_message(&t, &inc, &msg("m1", 50)).await.expect("a redelivery under another time is not an error");
+    store.append_chat_message(&t, &inc, &msg("m1", 5)).await.unwrap();
+    store.append_chat_message(&t, &inc, &msg("m0", 30)).await.unwrap();
+    store.append_chat_message(&t, &other, &msg("m1", 40)).await.unwrap();
+    let got = store.list_chat_messages(&t, &inc).await.unwrap();
+    assert_eq!(got, vec![msg("m1", 20), msg("m0", 30), msg("m2", 30)], "by time, then id; the first capture of m1 kept");
+    assert_eq!(store.list_chat_messages(&t, &other).await.unwrap(), vec![msg("m1", 40)]);
+}
