@@ -236,6 +236,10 @@ cargo_test() {
         say "cargo not found"
         return 1
     }
+    # The Lambda bench's smoke test (infra/bench/tests/lambda_bench.rs) runs the six
+    # functions' own binaries, which `cargo test` builds only for packages with
+    # integration tests.
+    cargo build --workspace --locked --bins || return 1
     # --no-fail-fast: one failing test binary must not hide the others.
     cargo test --workspace --locked --no-fail-fast -- --include-ignored
 }

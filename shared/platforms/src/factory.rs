@@ -86,7 +86,7 @@ impl Platforms {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, reqwest::Error> {
         // Short connect, bounded total.
-        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(3).min(timeout)).timeout(timeout).build()?;
+        let http = crate::tls::http_client_builder().connect_timeout(Duration::from_secs(3).min(timeout)).timeout(timeout).build()?;
         Ok(Self { config, timeout, secrets, http, store, clock })
     }
 

@@ -5,5 +5,6 @@
 mod factory;
 pub mod feishu;
 pub mod slack;
+pub mod tls;
 
 pub use factory::{Platforms, PlatformsConfig, SlackApp, StoredFeishu, DEFAULT_HTTP_TIMEOUT};

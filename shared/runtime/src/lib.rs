@@ -1,6 +1,7 @@
 //! What each function's `main.rs` calls before handing its router or handler to the
 //! Lambda runtime: tracing, configuration, clients built once per cold start.
 
+mod sdk_http;
 mod sealing_key;
 
 pub use sealing_key::SealingKeySource;
@@ -16,15 +17,19 @@ use warroom_sources::SourceRouter;
 use warroom_store::dynamo::DynamoStore;
 
 /// JSON logs in Lambda (CloudWatch parses them), readable text elsewhere. `RUST_LOG`
-/// sets the filter (default `info`).
+/// sets the filter (default `info`): a level, or `target=level` pairs (`Targets` syntax;
+/// EnvFilter's span and regex filters would link a regex engine into every function).
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = std::env::var("RUST_LOG").ok().and_then(|v| v.parse::<Targets>().ok()).unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let builder = tracing_subscriber::fmt().with_target(false);
     if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
         // Lambda adds its own timestamps and colours mean nothing in CloudWatch.
-        builder.json().without_time().with_ansi(false).init();
+        builder.json().without_time().with_ansi(false).finish().with(filter).init();
     } else {
-        builder.init();
+        builder.finish().with(filter).init();
     }
 }
 
@@ -152,7 +157,8 @@ pub struct Aws {
 
 impl Aws {
     pub async fn connect(env: &Env) -> Self {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        // The SDK's HTTP client shares the process's TLS configuration (see `sdk_http`).
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(sdk_http::http_client()).load().await;
         let mut dynamo = aws_sdk_dynamodb::config::Builder::from(&sdk);
         if let Some(ep) = &env.dynamodb_endpoint {
             dynamo = dynamo.endpoint_url(ep);

@@ -11,14 +11,14 @@ pub(crate) const TOTAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How much of an error body goes into a message: enough to read, not a page of HTML.
 const MAX_DETAIL_CHARS: usize = 200;
 
-/// The client every push uses: rustls (the workspace's reqwest features), short timeouts
+/// The client every push uses: the process's one TLS configuration (`warroom_platforms::tls`), short timeouts
 /// so a slow source cannot hold a worker, and no redirects: a callback that redirects
 /// would otherwise get the signed body (or a PagerDuty token) re-sent somewhere else.
 /// Every name is resolved through the outbound policy (see `outbound`), and no proxy from
 /// the environment (`HTTP(S)_PROXY`) is used: a proxy would resolve the tenant's name
 /// itself, and the policy could no longer judge the address connected to.
 pub(crate) fn client(resolver: PolicyResolver) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    warroom_platforms::tls::http_client_builder()
         .dns_resolver(resolver)
         .no_proxy()
         .connect_timeout(CONNECT_TIMEOUT)
