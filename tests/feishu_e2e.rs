@@ -25,14 +25,14 @@ async fn start(scopes: &[&str]) -> (FeishuSandbox, PlatformApp) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = sandbox.router();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let app = PlatformApp::start(|public_url| PlatformsConfig { feishu_base_override: Some(base.clone()), ..PlatformsConfig::production(public_url) }).await;
+    let app = PlatformApp::start(|public_url| PlatformsConfig::production(public_url).with_base_override(warroom_core::Platform::Feishu, base.clone())).await;
     (sandbox, app)
 }
 
 /// What connecting with the app credentials stores: sealed credentials, the bot's
 /// open_id and the scopes Feishu reports.
 async fn connect(app: &PlatformApp) -> Integration {
-    let base = app.state.platforms.as_ref().unwrap().config.feishu_base_override.clone().unwrap();
+    let base = app.state.platforms.as_ref().unwrap().config.base_override(warroom_core::Platform::Feishu).unwrap().to_owned();
     app.connect_feishu(APP, "app-secret", "verification-token", "encrypt-key", &base).await
 }
 

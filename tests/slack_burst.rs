@@ -32,7 +32,7 @@ async fn a_burst_beyond_the_tier_limits_finishes_with_zero_rate_limited_answers(
         slack_api_base: format!("{base}/api"),
         slack_oauth_base: base.clone(),
         slack_app: Some(SlackApp { client_id: "c".into(), client_secret: Secret::new("s"), signing_secret: Secret::new("sig") }),
-        feishu_base_override: None,
+        base_overrides: Default::default(),
     })
     .await;
     let platforms = app.state.platforms.clone().unwrap();

@@ -32,7 +32,7 @@ async fn start() -> (SlackSandbox, PlatformApp) {
         slack_api_base: format!("{base}/api"),
         slack_oauth_base: base.clone(),
         slack_app: Some(SlackApp { client_id: "1234.5678".into(), client_secret: Secret::new("client-secret"), signing_secret: Secret::new("signing-secret") }),
-        feishu_base_override: None,
+        base_overrides: Default::default(),
     })
     .await;
     let mut tenant = app.store.get_tenant(&app.tenant).await.unwrap().unwrap();

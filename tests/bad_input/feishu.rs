@@ -26,7 +26,7 @@ pub(crate) async fn feishu_callbacks_refuse_the_bad_input_corpus_and_change_noth
     let base = format!("http://{}", listener.local_addr().unwrap());
     let sandbox_router = sandbox.router();
     tokio::spawn(async move { axum::serve(listener, sandbox_router).await.unwrap() });
-    let app = PlatformApp::start(|public_url| PlatformsConfig { feishu_base_override: Some(base.clone()), ..PlatformsConfig::production(public_url) }).await;
+    let app = PlatformApp::start(|public_url| PlatformsConfig::production(public_url).with_base_override(warroom_core::Platform::Feishu, base.clone())).await;
 
     let integration = app.connect_feishu(APP_ID, "app-secret", "verification-token", ENCRYPT_KEY, &base).await;
     app.store.enable_war_room(&app.tenant, &integration.id).await.unwrap();

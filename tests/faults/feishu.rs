@@ -122,7 +122,7 @@ async fn fifty_feishu_war_rooms_reach_their_desired_state_through_a_fifth_of_cal
     let base = format!("http://{}", listener.local_addr().unwrap());
     let router = faults.wrap(sandbox.router());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let rig = Rig::start(PlatformsConfig { feishu_base_override: Some(base.clone()), ..PlatformsConfig::production("http://replaced.invalid") }).await;
+    let rig = Rig::start(PlatformsConfig::production("http://replaced.invalid").with_base_override(warroom_core::Platform::Feishu, base.clone())).await;
     let credentials = feishu::FeishuCredentials {
         app_id: APP.into(),
         app_secret: "app-secret".into(),

@@ -2,7 +2,7 @@
 //! credential (integration credentials, sealed secrets, key hashes).
 
 use serde_json::{json, Value};
-use warroom_core::{Card, Incident, Integration, IntegrationStatus, Member, Platform, TimelineEntry, Timestamp, UserLink, WarRoomState};
+use warroom_core::{Card, Incident, Integration, IntegrationStatus, Member, TimelineEntry, Timestamp, UserLink, WarRoomState};
 use warroom_http::AppState;
 use warroom_platforms::Platforms;
 
@@ -50,35 +50,11 @@ pub fn integration(i: &Integration, required: &[(&'static str, &'static str)], p
     })
 }
 
-/// Where the platform's console must point for this integration, as the admin pastes it:
-/// Feishu/Lark (seed 003) the Web App homepage, the sign-in redirect, the card callback and
-/// the event subscription; a self-managed Slack app its Event and Interactivity Request URLs
-/// and a manifest; Slack through the deployment's app, the deployment-wide URLs. `None` for
-/// Slack when the stored credentials cannot be opened (or there are no adapters), and for
-/// platforms without a setup.
+/// Where the platform's console must point for this integration, as the admin pastes it
+/// (the platform's module says which URLs); `None` without adapters, for a platform this
+/// build lacks, or where there is nothing to paste.
 pub fn setup(i: &Integration, platforms: Option<&Platforms>, public_url: &str) -> Option<Value> {
-    let base = public_url.trim_end_matches('/');
-    let id = &i.id;
-    match i.platform {
-        Platform::Feishu => Some(json!({
-            "web_configuration_url": format!("{base}/im/{id}/web"),
-            "redirect_url": format!("{base}/oauth/{id}/callback"),
-            "card_request_url": format!("{base}/im/{id}/cards"),
-            "event_request_url": format!("{base}/im/{id}/events"),
-        })),
-        Platform::Slack => match platforms?.slack_credentials(i).ok()?.signing_secret {
-            Some(_) => Some(json!({
-                "event_request_url": format!("{base}/im/{id}/events"),
-                "interactivity_url": format!("{base}/im/{id}/cards"),
-                "manifest_url": format!("{base}/api/v1/integrations/slack/manifest?integration_id={id}"),
-            })),
-            None => Some(json!({
-                "event_request_url": format!("{base}/im/slack/events"),
-                "interactivity_url": format!("{base}/im/slack/interactions"),
-            })),
-        },
-        _ => None,
-    }
+    platforms?.module(i.platform)?.setup(platforms, i, public_url.trim_end_matches('/'))
 }
 
 /// [`integration`] plus its [`setup`] (when there is one): what an integration's detail

@@ -62,7 +62,7 @@ async fn world_with(deployment_slack_app: bool) -> World {
         slack_api_base: format!("{slack_base}/api"),
         slack_oauth_base: slack_base,
         slack_app,
-        feishu_base_override: Some(feishu_base),
+        base_overrides: [(warroom_core::Platform::Feishu, feishu_base)].into(),
     });
     let t = app.tenant("acme").await;
     World { app, platforms, slack, feishu, t }
@@ -194,7 +194,7 @@ async fn a_bad_slack_token_is_refused_with_422_invalid_credentials_without_echoi
 
     let r = w.connect(&w.t.key, json!({"platform": "slack", "bot_token": revoked})).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    assert_eq!(r.message(), "signing_secret: required");
+    assert!(r.message().starts_with("signing_secret: required (the app's Signing Secret"), "{}", r.message());
     assert!(w.app.store.list_integrations(&w.t.id).await.unwrap().is_empty(), "nothing is stored");
 }
 
@@ -204,7 +204,7 @@ async fn requests_naming_no_known_platform_or_mixing_fields_are_refused_naming_t
     for (body, starts) in [
         (json!({"bot_token": "xoxb-1", "signing_secret": "s"}), "platform: required"),
         (json!({"platform": "teams"}), "platform: unknown platform"),
-        (json!({"platform": "dingtalk"}), "platform: dingtalk apps cannot be connected"),
+        (json!({"platform": "wecom"}), "platform: wecom apps cannot be connected"),
         (json!({"platform": "slack", "bot_token": "xoxb-1", "signing_secret": "s", "app_id": "cli_1"}), "app_id: not a field of a slack integration"),
         (json!({"platform": "feishu", "app_id": "cli_1", "app_secret": "s"}), "verification_token: required"),
         (

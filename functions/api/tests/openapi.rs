@@ -209,3 +209,36 @@ fn the_credential_patterns_are_the_servers() {
     }
     assert_eq!(at("/components/schemas/SlackConnect/properties/signing_secret/pattern"), api::validate::token_pattern(true));
 }
+
+/// The seam's contract: each registered platform's credential fields are documented, as
+/// `{Platform}Connect` and `{Platform}CredentialsUpdate`, with its required fields required
+/// and nothing else accepted; a platform added to the registry without its schemas fails here.
+#[test]
+fn every_registered_platform_documents_exactly_its_credential_fields() {
+    let doc: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+    for module in warroom_platforms::registry::modules() {
+        let platform = module.platform().as_str();
+        let title = format!("{}{}", platform[..1].to_uppercase(), &platform[1..]);
+        for (schema, with_platform) in [(format!("{title}Connect"), true), (format!("{title}CredentialsUpdate"), false)] {
+            let s = doc.pointer(&format!("/components/schemas/{schema}")).unwrap_or_else(|| panic!("{platform}: no {schema} schema"));
+            let mut documented: Vec<&str> =
+                s["properties"].as_object().unwrap().keys().map(String::as_str).filter(|k| !["platform", "name"].contains(k)).collect();
+            let mut declared: Vec<&str> = module.fields().iter().map(|f| f.name).collect();
+            documented.sort();
+            declared.sort();
+            assert_eq!(documented, declared, "{schema}");
+            let required: Vec<&str> = s["required"].as_array().unwrap().iter().filter_map(Value::as_str).filter(|k| *k != "platform").collect();
+            let mut must: Vec<&str> = module.fields().iter().filter(|f| f.required).map(|f| f.name).collect();
+            must.sort();
+            let mut required = required;
+            required.sort();
+            assert_eq!(required, must, "{schema}: required fields");
+            assert_eq!(s["additionalProperties"], Value::Bool(false), "{schema}");
+            assert_eq!(s["required"].as_array().unwrap().iter().any(|k| k == "platform"), with_platform, "{schema}");
+            let listed = |union: &str| {
+                doc["components"]["schemas"][union]["oneOf"].as_array().unwrap().iter().any(|r| r["$ref"] == format!("#/components/schemas/{schema}"))
+            };
+            assert!(listed(if with_platform { "ConnectRequest" } else { "CredentialsUpdate" }), "{schema} is in its oneOf");
+        }
+    }
+}

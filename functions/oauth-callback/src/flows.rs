@@ -9,7 +9,7 @@ use std::sync::Arc;
 use warroom_core::{Integration, IntegrationId, IntegrationStatus, LinkMethod, Platform, UserLink};
 use warroom_http::oauth_state::{self as state, Pending};
 use warroom_http::AppState;
-use warroom_platforms::{feishu, slack, Platforms};
+use warroom_platforms::{slack, Platforms};
 
 #[derive(Deserialize)]
 pub struct Callback {
@@ -189,7 +189,7 @@ pub async fn authorize(State(app): State<AppState>, Path(id): Path<String>) -> R
             Err(r) => r,
         },
         _ => {
-            let required: Vec<&str> = feishu::REQUIRED_SCOPES.iter().map(|(s, _)| *s).collect();
+            let required: Vec<&str> = app.engine.platforms.required_scopes(integration.platform).iter().map(|(s, _)| *s).collect();
             let missing = integration.missing_scopes(&required);
             page(
                 StatusCode::OK,
@@ -216,25 +216,25 @@ pub async fn sign_in(State(app): State<AppState>, Path(id): Path<String>) -> Res
         Ok(i) => i,
         Err(r) => return r,
     };
-    if integration.platform != Platform::Feishu {
-        return page::error(
-            StatusCode::NOT_FOUND,
-            "Not available",
-            "Signing in from the IM app is offered for Feishu / Lark integrations; Slack accounts are linked by email.",
-        );
-    }
     let platforms = match platforms(&app) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let credentials = match platforms.feishu_credentials(&integration) {
-        Ok(c) => c,
-        Err(e) => return page::error(StatusCode::SERVICE_UNAVAILABLE, "Integration not usable", &e.to_string()),
+    let Some(sign_in) = platforms.module(integration.platform).and_then(|m| m.sign_in()) else {
+        return page::error(
+            StatusCode::NOT_FOUND,
+            "Not available",
+            &format!("Signing in from the IM app is not offered for {} integrations; accounts are linked by email or phone.", integration.platform),
+        );
     };
     let pending = Pending::SignIn { tenant_id: integration.tenant_id.clone(), integration_id: integration.id.clone() };
-    match state::begin(&app, &pending).await {
-        Ok(state) => redirect(&feishu::authorize_url(&credentials, &sign_in_redirect_uri(&app, &integration.id), &state)),
-        Err(e) => store_failed(e),
+    let state = match state::begin(&app, &pending).await {
+        Ok(state) => state,
+        Err(e) => return store_failed(e),
+    };
+    match sign_in.authorize_url(&platforms, &integration, &sign_in_redirect_uri(&app, &integration.id), &state) {
+        Ok(url) => redirect(&url),
+        Err(e) => page::error(StatusCode::SERVICE_UNAVAILABLE, "Integration not usable", &e.to_string()),
     }
 }
 
@@ -266,9 +266,11 @@ pub async fn sign_in_callback(State(app): State<AppState>, Path(id): Path<String
 
 async fn link_signed_in(app: &AppState, integration: &Integration, code: &str) -> Result<Response, Response> {
     let platforms = platforms(app)?;
-    let credentials =
-        platforms.feishu_credentials(integration).map_err(|e| page::error(StatusCode::SERVICE_UNAVAILABLE, "Integration not usable", &e.to_string()))?;
-    let user = feishu::login_user(platforms.http(), &credentials, &sign_in_redirect_uri(app, &integration.id), code)
+    let sign_in = platforms.module(integration.platform).and_then(|m| m.sign_in()).ok_or_else(|| {
+        page::error(StatusCode::NOT_FOUND, "Not available", &format!("Signing in from the IM app is not offered for {} integrations.", integration.platform))
+    })?;
+    let user = sign_in
+        .user(&platforms, integration, &sign_in_redirect_uri(app, &integration.id), code)
         .await
         .map_err(|e| page::error(StatusCode::BAD_GATEWAY, "Sign-in failed", &format!("{e}. Open Warroom from the IM app again.")))?;
     let members = app.store().list_members(&integration.tenant_id).await.map_err(store_failed)?;
@@ -287,7 +289,7 @@ async fn link_signed_in(app: &AppState, integration: &Integration, code: &str) -
         tenant_id: integration.tenant_id.clone(),
         integration_id: integration.id.clone(),
         member_id: member.id.clone(),
-        im_user_id: user.open_id.as_str().into(),
+        im_user_id: user.im_user_id.as_str().into(),
         method: LinkMethod::SignIn,
         linked_at: app.clock().now(),
     };

@@ -184,7 +184,7 @@ pub async fn run(s: &Scenario) -> Result<Report, String> {
         Arc::new(MemoryQueue::new(MemoryQueueConfig { visibility_timeout: Duration::from_secs(30), max_receive_count: s.max_receive_count }, clock.clone()));
     let queue: Arc<dyn JobQueue> = memory_queue.clone();
     let secrets = SecretBox::from_key(&[7u8; 32]);
-    let config = PlatformsConfig { feishu_base_override: Some(server.base.clone()), ..PlatformsConfig::production("http://warroom.bench.invalid") };
+    let config = PlatformsConfig::production("http://warroom.bench.invalid").with_base_override(warroom_core::Platform::Feishu, server.base.clone());
     let platforms = Platforms::new(config, secrets, store.clone(), clock.clone()).map_err(|e| format!("platforms: {e}"))?;
 
     // The tenant, its members, the Feishu integration with war room on.

@@ -106,6 +106,7 @@ pub async fn run(options: Options) -> LocalResult<()> {
                 slack_team_id: sandboxes::SLACK_TEAM_ID.into(),
                 feishu_app_id: sandboxes::FEISHU_APP_ID.into(),
             },
+            apis: s.routers(),
         });
     }
 

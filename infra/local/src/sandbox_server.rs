@@ -8,7 +8,7 @@
 //! - `GET /control/demo`: the [`DemoIdentity`] (bot token issued once at start, bot ids).
 //! - `GET /control/slack/channels`: the demo workspace's channels with members and messages;
 //!   `GET /control/feishu/chats`: every chat.
-//! - `GET /control/{slack|feishu}/calls`: every API call answered, in order (`call`, `ok`).
+//! - `GET /control/{slack|feishu|dingtalk}/calls`: every API call answered, in order (`call`, `ok`).
 //! - `POST /control/{slack|feishu}/hold` `{"call": "chat.postMessage", "point": "before"|"after"}`:
 //!   hold the next such call in flight (see `warroom_sandbox::hold`); `GET` shows it
 //!   (`holding` once a call waits in it), `DELETE` disarms it.
@@ -18,7 +18,7 @@
 //! Errors are JSON `{"error": ...}`: 404 unknown platform, 409 a hold in the way.
 
 use crate::error::{LocalError, LocalResult};
-use crate::sandboxes::{DemoIdentity, Sandboxes, FEISHU_PATH, SLACK_PATH, SLACK_TEAM_ID};
+use crate::sandboxes::{DemoIdentity, Sandboxes, DINGTALK_CLIENT_ID, DINGTALK_PATH, FEISHU_PATH, SLACK_PATH, SLACK_TEAM_ID};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -36,8 +36,8 @@ struct Ctx {
 }
 
 pub fn router(sandboxes: Sandboxes, identity: DemoIdentity) -> Router {
-    let (slack, feishu) = (sandboxes.slack.router(), sandboxes.feishu.router());
-    Router::new()
+    let apis = sandboxes.routers();
+    let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/control/demo", get(demo))
         .route("/control/slack/channels", get(slack_channels))
@@ -45,9 +45,11 @@ pub fn router(sandboxes: Sandboxes, identity: DemoIdentity) -> Router {
         .route("/control/{platform}/calls", get(calls))
         .route("/control/{platform}/hold", get(hold_status).post(arm).delete(disarm))
         .route("/control/{platform}/release", post(release))
-        .with_state(Arc::new(Ctx { sandboxes, identity }))
-        .nest_service(SLACK_PATH, slack)
-        .nest_service(FEISHU_PATH, feishu)
+        .with_state(Arc::new(Ctx { sandboxes, identity }));
+    for (path, api) in apis {
+        router = router.nest_service(path, api);
+    }
+    router
 }
 
 fn problem(status: StatusCode, message: impl Into<String>) -> Response {
@@ -58,12 +60,13 @@ fn holds<'a>(ctx: &'a Ctx, platform: &str) -> Option<&'a Holds> {
     match platform {
         "slack" => Some(ctx.sandboxes.slack.holds()),
         "feishu" => Some(ctx.sandboxes.feishu.holds()),
+        "dingtalk" => Some(ctx.sandboxes.dingtalk.holds()),
         _ => None,
     }
 }
 
 fn unknown(platform: &str) -> Response {
-    problem(StatusCode::NOT_FOUND, format!("no sandbox {platform:?}: slack or feishu"))
+    problem(StatusCode::NOT_FOUND, format!("no sandbox {platform:?}: slack, feishu or dingtalk"))
 }
 
 async fn demo(State(ctx): State<Arc<Ctx>>) -> Json<DemoIdentity> {
@@ -84,6 +87,13 @@ async fn calls(State(ctx): State<Arc<Ctx>>, Path(platform): Path<String>) -> Res
         "feishu" => ctx
             .sandboxes
             .feishu
+            .calls()
+            .into_iter()
+            .map(|c| json!({ "call": format!("{} {}", c.method, c.path), "ok": c.ok, "status": c.status, "code": c.code }))
+            .collect(),
+        "dingtalk" => ctx
+            .sandboxes
+            .dingtalk
             .calls()
             .into_iter()
             .map(|c| json!({ "call": format!("{} {}", c.method, c.path), "ok": c.ok, "status": c.status, "code": c.code }))
@@ -148,6 +158,7 @@ pub async fn serve(listen: SocketAddr) -> LocalResult<()> {
     println!("warroom-sandbox: listening on {url}");
     println!("  {:<40} Slack sandbox (workspace {SLACK_TEAM_ID})", format!("{url}{SLACK_PATH}/api/"));
     println!("  {:<40} Feishu sandbox", format!("{url}{FEISHU_PATH}/open-apis/"));
+    println!("  {:<40} DingTalk sandbox (app {DINGTALK_CLIENT_ID}, not connected)", format!("{url}{DINGTALK_PATH}/"));
     println!("  {:<40} state, call log, holds (see infra/local/src/sandbox_server.rs)", format!("{url}/control/"));
     println!("Start the bundle on it: warroom-local --sandbox-url {url}");
     axum::serve(listener, router(sandboxes, identity))

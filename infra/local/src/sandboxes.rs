@@ -1,5 +1,6 @@
 //! Demo mode's IM sandboxes and their seed: Slack at `/sandbox/slack` (Web API under
-//! `/api`, OAuth under `/oauth`), Feishu at `/sandbox/feishu` (`/open-apis/...`), with
+//! `/api`, OAuth under `/oauth`), Feishu at `/sandbox/feishu` (`/open-apis/...`), DingTalk
+//! at `/sandbox/dingtalk` (its demo app is not connected by the seed), with
 //! deterministic workspaces, apps and users. They live in memory: in-process (served by the
 //! bundle's own listener, built afresh on every start), or in the `warroom-sandbox` process
 //! (`sandbox_server`, seeded by the same [`Sandboxes::start`]) that outlives restarts of
@@ -7,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 use warroom_platforms::{feishu, slack, PlatformsConfig, SlackApp};
+use axum::Router;
+use warroom_sandbox::dingtalk::{self as dingtalk_sandbox, DingTalkSandbox};
 use warroom_sandbox::feishu::{self as feishu_sandbox, FeishuSandbox};
 use warroom_sandbox::slack::{self as slack_sandbox, SlackSandbox};
 use warroom_secrets::Secret;
@@ -40,11 +43,18 @@ pub const PEOPLE: [Person; 3] = [
 
 pub const SLACK_PATH: &str = "/sandbox/slack";
 pub const FEISHU_PATH: &str = "/sandbox/feishu";
+/// DingTalk's old and v1.0 APIs share it (their paths do not overlap).
+pub const DINGTALK_PATH: &str = "/sandbox/dingtalk";
+/// The demo DingTalk app: connect it with `POST /api/v1/integrations` (client id and
+/// secret below, template `tpl_<client id>`, robot `grb_<client id>`).
+pub const DINGTALK_CLIENT_ID: &str = "dingdemowarroom01";
+pub const DINGTALK_CLIENT_SECRET: &str = "demo-dingtalk-app-secret";
 
 #[derive(Clone)]
 pub struct Sandboxes {
     pub slack: SlackSandbox,
     pub feishu: FeishuSandbox,
+    pub dingtalk: DingTalkSandbox,
     /// Where they are served: the bundle (`http://127.0.0.1:3000`) or the sandbox process.
     pub base_url: String,
 }
@@ -74,11 +84,20 @@ impl Sandboxes {
         let feishu = FeishuSandbox::new(feishu_sandbox::SandboxConfig::default());
         let scopes: Vec<&str> = feishu::REQUIRED_SCOPES.iter().map(|(s, _)| *s).collect();
         feishu.add_app(FEISHU_APP_ID, FEISHU_APP_SECRET, FEISHU_VERIFICATION_TOKEN, FEISHU_ENCRYPT_KEY, &scopes);
-        for p in &PEOPLE {
+        let dingtalk = DingTalkSandbox::new(dingtalk_sandbox::SandboxConfig { enforce_rate_limits: true, ..Default::default() });
+        dingtalk.set_base_url(&format!("{base_url}{DINGTALK_PATH}"));
+        dingtalk.add_app(dingtalk_sandbox::AppConfig::new(DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET));
+        for (i, p) in PEOPLE.iter().enumerate() {
             slack.add_user(SLACK_TEAM_ID, p.slack_user, p.name, p.email);
             feishu.add_user(p.feishu_user, p.name, Some(p.email), p.phone);
+            dingtalk.add_user(&format!("dt_{}", p.name.to_lowercase()), p.name, Some(&format!("1380000000{i}")), Some(p.email));
         }
-        Self { slack, feishu, base_url: base_url.to_string() }
+        Self { slack, feishu, dingtalk, base_url: base_url.to_string() }
+    }
+
+    /// Every sandbox's API, by the path it is served under.
+    pub fn routers(&self) -> Vec<(&'static str, Router)> {
+        vec![(SLACK_PATH, self.slack.router()), (FEISHU_PATH, self.feishu.router()), (DINGTALK_PATH, self.dingtalk.router())]
     }
 
     /// A bot token with every scope Warroom asks for (as if the demo app were installed),
@@ -117,7 +136,11 @@ pub fn platforms_config(sandbox_base: &str, public_url: &str) -> PlatformsConfig
             client_secret: Secret::new(SLACK_CLIENT_SECRET),
             signing_secret: Secret::new(SLACK_SIGNING_SECRET),
         }),
-        feishu_base_override: Some(feishu_base(sandbox_base)),
+        base_overrides: [
+            (warroom_core::Platform::Feishu, feishu_base(sandbox_base)),
+            (warroom_core::Platform::Dingtalk, format!("{sandbox_base}{DINGTALK_PATH}")),
+        ]
+        .into(),
     }
 }
 

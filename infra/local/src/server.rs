@@ -3,7 +3,6 @@
 //! control endpoints under `/sandbox`.
 
 use crate::control::{self, ControlContext};
-use crate::sandboxes::{FEISHU_PATH, SLACK_PATH};
 use crate::web::{self, WebContext};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -34,6 +33,8 @@ impl Draining {
 pub struct SandboxMounts {
     pub web: WebContext,
     pub control: ControlContext,
+    /// Every sandbox's API by its path (`Sandboxes::routers`).
+    pub apis: Vec<(&'static str, Router)>,
 }
 
 /// Every function's routes, merged as the Lambdas serve them one by one.
@@ -49,12 +50,11 @@ pub fn functions(state: AppState) -> Router {
 pub fn router(state: AppState, sandbox: Option<SandboxMounts>, draining: Draining) -> Router {
     let mut router = functions(state).route("/healthz", get(|| async { "ok" }));
     if let Some(mounts) = sandbox {
-        let slack = mounts.web.slack.router();
-        let feishu = mounts.web.feishu.router();
+        router = router.merge(control::router(mounts.control));
+        for (path, api) in mounts.apis {
+            router = router.nest_service(path, api);
+        }
         router = router
-            .merge(control::router(mounts.control))
-            .nest_service(SLACK_PATH, slack)
-            .nest_service(FEISHU_PATH, feishu)
             .nest("/sandbox", web::router(mounts.web))
             // axum 0.8 matches a nested `/` only without the trailing slash.
             .route("/sandbox/", get(|| async { Redirect::temporary("/sandbox") }));

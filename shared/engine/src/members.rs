@@ -16,6 +16,9 @@ pub(crate) struct Unreachable {
     /// Stable across passes, to report each one once.
     pub key: String,
     pub display: String,
+    /// Only an email to go by on a platform that finds people by phone only (DingTalk):
+    /// the fix is a phone number in Warroom, not signing in.
+    pub email_only: bool,
 }
 
 pub(crate) fn display(r: &Responder) -> String {
@@ -82,7 +85,10 @@ impl Engine {
                     }
                     reachable.push(Reachable { user, display: shown });
                 }
-                None => unreachable.push(Unreachable { key: responder_key(responder), display: shown }),
+                None => {
+                    let email_only = phone.is_none() && email.is_some() && !caps.lookup_by_email && caps.lookup_by_phone;
+                    unreachable.push(Unreachable { key: responder_key(responder), display: shown, email_only })
+                }
             }
         }
         Ok((reachable, unreachable))

@@ -133,22 +133,22 @@ impl Engine {
             if incident.war_room.unlinked_reported.contains(&person.key) {
                 continue;
             }
-            let text = format!(
-                "{} could not be invited: no linked {} account. Link it here: {}",
-                person.display,
-                integration.platform,
-                self.link_url(&integration.id)
-            );
+            let (text, why) = if person.email_only {
+                let why = format!("{} finds people by phone only, and Warroom has only an email for them", integration.platform);
+                (format!("{} could not be invited: {why}. Add their phone number to their Warroom member profile.", person.display), why)
+            } else {
+                let text = format!(
+                    "{} could not be invited: no linked {} account. Link it here: {}",
+                    person.display,
+                    integration.platform,
+                    self.link_url(&integration.id)
+                );
+                (text, "no linked account, and no match by email or phone".to_string())
+            };
             let key = crate::notice::notice_key("unl", &[incident.id.as_str(), &person.key]);
             self.send_once(platform, &crate::notice::Notice { integration: &integration.id, chat: &chat, text: &text, key: &key }).await?;
             incident = self.save_with(&incident, |inc| inc.war_room.unlinked_reported.insert(person.key.clone())).await?;
-            self.note(
-                &incident,
-                Actor::System,
-                TimelineAction::ResponderUnlinked,
-                format!("{}: no linked account, and no match by email or phone", person.display),
-            )
-            .await;
+            self.note(&incident, Actor::System, TimelineAction::ResponderUnlinked, format!("{}: {why}", person.display)).await;
         }
         let pending: Vec<&Reachable> =
             reachable.iter().filter(|r| !incident.war_room.invited.contains(&r.user) && !incident.war_room.invite_failed.contains_key(&r.user)).collect();

@@ -2,9 +2,11 @@
 //! out the platform's client and callback codec; also the install / connect flows the
 //! management API and the OAuth routes use.
 
-use crate::{feishu, slack};
+use crate::module::PlatformModule;
+use crate::{registry, slack};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use warroom_core::{CallbackCodec, Clock, ImError, ImPlatform, ImResult, Integration, IntegrationId, Platform, PlatformFactory, SealedCredentials, Store};
@@ -26,8 +28,10 @@ pub struct PlatformsConfig {
     /// `https://slack.com` (the OAuth authorize page), or the sandbox.
     pub slack_oauth_base: String,
     pub slack_app: Option<SlackApp>,
-    /// Replaces every Feishu/Lark integration's base URL (the sandbox); `None` in production.
-    pub feishu_base_override: Option<String>,
+    /// Replaces the API base URL of every integration of a platform connected by app
+    /// credentials (the sandbox); empty in production. Keyed by platform, so the runtime
+    /// reads `WARROOM_{PLATFORM}_BASE_URL` for each registered platform.
+    pub base_overrides: BTreeMap<Platform, String>,
 }
 
 impl PlatformsConfig {
@@ -37,8 +41,18 @@ impl PlatformsConfig {
             slack_api_base: slack::API_BASE.to_string(),
             slack_oauth_base: slack::OAUTH_BASE.to_string(),
             slack_app: None,
-            feishu_base_override: None,
+            base_overrides: BTreeMap::new(),
         }
+    }
+
+    /// The same configuration with `platform`'s API base replaced (the sandbox).
+    pub fn with_base_override(mut self, platform: Platform, base: impl Into<String>) -> Self {
+        self.base_overrides.insert(platform, base.into());
+        self
+    }
+
+    pub fn base_override(&self, platform: Platform) -> Option<&str> {
+        self.base_overrides.get(&platform).map(String::as_str)
     }
 }
 
@@ -53,16 +67,7 @@ pub struct Platforms {
     http: reqwest::Client,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-}
-
-/// A Feishu integration's stored (sealed) form: the app credentials the admin entered plus
-/// the bot's own open_id, learned when connecting (events name mentions only by open_id).
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
-pub struct StoredFeishu {
-    #[serde(flatten)]
-    pub credentials: feishu::FeishuCredentials,
-    #[serde(default)]
-    pub bot_open_id: Option<String>,
+    modules: Vec<Arc<dyn PlatformModule>>,
 }
 
 /// Credentials are sealed for their integration: a sealed value copied onto another
@@ -87,7 +92,7 @@ impl Platforms {
     ) -> Result<Self, reqwest::Error> {
         // Short connect, bounded total.
         let http = crate::tls::http_client_builder().connect_timeout(Duration::from_secs(3).min(timeout)).timeout(timeout).build()?;
-        Ok(Self { config, timeout, secrets, http, store, clock })
+        Ok(Self { config, timeout, secrets, http, store, clock, modules: registry::modules() })
     }
 
     /// The bound on each IM API call.
@@ -97,6 +102,29 @@ impl Platforms {
 
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// The registered module of `platform`, if this build has one.
+    pub fn module(&self, platform: Platform) -> Option<&dyn PlatformModule> {
+        self.modules.iter().find(|m| m.platform() == platform).map(|m| m.as_ref())
+    }
+
+    /// Every registered module, in registration order.
+    pub fn modules(&self) -> impl Iterator<Item = &dyn PlatformModule> {
+        self.modules.iter().map(|m| m.as_ref())
+    }
+
+    /// The module of `platform`, or the error a build without it gives.
+    pub fn module_or_err(&self, platform: Platform) -> ImResult<&dyn PlatformModule> {
+        self.module(platform).ok_or_else(|| unsupported(platform))
     }
 
     pub fn seal<T: Serialize>(&self, integration: &IntegrationId, credentials: &T) -> SealedCredentials {
@@ -117,24 +145,8 @@ impl Platforms {
         self.open(integration)
     }
 
-    pub fn feishu_credentials(&self, integration: &Integration) -> ImResult<feishu::FeishuCredentials> {
-        Ok(self.feishu_stored(integration)?.credentials)
-    }
-
-    fn feishu_stored(&self, integration: &Integration) -> ImResult<StoredFeishu> {
-        let mut stored: StoredFeishu = self.open(integration)?;
-        if let Some(base) = &self.config.feishu_base_override {
-            stored.credentials.base_url = base.clone();
-        }
-        Ok(stored)
-    }
-
     pub fn slack(&self, credentials: slack::SlackCredentials) -> Arc<dyn ImPlatform> {
         Arc::new(slack::SlackPlatform::new(credentials, self.config.slack_api_base.clone(), self.http.clone()).with_timeout(self.timeout))
-    }
-
-    pub fn feishu(&self, credentials: feishu::FeishuCredentials) -> Arc<dyn ImPlatform> {
-        Arc::new(feishu::FeishuPlatform::new(credentials, self.http.clone(), self.store.clone(), self.clock.clone()))
     }
 }
 
@@ -144,52 +156,18 @@ fn unsupported(platform: Platform) -> ImError {
 
 impl PlatformFactory for Platforms {
     fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>> {
-        match integration.platform {
-            Platform::Slack => Ok(self.slack(self.slack_credentials(integration)?)),
-            Platform::Feishu => Ok(self.feishu(self.feishu_credentials(integration)?)),
-            other => Err(unsupported(other)),
-        }
+        self.module_or_err(integration.platform)?.client(self, integration)
     }
 
     fn required_scopes(&self, platform: Platform) -> Vec<(&'static str, &'static str)> {
-        match platform {
-            Platform::Slack => slack::REQUIRED_SCOPES.to_vec(),
-            Platform::Feishu => feishu::REQUIRED_SCOPES.to_vec(),
-            _ => Vec::new(),
-        }
+        self.module(platform).map(|m| m.required_scopes().to_vec()).unwrap_or_default()
     }
 
     fn callbacks(&self, integration: &Integration) -> ImResult<Arc<dyn CallbackCodec>> {
-        match integration.platform {
-            Platform::Slack => {
-                let credentials = self.slack_credentials(integration)?;
-                // A self-managed app signs with its own secret; else the deployment's app.
-                let secret = match (credentials.signing_secret, &self.config.slack_app) {
-                    (Some(own), _) => Secret::new(own),
-                    (None, Some(app)) => app.signing_secret.clone(),
-                    (None, None) => {
-                        return Err(ImError::Unauthorized("no Slack signing secret: this integration has none and the deployment has no Slack app".into()))
-                    }
-                };
-                Ok(Arc::new(slack::SlackCodec::new(secret, self.http.clone())))
-            }
-            Platform::Feishu => {
-                let stored = self.feishu_stored(integration)?;
-                let codec = feishu::FeishuCodec::new(stored.credentials);
-                // Without the bot's own open_id, an @mention of it cannot be recognised.
-                Ok(Arc::new(match stored.bot_open_id {
-                    Some(id) => codec.with_bot_open_id(id),
-                    None => codec,
-                }))
-            }
-            other => Err(unsupported(other)),
-        }
+        self.module_or_err(integration.platform)?.callbacks(self, integration)
     }
 
     fn app_callbacks(&self, platform: Platform) -> Option<Arc<dyn CallbackCodec>> {
-        match (platform, &self.config.slack_app) {
-            (Platform::Slack, Some(app)) => Some(Arc::new(slack::SlackCodec::new(app.signing_secret.clone(), self.http.clone()))),
-            _ => None,
-        }
+        self.module(platform)?.app_callbacks(self)
     }
 }

@@ -6,7 +6,7 @@ mod sealing_key;
 
 pub use sealing_key::SealingKeySource;
 use std::sync::Arc;
-use warroom_core::{Clock, JobQueue, Store, SystemClock};
+use warroom_core::{Clock, JobQueue, Platform, Store, SystemClock};
 use warroom_engine::{Engine, EngineConfig};
 use warroom_http::{AppState, Settings};
 use warroom_platforms::{Platforms, PlatformsConfig, SlackApp};
@@ -122,7 +122,8 @@ impl Env {
 
 /// `WARROOM_SLACK_CLIENT_ID` / `_CLIENT_SECRET` / `_SIGNING_SECRET`: the deployment's own
 /// Slack app (all three, or none). `WARROOM_SLACK_API_URL`, `WARROOM_SLACK_OAUTH_URL`,
-/// `WARROOM_FEISHU_BASE_URL`: point the adapters elsewhere (the sandbox).
+/// `WARROOM_{PLATFORM}_BASE_URL` (`WARROOM_FEISHU_BASE_URL`, ...): point the adapters
+/// elsewhere (the sandbox).
 fn platforms_config(public_url: &str, get: &impl Fn(&str) -> Option<String>) -> Result<PlatformsConfig, ConfigError> {
     let mut config = PlatformsConfig::production(public_url);
     let app = [get("WARROOM_SLACK_CLIENT_ID"), get("WARROOM_SLACK_CLIENT_SECRET"), get("WARROOM_SLACK_SIGNING_SECRET")];
@@ -143,8 +144,17 @@ fn platforms_config(public_url: &str, get: &impl Fn(&str) -> Option<String>) -> 
     if let Some(url) = get("WARROOM_SLACK_OAUTH_URL") {
         config.slack_oauth_base = url;
     }
-    config.feishu_base_override = get("WARROOM_FEISHU_BASE_URL");
+    for platform in Platform::ALL.into_iter().filter(|p| *p != Platform::Slack) {
+        if let Some(url) = get(&base_url_var(platform)) {
+            config.base_overrides.insert(platform, url);
+        }
+    }
     Ok(config)
+}
+
+/// The variable that replaces a platform's API base (Slack has its own two, above).
+pub fn base_url_var(platform: Platform) -> String {
+    format!("WARROOM_{}_BASE_URL", platform.as_str().to_ascii_uppercase())
 }
 
 /// The AWS-backed ports, built once per cold start.

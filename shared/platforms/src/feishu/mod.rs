@@ -10,6 +10,7 @@ mod client;
 mod codec;
 mod crypto;
 mod login;
+mod module;
 mod platform;
 mod text;
 mod token;
@@ -18,6 +19,7 @@ pub use card::card_json;
 pub use codec::FeishuCodec;
 pub use crypto::{decrypt, encrypt, signature, verify_signature};
 pub use login::{authorize_url, login_user, LoginUser};
+pub use module::{FeishuModule, StoredFeishu};
 pub use platform::FeishuPlatform;
 
 use serde::{Deserialize, Serialize};
