@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora, fuzz/seeds/<target>/, from the reference payloads
-(shared/reference/platforms/{slack,feishu}.md: official examples and test vectors) and the
+(shared/reference/platforms/{slack,feishu,dingtalk}.md and dingtalk-wecom-notes.md: official
+examples and test vectors) and the
 project's own fixtures (shared/intake/tests/fixtures). Re-run after changing it:
     python3 fuzz/seeds/make_seeds.py
 Input formats are described in fuzz/src/lib.rs and in each target's doc comment."""
@@ -156,6 +157,115 @@ write("feishu_decrypt", "f1-ciphertext", b"#" + __import__("base64").b64decode(F
 write("feishu_decrypt", "f1-plaintext", "hello world")
 write("feishu_decrypt", "event-plaintext", v2("im.chat.disbanded_v1", {"chat_id": "oc_room"}))
 write("feishu_decrypt", "not-base64", "!not base64 at all!")
+
+# ---- DingTalk (dingtalk.md TEST VECTORS, dingtalk-wecom-notes.md Q6 and Q7) ---------------
+# The harness app is vector D1's (its token, aes_key, and owner key as the AppKey) with the
+# clock 3 s after D1's timeStamp (fuzz/src/lib.rs, DINGTALK_*), so D1 verifies on the raw path.
+D1_SIG, D1_TS, D1_NONCE = "03044561471240d4a14bb09372dfcfd4fd0e40cb", "1608001896814", "WL4PK6yA"
+D1_ENCRYPT = ("0vJiX6vliEpwG3U45CtXqi+m8PXbQRARJ8p8BbDuD1EMTDf0jKpQ79QS93qEk7XHpP6u+oTTrd15NRPvNvmBKyDCYxxOK+HZ"
+              "eKju4yhELOFchzNukR+t8SB/qk4ROMu3")
+# D1's decrypted bytes, by the vector's own account: random16, length, message, owner key, pad 31.
+D1_PLAIN = (b"l7Y3EcX2CU5w8av3" + (25).to_bytes(4, "big") + b'{"EventType":"check_url"}' + b"ding6ccabc44d2c8d38b"
+            + bytes([31]) * 31)
+D2_SIG, D2_TS, D2_NONCE = "5a65ceeef9aab2d149439f82dc191dd6c5cbe2c0", "1445827045067", "nEXhMP4r"
+D2_ENCRYPT = ("1a3NBxmCFwkCJvfoQ7WhJHB+iX3qHPsc9JbaDznE1i03peOk1LaOQoRz3+nlyGNhwmwJ3vDMG+OzrHMeiZI7gTRWVdUBmfxjZ8Ej23JV"
+              "Ya9VrYeJ5as7XM/ZpulX8NEQis44w53h1qAgnC3PRzM7Zc/D6Ibr0rgUathB6zRHP8PYrfgnNOS9PhSBdHlegK+AGGanfwjXuQ9+0pZcy0w9lQ==")
+D3_SIG, D3_TS, D3_NONCE = "f36f4ba5337d426c7d4bca0dbcb06b3ddc1388fc", "1605695694141", "WelUQl6bCqcBa2fM"
+D3_ENCRYPT = "X1VSe9cTJUMZu60d3kyLYTrBq5578ZRJtteU94wG0Q4Uk6E/wQYeJRIC0/UFW5Wkya1Ihz9oXAdLlyC9TRaqsQ=="
+D4_CIPHER = "DwCJ9BMxu4r+VTe9TD+AWc1yfxqs7d2YgepFe4XruMgh1+6pTjCCq4nqAM6StRcafOx5a1OfwmX3ckSBifatlA=="
+D1_KEY, D2_KEY = "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7", "4g5j64qlyl3zvetqxz5jiocdr586fn2zvjpa8zls3ij"
+STALE_MS = "1607990000000"  # 3.3 h before the harness clock: stale for every kind
+b64decode = __import__("base64").b64decode
+
+
+def dt_raw(query="", ts="", sign="", card_ts="", card_sign="", body=b""):
+    return f"!{query}\n{ts}\n{sign}\n{card_ts}\n{card_sign}\n".encode() + body
+
+
+def dt_event(kind, **fields):
+    return j({"EventType": kind, **fields})
+
+
+D1_QUERY = f"msg_signature={D1_SIG}&timeStamp={D1_TS}&nonce={D1_NONCE}"
+D1_BODY = j({"encrypt": D1_ENCRYPT})
+check_url = dt_event("check_url")
+write("dingtalk_events", "raw-d1-official", dt_raw(D1_QUERY, body=D1_BODY))
+write("dingtalk_events", "raw-d1-java-names", dt_raw(f"signature={D1_SIG}&timestamp={D1_TS}&nonce={D1_NONCE}", body=D1_BODY))
+write("dingtalk_events", "raw-d1-tampered", dt_raw(D1_QUERY, body=j({"encrypt": D1_ENCRYPT[:-4] + "AAAA"})))
+write("dingtalk_events", "raw-d2-other-app", dt_raw(f"msg_signature={D2_SIG}&timeStamp={D2_TS}&nonce={D2_NONCE}",
+                                                    body=j({"encrypt": D2_ENCRYPT})))
+write("dingtalk_events", "check-url", check_url)
+write("dingtalk_events", "check-suite-url", dt_event("check_create_suite_url", Random="LPIdSnlF", TestSuiteKey="suite4xxxxxxxxxxxxxxx"))
+write("dingtalk_events", "chat-disband", dt_event("chat_disband", ChatId="chat0123", OpenConversationId="cidAbC+x==",
+                                                   TimeStamp="1608001899000", EventId="ev-1"))
+write("dingtalk_events", "chat-add-member", dt_event("chat_add_member", ChatId="chat0123", UserId=["user1", "user2"],
+                                                      TimeStamp="1608001899000"))
+write("dingtalk_events", "chat-add-member-one", dt_event("chat_add_member", chatId="chat0123", UserId="user1", eventId="ev-2"))
+write("dingtalk_events", "user-add-org", dt_event("user_add_org", UserId=["user1"], CorpId="dingfuzzcorp"))
+write("dingtalk_events", "signed-at-d1", f"~{D1_TS}\n{D1_NONCE}\n".encode() + check_url)
+write("dingtalk_events", "signed-at-seconds", b"~1608001899\nn\n" + check_url)
+write("dingtalk_events", "signed-at-stale", f"~{STALE_MS}\nn\n".encode() + check_url)
+write("dingtalk_events", "ciphertext-d1", b"#" + b64decode(D1_ENCRYPT))
+write("dingtalk_events", "signed-body-d1", b"$" + D1_BODY)
+write("dingtalk_events", "signed-body-d3-other-key", b"$" + j({"encrypt": D3_ENCRYPT}))
+
+# Robot messages: the fields of the official page (notes Q7) and the Stream SDK's chatbot.py.
+robot_text = {"conversationId": "cidAbC+x==", "atUsers": [{"dingtalkId": "$:LWCP_v1:$bot", "staffId": ""}],
+              "chatbotCorpId": "dingfuzzcorp", "chatbotUserId": "$:LWCP_v1:$bot", "msgId": "msgA1", "senderNick": "Ann",
+              "isAdmin": False, "senderStaffId": "user1", "sessionWebhookExpiredTime": 1608005500000,
+              "createAt": 1608001899000, "senderCorpId": "dingfuzzcorp", "conversationType": "2",
+              "senderId": "$:LWCP_v1:$ann", "conversationTitle": "inc-1", "isInAtList": True,
+              "sessionWebhook": "https://oapi.dingtalk.com/robot/sendBySession?session=x", "text": {"content": " ack"},
+              "robotCode": "dingfuzz", "msgtype": "text"}
+robot_rich = {**robot_text, "msgtype": "richText", "msgId": "msgA2",
+              "content": {"richText": [{"text": "snooze "}, {"type": "picture", "downloadCode": "x"}, {"text": "30m"}]}}
+robot_rich.pop("text")
+robot_direct = {k: v for k, v in robot_text.items() if k not in ("isInAtList", "senderStaffId")}
+robot_direct.update(conversationType="1", text={"content": "resolve"}, msgId="msgA3")
+robot_picture = {**robot_text, "msgtype": "picture", "content": {"downloadCode": "dl", "pictureDownloadCode": "p"}}
+write("dingtalk_events", "raw-robot-reference-vector",
+      dt_raw(ts="1577262236757", sign="hmPWwU+7lVdm3ZZz0r9tSfx0L4Q26jWOZr9+Gs6EZQM=", body=j(robot_text)))
+write("dingtalk_events", "robot-text", b"@" + j(robot_text))
+write("dingtalk_events", "robot-rich-text", b"@" + j(robot_rich))
+write("dingtalk_events", "robot-direct", b"@" + j(robot_direct))
+write("dingtalk_events", "robot-picture", b"@" + j(robot_picture))
+write("dingtalk_events", "robot-signed-at-seconds", b"~@1608001899\n" + j(robot_text))
+write("dingtalk_events", "robot-signed-at-stale", f"~@{STALE_MS}\n".encode() + j(robot_text))
+write("dingtalk_events", "robot-signed-at-not-a-number", b"~@soon\n" + j(robot_text))
+
+# Card clicks (notes Q6): our button ids `<action>|<incident>`, or a custom template's params.
+card_click = {"type": "actionCallback", "outTrackId": "wr_0123", "corpId": "dingfuzzcorp", "userId": "user1",
+              "content": json.dumps({"cardPrivateData": {"actionIds": ["ack|inc_01"], "params": {}}})}
+card_params = {**card_click, "openConversationId": "cidAbC+x==",
+               "content": json.dumps({"cardPrivateData": {"actionIds": ["b1"],
+                                                          "params": {"action": "snooze:30", "incident_id": "inc_01"}}})}
+card_object = {**card_click, "content": {"cardPrivateData": {"actionIds": ["resolve|inc_02"]}}}
+write("dingtalk_events", "raw-card-notes-vector",
+      dt_raw(card_ts="1700000000000", card_sign="I85VWQbGCqbDkjEb7rsCEkTKI9QSL3wzLms54MiwXlg=", body=j(card_click)))
+write("dingtalk_events", "card-action-id", b"^" + j(card_click))
+write("dingtalk_events", "card-params", b"^" + j(card_params))
+write("dingtalk_events", "card-object-content", b"^" + j(card_object))
+write("dingtalk_events", "card-other-type", b"^" + j({**card_click, "type": "cardDataChanged"}))
+write("dingtalk_events", "card-signed-at-seconds", b"~^1608001890\n" + j(card_click))
+write("dingtalk_events", "card-signed-at-stale", b"~^1608001000000\n" + j(card_click))
+
+write("dingtalk_decrypt", "d1-official", f"!{D1_SIG}\n{D1_TS}\n{D1_NONCE}\n{D1_ENCRYPT}")
+write("dingtalk_decrypt", "d1-uppercase-signature", f"!{D1_SIG.upper()}\n{D1_TS}\n{D1_NONCE}\n{D1_ENCRYPT}")
+write("dingtalk_decrypt", "d2-other-app", f"!{D2_SIG}\n{D2_TS}\n{D2_NONCE}\n{D2_ENCRYPT}")
+write("dingtalk_decrypt", "d3-other-app", f"!{D3_SIG}\n{D3_TS}\n{D3_NONCE}\n{D3_ENCRYPT}")
+write("dingtalk_decrypt", "not-base64", "!\n\n\nnot base64 at all!")
+write("dingtalk_decrypt", "d1-ciphertext", b"#" + b64decode(D1_ENCRYPT))
+write("dingtalk_decrypt", "d4-ciphertext", b"#" + b64decode(D4_CIPHER))
+write("dingtalk_decrypt", "d1-plaintext-blocks", b"&" + D1_PLAIN)
+# 16-byte padding (DingTalk's Go and Rust code) for the CorpId: 16 + 4 + 7 + 12 = 39 bytes, pad 9.
+write("dingtalk_decrypt", "plaintext-blocks-pad16", b"&" + b"0123456789abcdef" + (7).to_bytes(4, "big") + b"success"
+      + b"dingfuzzcorp" + bytes([9]) * 9)
+write("dingtalk_decrypt", "key-d1", "%" + D1_KEY)
+write("dingtalk_decrypt", "key-d2-spaced", "% " + D2_KEY + "\n")
+write("dingtalk_decrypt", "key-too-short", "%" + D1_KEY[:42])
+write("dingtalk_decrypt", "message-check-url", check_url)
+write("dingtalk_decrypt", "message-success", "success")
+write("dingtalk_decrypt", "message-not-utf8", b"\xff\xfe{}")
 
 # ---- Intake (the project's fixtures) ------------------------------------------------------
 for f in sorted(FIXTURES.glob("*.json")):

@@ -4,10 +4,12 @@
 //! What counts as a secret, found without a hand-kept list that would go stale:
 //! - literals in the test sources: `const`/`static` string items whose name says secret,
 //!   token, key, password…, and string values given to fields so named (`signing_secret:
-//!   "…"`, `"app_secret": "…"`);
+//!   "…"`, `"app_secret": "…"`, DingTalk's `event_aes_key: "…"`);
 //! - credentials the sandboxes and the API mint at run time, by shape: Slack tokens
 //!   (`xoxb-…`), Warroom API keys (`wr_` + 32 base-32 characters), Feishu tenant and user
-//!   access tokens (`t-`/`u-` + 40 hex digits).
+//!   access tokens (`t-`/`u-` + 40 hex digits), DingTalk access tokens (32 hex digits, which
+//!   only count where a token goes: `access_token=`, `"accessToken": "`, the
+//!   `x-acs-dingtalk-access-token` header; bare, they look like any digest or id).
 //!
 //! A finding names the file, the line and which secret, never the secret itself.
 
@@ -19,7 +21,8 @@ use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 
 /// Names (upper-cased) that mark a literal as a secret.
-const SECRET_WORDS: &[&str] = &["SECRET", "TOKEN", "ENCRYPT", "SIGNING", "PASSWORD", "CREDENTIAL", "API_KEY", "PRIVATE"];
+/// `AES_KEY`: DingTalk's event-subscription EncodingAESKey (`event_aes_key`).
+const SECRET_WORDS: &[&str] = &["SECRET", "TOKEN", "ENCRYPT", "SIGNING", "PASSWORD", "CREDENTIAL", "API_KEY", "PRIVATE", "AES_KEY"];
 /// Shorter values are too likely to occur by chance (and are not realistic secrets).
 const MIN_LEN: usize = 8;
 
@@ -99,6 +102,7 @@ fn minted() -> Vec<(&'static str, &'static str, Regex)> {
         ("Warroom API key", "wr_", Regex::new(r"\bwr_[0-9a-z]{32}\b").unwrap()),
         ("Feishu tenant access token", "t-", Regex::new(r"\bt-[0-9a-f]{40}\b").unwrap()),
         ("Feishu user access token", "u-", Regex::new(r"\bu-[0-9a-f]{40}\b").unwrap()),
+        ("DingTalk access token", "access", Regex::new(r"\b(?:access_token|accessToken|access-token)\W{1,8}([0-9a-f]{32})\b").unwrap()),
     ]
 }
 
@@ -126,6 +130,11 @@ impl Scanner {
     pub fn needles(&self) -> usize {
         self.needles.len()
     }
+    /// How many kinds of run-time credentials are looked for by shape.
+    pub fn minted_kinds(&self) -> usize {
+        self.minted.len()
+    }
+
 
     /// Findings in one line of text.
     pub fn line(&self, text: &str) -> Vec<(String, String)> {
@@ -138,8 +147,10 @@ impl Scanner {
         }
         for (label, prefix, re) in &self.minted {
             if text.contains(prefix) {
-                for m in re.find_iter(text) {
-                    out.push((label.to_string(), hint(m.as_str())));
+                // The token itself: the capture group where the shape includes its context.
+                for caps in re.captures_iter(text) {
+                    let token = caps.get(1).or_else(|| caps.get(0)).map_or("", |m| m.as_str());
+                    out.push((label.to_string(), hint(token)));
                 }
             }
         }
@@ -205,6 +216,36 @@ mod tests {
         assert_eq!(scanner.line("key wr_0123456789abcdefghjkmnpqrstvwxyz used")[0].0, "Warroom API key");
         assert!(scanner.line("key prefix wr_01 listed").is_empty(), "a key's short prefix is not the key");
         assert_eq!(scanner.line(&format!("t-{}", "ab".repeat(20)))[0].0, "Feishu tenant access token");
+    }
+
+    #[test]
+    fn dingtalk_access_tokens_are_found_where_a_token_goes_and_aes_keys_by_name() {
+        let scanner = Scanner::new(literals_in(SOURCE, "src.rs"));
+        let token = "0123456789abcdef0123456789abcdef";
+        for line in [
+            format!("GET https://oapi.dingtalk.com/topapi/im/chat/scenegroup/create?access_token={token}"),
+            format!(r#"body {{"accessToken":"{token}","expireIn":7200}}"#),
+            format!(r#"{{"errcode":0,"access_token": "{token}"}}"#),
+            format!("headers {{\"x-acs-dingtalk-access-token\": \"{token}\"}}"),
+            format!("token cached access_token={token} ttl_secs=6900"),
+        ] {
+            assert_eq!(scanner.line(&line), [("DingTalk access token".to_string(), "0123… (32 chars)".to_string())], "{line}");
+        }
+        // 32 hex digits elsewhere are digests and ids (delivery ids, scene-group uuids, event ids).
+        for line in [
+            format!("duplicate delivery sha:{token} ignored"),
+            format!("scene group uuid={token} created"),
+            format!("event_id={token} tenant_access_token fetched"),
+            format!("access token refused; refreshing once request={token}"),
+            "call GET /gettoken?access_token=%2A%2A%2A&appkey=dingapp".to_string(),
+        ] {
+            assert!(scanner.line(&line).is_empty(), "{line}");
+        }
+        let aes = literals_in(
+            r#"const AES_KEY: &str = "o1w0aum42yaptlz8alnhwikjd3jenzt9cb9wmzptgus"; x(json!({"event_aes_key": "Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7"}))"#,
+            "t.rs",
+        );
+        assert_eq!(aes.iter().map(|n| n.value.len()).collect::<Vec<_>>(), [43, 43], "{aes:?}");
     }
 
     #[test]

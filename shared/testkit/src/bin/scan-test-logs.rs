@@ -47,12 +47,13 @@ fn main() -> ExitCode {
         Err(e) => return fail(&format!("reading {}: {e}", logs.display())),
     };
     println!(
-        "scanned {} log files ({} lines, {:.1} MiB) under {} for {} secret literals and 4 kinds of minted credentials",
+        "scanned {} log files ({} lines, {:.1} MiB) under {} for {} secret literals and {} kinds of minted credentials",
         coverage.files,
         coverage.lines,
         coverage.bytes as f64 / (1024.0 * 1024.0),
         logs.display(),
-        scanner.needles()
+        scanner.needles(),
+        scanner.minted_kinds()
     );
     if coverage.files < min_files {
         return fail(&format!("only {} log files (expected at least {min_files}): was test logging on?", coverage.files));
