@@ -6,9 +6,9 @@
 //! (`sandbox_server`, seeded by the same [`Sandboxes::start`]) that outlives restarts of
 //! `warroom-local --sandbox-url`.
 
+use axum::Router;
 use serde::{Deserialize, Serialize};
 use warroom_platforms::{feishu, slack, PlatformsConfig, SlackApp};
-use axum::Router;
 use warroom_sandbox::dingtalk::{self as dingtalk_sandbox, DingTalkSandbox};
 use warroom_sandbox::feishu::{self as feishu_sandbox, FeishuSandbox};
 use warroom_sandbox::slack::{self as slack_sandbox, SlackSandbox};

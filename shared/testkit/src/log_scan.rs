@@ -135,7 +135,6 @@ impl Scanner {
         self.minted.len()
     }
 
-
     /// Findings in one line of text.
     pub fn line(&self, text: &str) -> Vec<(String, String)> {
         let mut out = Vec::new();

@@ -294,7 +294,10 @@ async fn phone_lookups_use_the_old_api_and_answer_none_for_unknown_numbers() {
 }
 
 fn denied(scope: &str) -> Reply {
-    Reply(403, json!({"code": "Forbidden.AccessDenied.AccessTokenPermissionDenied", "message": "没有调用该接口的权限", "accessdenieddetail": {"requiredScopes": [scope]}}))
+    Reply(
+        403,
+        json!({"code": "Forbidden.AccessDenied.AccessTokenPermissionDenied", "message": "没有调用该接口的权限", "accessdenieddetail": {"requiredScopes": [scope]}}),
+    )
 }
 
 #[tokio::test]

@@ -32,7 +32,13 @@ impl DingTalkPlatform {
         let calls: [(&str, Method, &str, serde_json::Value, bool); 4] = [
             ("qyapi_chat_manage", Method::POST, "/v1.0/im/sceneGroup/member/add", json!({"open_conversation_id": NO_GROUP, "user_ids": "warroom_probe"}), true),
             ("qyapi_chat_read", Method::POST, "/v1.0/im/sceneGroups/query", json!({"openConversationId": NO_GROUP}), true),
-            ("qyapi_robot_sendmsg", Method::POST, "/v1.0/robot/groupMessages/send", json!({"robotCode": robot, "openConversationId": NO_GROUP, "msgKey": "sampleText", "msgParam": "{\"content\":\"probe\"}"}), true),
+            (
+                "qyapi_robot_sendmsg",
+                Method::POST,
+                "/v1.0/robot/groupMessages/send",
+                json!({"robotCode": robot, "openConversationId": NO_GROUP, "msgKey": "sampleText", "msgParam": "{\"content\":\"probe\"}"}),
+                true,
+            ),
             ("qyapi_get_member_by_mobile", Method::POST, "/topapi/v2/user/getbymobile", json!({"mobile": NO_PHONE}), false),
         ];
         let mut denied = Vec::new();
