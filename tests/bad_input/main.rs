@@ -14,6 +14,7 @@
 mod callbacks;
 #[path = "../common/mod.rs"]
 mod common;
+mod dingtalk;
 mod feishu;
 mod intake;
 mod slack;

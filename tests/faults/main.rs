@@ -18,6 +18,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod dingtalk;
 mod feishu;
 mod plan;
 mod slack;

@@ -130,6 +130,35 @@ pub(crate) fn deliver_body(template: &str, out_track_id: &str, route_key: &str, 
     })
 }
 
+/// A notice as a card without buttons (see `notice.rs`): the shared template's title and
+/// content, plus `kind` for a custom template to tell notices from status cards.
+pub(crate) fn notice_body(template: &str, out_track_id: &str, route_key: &str, robot_code: &str, open_conversation_id: &str, text: &str) -> Value {
+    let text = fit(&md_escape(text), MAX_VALUE_BYTES);
+    let layout = json!({"order": ["msgTitle", "msgContent"]}).to_string();
+    let mut map = Map::new();
+    for (k, v) in [
+        ("msgTitle", "Warroom".to_owned()),
+        ("msgContent", text.clone()),
+        ("flowStatus", FLOW_FINISHED.to_owned()),
+        ("sys_full_json_obj", layout),
+        ("markdown", text),
+        ("kind", "notice".to_owned()),
+    ] {
+        map.insert(k.to_owned(), Value::String(v));
+    }
+    json!({
+        "cardTemplateId": template,
+        "outTrackId": out_track_id,
+        "cardData": {"cardParamMap": map},
+        "callbackType": "HTTP",
+        "callbackRouteKey": route_key,
+        "openSpaceId": format!("dtv1.card//IM_GROUP.{open_conversation_id}"),
+        "imGroupOpenSpaceModel": {"supportForward": false},
+        "imGroupOpenDeliverModel": {"robotCode": robot_code},
+        "userIdType": 1,
+    })
+}
+
 /// The `PUT /v1.0/card/instances` body that replaces the card's data.
 pub(crate) fn update_body(out_track_id: &str, card: &Card) -> Value {
     json!({

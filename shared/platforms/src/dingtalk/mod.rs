@@ -17,6 +17,7 @@ mod client;
 mod codec;
 mod crypto;
 mod module;
+mod notice;
 mod platform;
 mod probe;
 mod sign;

@@ -60,6 +60,10 @@ impl DingTalkPlatform {
         &self.client.credentials
     }
 
+    pub(crate) fn credentials(&self) -> &DingTalkCredentials {
+        self.creds()
+    }
+
     pub(crate) fn client(&self) -> &Client {
         &self.client
     }
@@ -230,6 +234,11 @@ impl ImPlatform for DingTalkPlatform {
     async fn update_card(&self, _chat: &ChatId, message: &MessageId, card: &Card) -> ImResult<()> {
         let body = update_body(message.as_str(), card);
         self.client.new_api(Method::PUT, "/v1.0/card/instances", CARD_WRITE, Some(&body)).await.map(drop)
+    }
+
+    /// A card under an id derived from the key, so a retry cannot post it twice (`notice.rs`).
+    async fn send_notice(&self, chat: &ChatId, text: &str, key: &str) -> ImResult<MessageId> {
+        self.deliver_notice(chat, text, key).await
     }
 
     async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId> {
