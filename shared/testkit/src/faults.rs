@@ -193,7 +193,8 @@ async fn layer(State(faults): State<Faults>, request: Request, next: Next) -> Re
         return StatusCode::BAD_REQUEST.into_response();
     };
     let fault = faults.decide(&bytes);
-    tracing::debug!(method = %parts.method, uri = %parts.uri, ?fault, "fault layer");
+    // The path only: a query may carry a token (DingTalk's old API takes `?access_token=`).
+    tracing::debug!(method = %parts.method, path = %parts.uri.path(), ?fault, "fault layer");
     let hang = faults.inner.config.hang;
     match fault {
         Some(FaultKind::Unavailable) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
