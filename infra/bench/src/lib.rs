@@ -22,6 +22,7 @@
 #![recursion_limit = "256"]
 
 pub mod buckets;
+pub mod dingtalk;
 pub mod lambda;
 pub mod load;
 pub mod report;

@@ -121,12 +121,20 @@ impl Engine {
 impl JobHandler for Engine {
     async fn handle(&self, job: &Job, delivery: &Delivery) -> Outcome {
         // Reservations belong to the job's group: one job of it runs at a time.
-        let error = match crate::throttle::HOLDER.scope(job.group(), self.run(job)).await {
+        let (result, own_slot) = crate::throttle::OWN_SLOT
+            .scope(std::cell::Cell::new(false), async {
+                let result = crate::throttle::HOLDER.scope(job.group(), self.run(job)).await;
+                (result, crate::throttle::OWN_SLOT.with(|own| own.get()))
+            })
+            .await;
+        let error = match result {
             Ok(()) => return Outcome::Done,
             Err(e) => e,
         };
         if let EngineError::Platform(ImError::RateLimited { retry_after }) = &error {
-            return Outcome::Defer(*retry_after + contention_jitter(delivery.receive_count));
+            // Back at its own booked slot exactly; the platform's own refusals are spread out.
+            let jitter = if own_slot { Duration::ZERO } else { contention_jitter(delivery.receive_count) };
+            return Outcome::Defer(*retry_after + jitter);
         }
         // The source said when to come back (`Retry-After`): then, not by our backoff, and,
         // like an IM rate limit, a deferral rather than a failed attempt.

@@ -7,6 +7,7 @@ use crate::dingtalk::{card_param_map, test_credentials, Edition};
 use axum::body::{to_bytes, Body};
 use axum::http::{Request, Response};
 use std::sync::Mutex;
+use std::time::Duration;
 use warroom_core::incident::{Severity, Status};
 use warroom_store::embedded::EmbeddedStore;
 
