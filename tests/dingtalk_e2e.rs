@@ -232,3 +232,27 @@ async fn enabling_war_rooms_is_refused_while_a_permission_point_is_missing_and_a
     let (code, body) = w.enable(&id).await;
     assert!(code < 300, "granted in the console, enabling probes again and succeeds: {code} {body}");
 }
+
+#[tokio::test]
+async fn a_group_disbanded_inside_dingtalk_is_recorded_once_and_never_recreated() {
+    let w = start(None).await;
+    let id = w.connected().await;
+    w.app.store.enable_war_room(&w.app.tenant, &id).await.unwrap();
+    w.app.post("/hooks/generic", &w.app.intake_key, common::event("e1", "triggered", 0, &["Ada"])).await;
+    w.app.drain().await;
+    let ocid = w.app.incident("e1").await.war_room.chat_id.clone().unwrap().to_string();
+
+    let ack = w.sandbox.disband_from_inside(&ocid, "u_ada").await.unwrap().expect("an event URL is set");
+    assert!(ack.acknowledged, "answered with the encrypted success: {ack:?}");
+    let again = w.sandbox.last_delivery().unwrap();
+    // Event pushes carry their signature in the query (ref §2a).
+    let url = reqwest::Url::parse_with_params(&again.url, &again.signing).unwrap();
+    let redelivered = reqwest::Client::new().post(url).header("content-type", "application/json").body(again.body.clone());
+    assert_eq!(redelivered.send().await.unwrap().status(), 200, "a redelivery is answered");
+    w.app.post("/hooks/generic", &w.app.intake_key, common::event("e1", "triggered", 30, &["Ada", "Bob"])).await;
+    w.app.drain().await;
+    let inc = w.app.incident("e1").await;
+    assert_eq!(inc.war_room.state, WarRoomState::DisbandedExternally);
+    assert_eq!(w.sandbox.groups().len(), 1, "never recreated");
+    assert_eq!(w.app.timeline(&inc).await.iter().filter(|e| e.action == TimelineAction::DisbandedExternally).count(), 1);
+}
