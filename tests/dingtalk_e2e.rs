@@ -182,6 +182,12 @@ async fn a_dingtalk_war_room_opens_is_acknowledged_from_its_card_answers_a_menti
     }
     eprintln!("DingTalk calls for one incident's life (connect and enable included): {} {by_path:#?}", calls.len());
     assert_eq!(w.sandbox.rate_limited_count(), 0);
+    // The integration shows the month's metered calls, counted as DingTalk counts them.
+    let resp = reqwest::Client::new().get(format!("{}/api/v1/integrations/{id}", w.app.url)).bearer_auth(&w.app.admin_key).send().await.unwrap();
+    let detail: Value = resp.json().await.unwrap();
+    assert_eq!(detail["usage"]["calls_this_month"], json!(w.sandbox.calls_this_month(APP)), "{detail}");
+    assert_eq!(detail["usage"]["monthly_quota"], json!(10_000));
+    assert_eq!(detail["usage"]["warning"], Value::Null);
 }
 
 #[tokio::test]

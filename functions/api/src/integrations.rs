@@ -30,9 +30,19 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<V
     Ok(Json(json!({ "integrations": items })))
 }
 
+/// The detail, with the platform quota used where the platform has one (DingTalk).
 async fn show(State(state): State<AppState>, caller: Caller, PathParams(id): PathParams<String>) -> ApiResult<Json<Value>> {
     let integration = lookup::integration(&state, &caller, &id).await?;
-    Ok(Json(view(&state, &integration)))
+    let mut detail = view(&state, &integration);
+    if let (Some(platforms), Value::Object(fields)) = (state.platforms.as_deref(), &mut detail) {
+        if let Some(usage) = match platforms.module(integration.platform) {
+            Some(module) => module.usage(platforms, &integration).await,
+            None => None,
+        } {
+            fields.insert("usage".into(), usage);
+        }
+    }
+    Ok(Json(detail))
 }
 
 async fn remove(State(state): State<AppState>, caller: Caller, PathParams(id): PathParams<String>) -> ApiResult<StatusCode> {

@@ -107,6 +107,13 @@ pub trait PlatformModule: Send + Sync {
     /// is nothing to paste.
     fn setup(&self, platforms: Option<&Platforms>, integration: &Integration, base: &str) -> Option<Value>;
 
+    /// What the integration has used of a platform quota (DingTalk's monthly API calls),
+    /// for the integration's detail; `None` where the platform has none.
+    async fn usage(&self, platforms: &Platforms, integration: &Integration) -> Option<Value> {
+        let _ = (platforms, integration);
+        None
+    }
+
     /// Signing in from the IM app (its web-app homepage), where the platform offers it.
     fn sign_in(&self) -> Option<&dyn SignIn> {
         None

@@ -138,6 +138,9 @@ pub fn dedupe(key: &str) -> Key {
 pub fn ephemeral(key: &str) -> Key {
     Key::new(format!("EPH#{key}"), "EPH")
 }
+pub fn counter(key: &str) -> Key {
+    Key::new(format!("COUNTER#{key}"), "COUNTER")
+}
 pub fn bucket(key: &str) -> Key {
     Key::new(format!("BUCKET#{key}"), "BUCKET")
 }

@@ -169,6 +169,10 @@ pub trait Store: Send + Sync {
     async fn get_ephemeral(&self, key: &str, now: Timestamp) -> StoreResult<Option<String>>;
     /// Reads and deletes in one step: exactly one caller gets the value (single-use states).
     async fn take_ephemeral(&self, key: &str, now: Timestamp) -> StoreResult<Option<String>>;
+    /// Adds `by` to a counter and returns its new total, atomically across all instances.
+    /// A counter lives `ttl` from its first addition; after that it starts again from zero
+    /// (a monthly API quota is a counter keyed by the month).
+    async fn add_to_counter(&self, key: &str, by: u64, ttl: Duration, now: Timestamp) -> StoreResult<u64>;
     /// Takes `n` tokens from a shared bucket, atomically across all instances.
     async fn take_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Take>;
     /// Books `n` tokens at the earliest time the bucket allows (see

@@ -233,11 +233,11 @@ impl Client {
 
     async fn call(&self, gen: Gen, method: Method, path: &str, scope: &str, body: Option<&Value>) -> ImResult<Value> {
         let token = self.tokens.current().await?;
-        let result = match self.once(gen, &method, path, scope, body, token.expose()).await {
+        let result = match self.counted(gen, &method, path, scope, body, token.expose()).await {
             Err(Failure::TokenRejected(_)) => {
                 tracing::info!(client_id = %self.credentials.client_id, "access token refused; refreshing once");
                 let token = self.tokens.refresh().await?;
-                self.once(gen, &method, path, scope, body, token.expose()).await.map_err(|f| match f {
+                self.counted(gen, &method, path, scope, body, token.expose()).await.map_err(|f| match f {
                     Failure::TokenRejected(msg) => ImError::Unauthorized(msg),
                     Failure::Im(e) => e,
                 })
@@ -247,6 +247,15 @@ impl Client {
         };
         if let Err(ImError::MissingPermission { scope }) = &result {
             self.remember_denied(scope).await;
+        }
+        result
+    }
+
+    /// One call, counted against the monthly quota when DingTalk meters it (`usage`).
+    async fn counted(&self, gen: Gen, method: &Method, path: &str, scope: &str, body: Option<&Value>, token: &str) -> Result<Value, Failure> {
+        let result = self.once(gen, method, path, scope, body, token).await;
+        if super::usage::metered(path) {
+            super::usage::record(self.store.as_ref(), &self.credentials, self.clock.now()).await;
         }
         result
     }

@@ -23,6 +23,7 @@ mod probe;
 mod sign;
 mod text;
 mod token;
+mod usage;
 
 pub use card::{card_param_map, DEFAULT_CARD_TEMPLATE_ID};
 pub use codec::DingTalkCodec;

@@ -133,6 +133,12 @@ impl PlatformModule for DingTalkModule {
         Ok(Arc::new(DingTalkCodec::new(stored(platforms, integration)?).with_clock(platforms.clock())))
     }
 
+    /// Metered calls this month against the edition's quota (see `usage.rs`).
+    async fn usage(&self, platforms: &Platforms, integration: &Integration) -> Option<Value> {
+        let credentials = stored(platforms, integration).ok()?;
+        Some(super::usage::usage(platforms.store().as_ref(), &credentials, platforms.clock().now()).await)
+    }
+
     /// The event subscription's request URL and the robot's message URL are the same route
     /// (the codec tells them apart); the card callback is registered when connecting.
     fn setup(&self, _platforms: Option<&Platforms>, integration: &Integration, base: &str) -> Option<Value> {

@@ -82,6 +82,47 @@ fn live_value(item: Option<Item>, now: Timestamp) -> StoreResult<Option<String>>
     Ok((stored.expires_at_ms > now.millis()).then_some(stored.value))
 }
 
+/// The counter's total.
+const TOTAL: &str = "total";
+
+/// One conditional update and no read: add to a live counter, or start an expired (or
+/// absent) one at `by` with a new expiry; the new total comes back either way. Two
+/// writers racing on a restart: one restart wins, the other's condition then sees a live
+/// counter and adds to it.
+pub(super) async fn add_to_counter(store: &DynamoStore, key: &str, by: u64, ttl: Duration, now: Timestamp) -> StoreResult<u64> {
+    let key = keys::counter(key);
+    let now_ms = now.millis();
+    if by == 0 {
+        // A read: an update that changes nothing need not return the attribute (moto omits it).
+        let Some(item) = store.get_item(&key).await? else { return Ok(0) };
+        let live = attr_i64(&item, EXPIRES_AT_MS, "counter")?.is_some_and(|exp| exp > now_ms);
+        return Ok(if live { u64::try_from(attr_i64(&item, TOTAL, "counter")?.unwrap_or(0)).unwrap_or(0) } else { 0 });
+    }
+    let expires = expires_ms(now, ttl);
+    let by = i64::try_from(by).map_err(|_| StoreError::Invalid(format!("counter increment {by} too large")))?;
+    let add = Expr::when("#exp > :now").set("ADD #total :by").name("#exp", EXPIRES_AT_MS).name("#total", TOTAL).value(":now", n(now_ms)).value(":by", n(by));
+    let restart = Expr::when("attribute_not_exists(#exp) OR #exp <= :now")
+        .set("SET #total = :by, #exp = :exp, #ttl = :ttl, #kind = :kind")
+        .name("#exp", EXPIRES_AT_MS)
+        .name("#total", TOTAL)
+        .name("#ttl", EXPIRES_AT)
+        .name("#kind", KIND)
+        .value(":now", n(now_ms))
+        .value(":by", n(by))
+        .value(":exp", n(expires))
+        .value(":ttl", n(ttl_secs(expires)))
+        .value(":kind", s("counter"));
+    for _ in 0..TOKEN_ROUNDS {
+        for expr in [&add, &restart] {
+            if let Written::Done(item) = store.update_item_returning(&key, expr.clone()).await? {
+                let total = attr_i64(&item, TOTAL, "counter")?.unwrap_or(by);
+                return Ok(u64::try_from(total).unwrap_or(0));
+            }
+        }
+    }
+    Err(StoreError::Unavailable { message: format!("counter {} kept moving; try again", key.pk), retryable: true })
+}
+
 /// GCRA on one number per bucket, with no read on the hot path: a conditional update
 /// that advances a running TAT, else one that restarts an idle bucket; only if both
 /// conditions fail is the TAT read, to say how long to wait.

@@ -194,6 +194,9 @@ impl Store for DynamoStore {
     async fn take_ephemeral(&self, key: &str, now: Timestamp) -> StoreResult<Option<String>> {
         ephemeral::take(self, key, now).await
     }
+    async fn add_to_counter(&self, key: &str, by: u64, ttl: Duration, now: Timestamp) -> StoreResult<u64> {
+        ephemeral::add_to_counter(self, key, by, ttl, now).await
+    }
     async fn take_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Take> {
         ephemeral::take_tokens(self, bucket, n, now).await
     }

@@ -1,7 +1,7 @@
 //! Short-lived state: dedupe claims, ephemeral values and rate-limit buckets. Each item
 //! carries `expires_at_ms`; expired items read as absent and may be overwritten.
 
-use super::records::{Bucket, Claim, Ephemeral};
+use super::records::{Bucket, Claim, Counter, Ephemeral};
 use super::tx::{View, WriteTx};
 use crate::keys;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use warroom_core::ratelimit::{decide, BucketSpec, Take};
 use warroom_core::{StoreError, StoreResult, Timestamp};
 
 /// Partition-key prefixes of every item kind that expires.
-const EXPIRING_KINDS: [&str; 3] = ["DEDUPE#", "EPH#", "BUCKET#"];
+const EXPIRING_KINDS: [&str; 4] = ["DEDUPE#", "EPH#", "BUCKET#", "COUNTER#"];
 
 /// True for exactly one claimer until the claim expires. The check and the write share
 /// one write transaction, so concurrent claimers are serialised.
@@ -39,6 +39,24 @@ pub(super) fn take_ephemeral(tx: &mut WriteTx, key: &str, now: Timestamp) -> Sto
     };
     tx.delete(&k)?;
     Ok(stored.is_live(now).then_some(stored.item.value))
+}
+
+/// Read and write in one write transaction: concurrent additions are serialised. An
+/// expired counter reads as absent and starts again, with a new expiry.
+pub(super) fn add_to_counter(tx: &mut WriteTx, key: &str, by: u64, ttl: Duration, now: Timestamp) -> StoreResult<u64> {
+    let k = keys::counter(key);
+    match tx.get_stored::<Counter>(&k)?.filter(|c| c.is_live(now)) {
+        Some(stored) => {
+            let total = stored.item.total.saturating_add(by);
+            let expires = stored.expires_at_ms.unwrap_or_else(|| now.plus(ttl).millis());
+            tx.put_expiring(&k, &Counter { total }, expires)?;
+            Ok(total)
+        }
+        None => {
+            tx.put_expiring(&k, &Counter { total: by }, now.plus(ttl).millis())?;
+            Ok(by)
+        }
+    }
 }
 
 /// GCRA via the shared `decide`. The bucket expires at its TAT: from then on it is full,

@@ -253,6 +253,10 @@ impl Store for EmbeddedStore {
         let key = key.to_owned();
         db::write(&self.db, move |tx| ephemeral::take_ephemeral(tx, &key, now)).await
     }
+    async fn add_to_counter(&self, key: &str, by: u64, ttl: Duration, now: Timestamp) -> StoreResult<u64> {
+        let key = key.to_owned();
+        db::write(&self.db, move |tx| ephemeral::add_to_counter(tx, &key, by, ttl, now)).await
+    }
     async fn take_tokens(&self, bucket: &BucketSpec, n: u32, now: Timestamp) -> StoreResult<Take> {
         let bucket = bucket.clone();
         db::write(&self.db, move |tx| ephemeral::take_tokens(tx, &bucket, n, now)).await

@@ -40,6 +40,12 @@ pub(super) struct Ephemeral {
     pub value: String,
 }
 
+/// A counter's total (its expiry is the item's).
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Counter {
+    pub total: u64,
+}
+
 /// A GCRA bucket: its theoretical arrival time (see `warroom_core::ratelimit`).
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Bucket {

@@ -51,6 +51,8 @@ macro_rules! store_conformance {
             shortlived::a_bucket_refills_at_its_rate_and_says_how_long_to_wait,
             shortlived::twenty_concurrent_reservations_line_up_one_interval_apart,
             shortlived::asking_a_bucket_for_more_than_it_holds_is_invalid,
+            shortlived::fifty_concurrent_counter_additions_each_see_their_own_total,
+            shortlived::a_counter_starts_again_once_its_time_is_up,
             admin::every_tenant_is_listed_once_in_id_order_and_nothing_else_is,
         );
     };

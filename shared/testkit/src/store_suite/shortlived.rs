@@ -106,3 +106,27 @@ pub async fn asking_a_bucket_for_more_than_it_holds_is_invalid(store: S) {
     assert!(matches!(store.take_tokens(&spec, 3, T0).await, Err(StoreError::Invalid(_))));
     assert_eq!(store.take_tokens(&spec, 2, T0).await.unwrap(), Take::Granted, "the refusal took nothing");
 }
+
+/// Fifty concurrent additions: every total from 1 to 50 handed out once, none lost.
+pub async fn fifty_concurrent_counter_additions_each_see_their_own_total(store: S) {
+    let k = key("calls");
+    let tasks = (0..50).map(|_| {
+        let (store, k) = (store.clone(), k.clone());
+        tokio::spawn(async move { store.add_to_counter(&k, 1, Duration::from_secs(3600), T0).await.unwrap() })
+    });
+    let mut totals: Vec<u64> = futures::future::join_all(tasks).await.into_iter().map(|r| r.unwrap()).collect();
+    totals.sort_unstable();
+    assert_eq!(totals, (1..=50).collect::<Vec<u64>>());
+    assert_eq!(store.add_to_counter(&k, 0, Duration::from_secs(3600), T0).await.unwrap(), 50, "adding nothing reads the total");
+}
+
+/// A counter lives its ttl from its first addition (later additions do not extend it),
+/// then starts again; other keys are other counters.
+pub async fn a_counter_starts_again_once_its_time_is_up(store: S) {
+    let (k, other) = (key("calls-2026-12"), key("calls-2027-01"));
+    let ttl = Duration::from_secs(60);
+    assert_eq!(store.add_to_counter(&k, 3, ttl, T0).await.unwrap(), 3);
+    assert_eq!(store.add_to_counter(&k, 2, ttl, T0.plus(Duration::from_secs(59))).await.unwrap(), 5);
+    assert_eq!(store.add_to_counter(&other, 7, ttl, T0).await.unwrap(), 7);
+    assert_eq!(store.add_to_counter(&k, 4, ttl, T0.plus(Duration::from_secs(61))).await.unwrap(), 4, "expired: counted afresh");
+}
