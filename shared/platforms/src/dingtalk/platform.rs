@@ -220,10 +220,12 @@ impl ImPlatform for DingTalkPlatform {
         Ok(result)
     }
 
-    /// `outTrackId` = hash(chat, incident): one card per incident and group, edited in place.
+    /// `outTrackId` = `wrc_` + hash(chat, incident): one card per incident and group, edited in place.
     async fn post_card(&self, chat: &ChatId, card: &Card) -> ImResult<MessageId> {
         let c = self.creds();
-        let track = format!("wr_{}", short_hash(&[chat.as_str(), &card.incident_id]));
+        // `wrc_`, not `wr_`: `wr_` + 32 characters is the shape of a Warroom API key, which the
+        // secrets scan looks for.
+        let track = format!("wrc_{}", short_hash(&[chat.as_str(), &card.incident_id]));
         let body = deliver_body(c.card_template(), &track, &c.card_route_key(), c.robot(), chat.as_str(), card);
         let data = self.client.new_api(Method::POST, "/v1.0/card/instances/createAndDeliver", CARD_WRITE, Some(&body)).await?;
         // A 200 may still report a failed delivery per space (SDK card_1_0 `deliverResults`).

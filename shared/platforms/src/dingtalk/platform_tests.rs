@@ -222,7 +222,7 @@ async fn the_card_is_delivered_to_the_group_by_out_track_id_and_updated_in_place
     let id = p.post_card(&chat, &card()).await.unwrap();
     let again = p.post_card(&chat, &Card { status: Status::Acknowledged, ..card() }).await.unwrap();
     assert_eq!(id, again, "one outTrackId per incident and group");
-    assert!(id.as_str().starts_with("wr_"));
+    assert!(id.as_str().starts_with("wrc_"));
     assert_ne!(p.post_card(&ChatId::new("cid2"), &card()).await.unwrap(), id);
     p.update_card(&chat, &id, &Card { status: Status::Resolved, actions: vec![], ..card() }).await.unwrap();
     let calls = stub.api_calls();
