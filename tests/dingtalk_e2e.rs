@@ -188,6 +188,7 @@ async fn a_dingtalk_war_room_opens_is_acknowledged_from_its_card_answers_a_menti
     assert_eq!(detail["usage"]["calls_this_month"], json!(w.sandbox.calls_this_month(APP)), "{detail}");
     assert_eq!(detail["usage"]["monthly_quota"], json!(10_000));
     assert_eq!(detail["usage"]["warning"], Value::Null);
+    assert!(!w.app.timeline(&inc).await.iter().any(|e| e.action == TimelineAction::QuotaWarning), "no warning with the quota barely used");
 }
 
 #[tokio::test]
@@ -261,4 +262,22 @@ async fn a_group_disbanded_inside_dingtalk_is_recorded_once_and_never_recreated(
     assert_eq!(inc.war_room.state, WarRoomState::DisbandedExternally);
     assert_eq!(w.sandbox.groups().len(), 1, "never recreated");
     assert_eq!(w.app.timeline(&inc).await.iter().filter(|e| e.action == TimelineAction::DisbandedExternally).count(), 1);
+}
+
+#[tokio::test]
+async fn a_war_room_opened_when_most_of_the_monthly_calls_are_spent_says_so_in_its_timeline() {
+    let w = start(None).await;
+    let id = w.connected().await;
+    w.app.store.enable_war_room(&w.app.tenant, &id).await.unwrap();
+    let now = w.app.clock.now();
+    let key = warroom_platforms::dingtalk::calls_counter_key(APP, now);
+    w.app.store.add_to_counter(&key, 8_000, std::time::Duration::from_secs(3600), now).await.unwrap();
+
+    w.app.post("/hooks/generic", &w.app.intake_key, common::event("e1", "triggered", 0, &["Ada"])).await;
+    w.app.drain().await;
+    let inc = w.app.incident("e1").await;
+    assert_eq!(inc.war_room.state, WarRoomState::Open, "a warning, not a refusal");
+    let warnings: Vec<_> = w.app.timeline(&inc).await.into_iter().filter(|e| e.action == TimelineAction::QuotaWarning).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].detail.contains("of the standard edition's 10000 metered API calls"), "{:?}", warnings[0]);
 }

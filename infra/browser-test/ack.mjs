@@ -1,7 +1,8 @@
 // Browser test of the local stack's sandbox view, as a person would use it: open the page in
 // headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core), fire a sample
 // incident, wait for its status card, click Acknowledge, and see the card's status change to
-// "acknowledged". Saves a screenshot of the page.
+// "acknowledged"; then move war rooms to DingTalk with the page's selector and do the same
+// in a DingTalk scene group. Saves a screenshot of the page.
 //
 //   WARROOM_URL=http://127.0.0.1:3000 node infra/browser-test/ack.mjs
 //
@@ -81,6 +82,25 @@ async function run(page) {
   await step('wait for the first state from /api/state', TIMEOUTS.state, (timeout) =>
     page.waitForFunction(() => (document.getElementById('live')?.textContent || '').startsWith('live'), null, { timeout }));
 
+  await fireAndAcknowledge(page, null);
+  await step('choose DingTalk under "War rooms open on"', TIMEOUTS.fire, async (timeout) => {
+    const select = page.getByTestId('war-room-on');
+    await page.waitForFunction(() => [...document.querySelectorAll('#war-room-on option')].some((o) => o.textContent.includes('(dingtalk)')), null, { timeout });
+    const value = await page.evaluate(() => [...document.querySelectorAll('#war-room-on option')].find((o) => o.textContent.includes('(dingtalk)')).value);
+    await select.selectOption(value, { timeout });
+    await page.waitForFunction(() => {
+      const n = document.getElementById('notice');
+      return n && !n.hidden && (n.textContent.startsWith('New war rooms open on') || n.classList.contains('error'));
+    }, null, { timeout });
+    const said = await page.getByTestId('notice').textContent();
+    if (!said.startsWith('New war rooms open on')) throw new StepError(`the page says: ${said}`);
+  });
+  await fireAndAcknowledge(page, 'dingtalk');
+}
+
+// Fires a sample incident and acknowledges it from its card; `want` is the platform the card
+// must be on (null: wherever war rooms open now).
+async function fireAndAcknowledge(page, want) {
   const incident = await step('click "Fire a sample incident"', TIMEOUTS.fire, async (timeout) => {
     await page.getByRole('button', { name: 'Fire a sample incident' }).click({ timeout });
     const notice = page.getByTestId('notice');
@@ -102,6 +122,7 @@ async function run(page) {
   });
   const platform = await card.getAttribute('data-platform');
   log(`card in the ${platform} sandbox, status "${(await status.textContent())?.trim()}"`);
+  if (want && platform !== want) throw new StepError(`the card of ${incident} is in the ${platform} sandbox, not ${want}`);
 
   await step('click Acknowledge', TIMEOUTS.status, (timeout) => ack.click({ timeout }));
   await step('wait for the card to show "acknowledged"', TIMEOUTS.status, async (timeout) => {

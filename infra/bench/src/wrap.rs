@@ -262,6 +262,9 @@ impl ImPlatform for BenchPlatform {
         self.slot(format!("reaction:{message}:{emoji}"), ApiFamily::Reaction, Some(chat))?;
         self.seen(self.inner.add_reaction(chat, message, emoji).await)
     }
+    async fn quota_warning(&self) -> Option<String> {
+        self.inner.quota_warning().await
+    }
 }
 
 /// The engine as the worker runs it, with its outcomes counted.

@@ -3,7 +3,7 @@
 
 use crate::cli::SandboxMode;
 use crate::data::DemoKeys;
-use crate::sandboxes::{FEISHU_APP_ID, PEOPLE, SLACK_TEAM_ID};
+use crate::sandboxes::{DINGTALK_CLIENT_ID, FEISHU_APP_ID, PEOPLE, SLACK_TEAM_ID};
 
 pub struct Banner<'a> {
     pub bundle_url: &'a str,
@@ -32,6 +32,7 @@ impl Banner<'_> {
         out.push(format!("  {:<48} health check", format!("{url}/healthz")));
         let slack_users: Vec<&str> = PEOPLE.iter().map(|p| p.slack_user).collect();
         let feishu_users: Vec<&str> = PEOPLE.iter().map(|p| p.feishu_user).collect();
+        let dingtalk_users: Vec<&str> = PEOPLE.iter().map(|p| p.dingtalk_user).collect();
         let sandboxes_at = |base: &str, out: &mut Vec<String>| {
             out.push(format!(
                 "  {:<48} Slack sandbox: workspace {SLACK_TEAM_ID}, users {}; war rooms open here",
@@ -45,6 +46,11 @@ impl Banner<'_> {
                 out.push("Demo mode: the IM sandboxes run in this process (in memory: new chats on every start)".into());
                 out.push(format!("  {:<48} sandbox view: chats, members, messages, cards with working buttons", format!("{url}/sandbox/")));
                 sandboxes_at(url, &mut out);
+                out.push(format!(
+                    "  {:<48} DingTalk sandbox: app {DINGTALK_CLIENT_ID}, users {}; move war rooms here on the sandbox view",
+                    format!("{url}/sandbox/dingtalk/"),
+                    dingtalk_users.join(" ")
+                ));
                 out.push(format!("  {:<48} card clicks for scripts (see infra/demo.sh)", format!("{url}/sandbox/control/")));
             }
             SandboxMode::External(base) => {

@@ -13,6 +13,7 @@
 
 pub mod banner;
 pub mod cli;
+pub mod connect;
 pub mod control;
 pub mod data;
 pub mod error;

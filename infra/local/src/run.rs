@@ -90,8 +90,10 @@ pub async fn run(options: Options) -> LocalResult<()> {
             web: WebContext {
                 slack: s.slack.clone(),
                 feishu: s.feishu.clone(),
+                dingtalk: s.dingtalk.clone(),
                 bundle_url: bundle_url.clone(),
                 intake_key: seeded.keys.intake_key.clone(),
+                admin_key: seeded.keys.admin_key.clone(),
                 slack_team_id: sandboxes::SLACK_TEAM_ID.into(),
                 slack_integration_id: ids.slack.to_string(),
                 feishu_app_id: sandboxes::FEISHU_APP_ID.into(),
@@ -129,6 +131,14 @@ pub async fn run(options: Options) -> LocalResult<()> {
             })
             .await
     });
+
+    // Connected through its module once the bundle answers: connecting calls the sandbox,
+    // which the bundle's own listener serves.
+    if let Some(s) = demo.as_ref().and_then(|d| d.in_process.as_ref()) {
+        if let Err(e) = crate::connect::dingtalk(&state, &tenant, s, &bundle_url).await {
+            eprintln!("warroom-local: the DingTalk sandbox app is not connected: {e}");
+        }
+    }
 
     let data_dir = options.data_dir.display().to_string();
     let keys_file = data.file(KEYS_FILE).display().to_string();

@@ -30,15 +30,20 @@ pub const FEISHU_ENCRYPT_KEY: &str = "demo-feishu-encrypt-key";
 pub struct Person {
     pub name: &'static str,
     pub email: &'static str,
+    /// DingTalk finds people by phone only, so everyone has one.
     pub phone: Option<&'static str>,
     pub slack_user: &'static str,
     pub feishu_user: &'static str,
+    pub dingtalk_user: &'static str,
+    /// `phone` as DingTalk stores it (mainland numbers without +86).
+    pub dingtalk_mobile: &'static str,
 }
 
+#[rustfmt::skip]
 pub const PEOPLE: [Person; 3] = [
-    Person { name: "Ada", email: "ada@example.com", phone: None, slack_user: "U_ADA", feishu_user: "ou_ada" },
-    Person { name: "Bob", email: "bob@example.com", phone: None, slack_user: "U_BOB", feishu_user: "ou_bob" },
-    Person { name: "Cy", email: "cy@example.com", phone: Some("+1 555 0100 003"), slack_user: "U_CY", feishu_user: "ou_cy" },
+    Person { name: "Ada", email: "ada@example.com", phone: Some("+86 138 0000 0001"), slack_user: "U_ADA", feishu_user: "ou_ada", dingtalk_user: "dt_ada", dingtalk_mobile: "13800000001" },
+    Person { name: "Bob", email: "bob@example.com", phone: Some("+86 138 0000 0002"), slack_user: "U_BOB", feishu_user: "ou_bob", dingtalk_user: "dt_bob", dingtalk_mobile: "13800000002" },
+    Person { name: "Cy", email: "cy@example.com", phone: Some("+1 555 0100 003"), slack_user: "U_CY", feishu_user: "ou_cy", dingtalk_user: "dt_cy", dingtalk_mobile: "+15550100003" },
 ];
 
 pub const SLACK_PATH: &str = "/sandbox/slack";
@@ -49,6 +54,9 @@ pub const DINGTALK_PATH: &str = "/sandbox/dingtalk";
 /// secret below, template `tpl_<client id>`, robot `grb_<client id>`).
 pub const DINGTALK_CLIENT_ID: &str = "dingdemowarroom01";
 pub const DINGTALK_CLIENT_SECRET: &str = "demo-dingtalk-app-secret";
+pub const DINGTALK_EVENT_TOKEN: &str = "demo-dingtalk-event-token";
+/// 43 characters, as the console generates them.
+pub const DINGTALK_EVENT_AES_KEY: &str = "demodingtalkeventaeskey0123456789abcdefghij";
 
 #[derive(Clone)]
 pub struct Sandboxes {
@@ -86,11 +94,14 @@ impl Sandboxes {
         feishu.add_app(FEISHU_APP_ID, FEISHU_APP_SECRET, FEISHU_VERIFICATION_TOKEN, FEISHU_ENCRYPT_KEY, &scopes);
         let dingtalk = DingTalkSandbox::new(dingtalk_sandbox::SandboxConfig { enforce_rate_limits: true, ..Default::default() });
         dingtalk.set_base_url(&format!("{base_url}{DINGTALK_PATH}"));
-        dingtalk.add_app(dingtalk_sandbox::AppConfig::new(DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET));
-        for (i, p) in PEOPLE.iter().enumerate() {
+        let mut app = dingtalk_sandbox::AppConfig::new(DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET);
+        app.event_token = DINGTALK_EVENT_TOKEN.into();
+        app.event_aes_key = DINGTALK_EVENT_AES_KEY.into();
+        dingtalk.add_app(app);
+        for p in &PEOPLE {
             slack.add_user(SLACK_TEAM_ID, p.slack_user, p.name, p.email);
             feishu.add_user(p.feishu_user, p.name, Some(p.email), p.phone);
-            dingtalk.add_user(&format!("dt_{}", p.name.to_lowercase()), p.name, Some(&format!("1380000000{i}")), Some(p.email));
+            dingtalk.add_user(p.dingtalk_user, p.name, Some(p.dingtalk_mobile), Some(p.email));
         }
         Self { slack, feishu, dingtalk, base_url: base_url.to_string() }
     }

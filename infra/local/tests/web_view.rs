@@ -201,8 +201,10 @@ impl World {
         let ctx = WebContext {
             slack: slack_sb.clone(),
             feishu: feishu_sb.clone(),
+            dingtalk: warroom_sandbox::dingtalk::DingTalkSandbox::new(Default::default()),
             bundle_url,
             intake_key: intake_key.into(),
+            admin_key: "wr_test_admin".into(),
             slack_team_id: TEAM.into(),
             slack_integration_id: "int_slack".into(),
             feishu_app_id: APP.into(),

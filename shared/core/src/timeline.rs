@@ -44,6 +44,8 @@ pub enum TimelineAction {
     TranscriptCaptured,
     PermissionMissing,
     GivenUp,
+    /// The platform's metered budget (DingTalk's monthly API calls) is nearly spent.
+    QuotaWarning,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -76,6 +76,10 @@ impl Engine {
             })
             .await?;
         self.note(&saved, Actor::System, TimelineAction::WarRoomCreated, format!("{} chat {} ({})", integration.platform, created.chat_id, request.name)).await;
+        // Said at the room's start, while there is still budget to act on it.
+        if let Some(warning) = platform.quota_warning().await {
+            self.note(&saved, Actor::System, TimelineAction::QuotaWarning, warning).await;
+        }
         Ok(saved)
     }
 

@@ -163,6 +163,9 @@ impl ImPlatform for Shaped {
     async fn add_reaction(&self, chat: &ChatId, message: &MessageId, emoji: &str) -> ImResult<()> {
         self.inner.add_reaction(chat, message, emoji).await
     }
+    async fn quota_warning(&self) -> Option<String> {
+        self.inner.quota_warning().await
+    }
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ use super::WebContext;
 
 #[derive(Clone)]
 pub struct Api {
-    ctx: WebContext,
-    http: reqwest::Client,
+    pub(super) ctx: WebContext,
+    pub(super) http: reqwest::Client,
     fired: Arc<AtomicU64>,
 }
 
@@ -33,35 +33,41 @@ impl Api {
         Api { ctx, http, fired: Arc::new(AtomicU64::new(0)) }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.ctx.bundle_url.trim_end_matches('/'))
     }
 }
 
-type Answer = Result<Json<Value>, ApiError>;
+pub(super) type Answer = Result<Json<Value>, ApiError>;
 
-/// `GET /api/state`: both sandboxes, as the page draws them.
+/// `GET /api/state`: every sandbox, as the page draws them (`workspaces` in column order; each
+/// also by its platform's name).
 pub async fn state(State(api): State<Api>) -> Json<Value> {
     let c = &api.ctx;
-    Json(json!({
-        "bundle_url": c.bundle_url,
-        "slack": view::slack_workspace(&c.slack, &c.slack_team_id),
-        "feishu": view::feishu_workspace(&c.feishu, &c.feishu_app_id),
-    }))
+    let workspaces = [
+        view::slack_workspace(&c.slack, &c.slack_team_id),
+        view::feishu_workspace(&c.feishu, &c.feishu_app_id),
+        super::dingtalk::workspace(&c.dingtalk, crate::sandboxes::DINGTALK_CLIENT_ID),
+    ];
+    let mut state = json!({ "bundle_url": c.bundle_url, "workspaces": workspaces });
+    for ws in &workspaces {
+        state[ws.platform] = json!(ws);
+    }
+    Json(state)
 }
 
 #[derive(Deserialize)]
 pub struct ClickRequest {
-    platform: String,
-    chat: String,
-    /// Slack `ts` / Feishu `message_id`.
-    message: String,
+    pub(super) platform: String,
+    pub(super) chat: String,
+    /// Slack `ts` / Feishu `message_id` / DingTalk `outTrackId`.
+    pub(super) message: String,
     /// Which button: by Slack `action_id`, by Warroom action (`ack`), or by value.
-    action_id: Option<String>,
-    action: Option<String>,
-    value: Option<Value>,
-    /// Who clicks (Slack user id / Feishu open_id); default: the chat's first person.
-    user: Option<String>,
+    pub(super) action_id: Option<String>,
+    pub(super) action: Option<String>,
+    pub(super) value: Option<Value>,
+    /// Who clicks (Slack user id / Feishu open_id / DingTalk userid); default: the chat's first person.
+    pub(super) user: Option<String>,
 }
 
 /// `POST /api/click`: the button is looked up in the message as the sandbox holds it now, and
@@ -113,6 +119,7 @@ pub async fn click(State(api): State<Api>, body: Bytes) -> Answer {
             let out = json!({"platform": "feishu", "user": user, "button": button, "answer": answer, "toast": toast, "card_replaced": reply.applied});
             delivered(&url, reply.status, out)
         }
+        "dingtalk" => super::dingtalk::click(&c.dingtalk, &req).await,
         other => Err(unknown_platform(other)),
     }
 }
@@ -161,13 +168,13 @@ pub async fn fire(State(api): State<Api>, body: Bytes) -> Answer {
 
 #[derive(Deserialize)]
 pub struct SayRequest {
-    platform: String,
-    chat: String,
-    text: String,
-    user: Option<String>,
+    pub(super) platform: String,
+    pub(super) chat: String,
+    pub(super) text: String,
+    pub(super) user: Option<String>,
     /// @-mention the bot (Feishu: `mentions`; Slack: `<@bot>` and an `app_mention` event too).
     #[serde(default)]
-    mention: bool,
+    pub(super) mention: bool,
 }
 
 /// `POST /api/say`: a person writes in a chat; the message event goes to the bundle.
@@ -221,11 +228,12 @@ pub async fn say(State(api): State<Api>, body: Bytes) -> Answer {
             let (status, answer) = read(resp).await;
             delivered(&url, status, json!({"platform": "feishu", "user": user, "answer": answer}))
         }
+        "dingtalk" => super::dingtalk::say(&c.dingtalk, &req).await,
         other => Err(unknown_platform(other)),
     }
 }
 
-fn pick(buttons: &[Button], req: &ClickRequest) -> Result<Button, ApiError> {
+pub(super) fn pick(buttons: &[Button], req: &ClickRequest) -> Result<Button, ApiError> {
     let found = if let Some(id) = &req.action_id {
         buttons.iter().find(|b| b.action_id.as_ref() == Some(id))
     } else if let Some(action) = &req.action {
@@ -245,18 +253,18 @@ fn pick(buttons: &[Button], req: &ClickRequest) -> Result<Button, ApiError> {
     })
 }
 
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("the body is not the expected JSON: {e}")))
 }
 
-async fn read(resp: reqwest::Response) -> (u16, Value) {
+pub(super) async fn read(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 /// The sandbox delivered it; a bundle that refused it is a 502 naming what it answered.
-fn delivered(url: &str, status: u16, mut out: Value) -> Answer {
+pub(super) fn delivered(url: &str, status: u16, mut out: Value) -> Answer {
     if !(200..300).contains(&status) {
         let said = match out.get("answer") {
             Some(Value::String(s)) => s.chars().take(300).collect(),
@@ -270,7 +278,7 @@ fn delivered(url: &str, status: u16, mut out: Value) -> Answer {
     Ok(Json(out))
 }
 
-fn delivery_failed(url: &str, e: reqwest::Error) -> ApiError {
+pub(super) fn delivery_failed(url: &str, e: reqwest::Error) -> ApiError {
     ApiError::new(StatusCode::BAD_GATEWAY, "delivery_failed", format!("could not reach {url}: {e}"))
 }
 
@@ -282,10 +290,10 @@ fn slack_error(e: CallbackError) -> ApiError {
     }
 }
 
-fn no_one() -> ApiError {
+pub(super) fn no_one() -> ApiError {
     ApiError::conflict("no_one_to_act", "the chat has no person in it; say who with \"user\"")
 }
 
 fn unknown_platform(p: &str) -> ApiError {
-    ApiError::bad_request(format!("unknown platform {p:?}; use slack or feishu"))
+    ApiError::bad_request(format!("unknown platform {p:?}; use slack, feishu or dingtalk"))
 }

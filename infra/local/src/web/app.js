@@ -1,11 +1,13 @@
-// The sandbox view: polls GET {base}/api/state every second and draws both sandboxes.
+// The sandbox view: polls GET {base}/api/state every second and draws every sandbox, one
+// column each (made on first sight, in the order the state lists them).
 // Every piece of sandbox text goes into the page through textContent / setAttribute only.
 'use strict';
 (() => {
   const meta = document.querySelector('meta[name="warroom-base"]');
   const BASE = meta && !meta.content.includes('{{') ? meta.content : location.pathname.replace(/\/+$/, '');
   const POLL_MS = 1000;
-  const chatNodes = { slack: new Map(), feishu: new Map() };
+  const chatNodes = {};
+  const TITLES = { slack: 'Slack workspace', feishu: 'Feishu tenant', dingtalk: 'DingTalk organisation' };
   let lastState = '';
 
   // el('div', {class: 'x', text: 'plain text', 'data-testid': 'y', onclick: fn}, ...children)
@@ -46,6 +48,7 @@
     n.textContent = text;
     n.classList.toggle('error', !!isError);
     if (incidentId) n.setAttribute('data-incident-id', incidentId);
+    else n.removeAttribute('data-incident-id');
   }
 
   // ---- cards ---------------------------------------------------------------------------
@@ -178,8 +181,20 @@
     refresh();
   }
 
+  function column(platform) {
+    let col = document.getElementById('col-' + platform);
+    if (col) return col;
+    const title = TITLES[platform] || platform;
+    col = el('section', { class: 'column', id: 'col-' + platform, 'data-testid': 'column-' + platform, 'aria-labelledby': 'h-' + platform },
+      el('h2', { id: 'h-' + platform }, title + ' ', el('span', { class: 'ws-id', 'data-field': 'ws-id' })),
+      el('div', { class: 'chats', 'data-field': 'chats' }));
+    document.getElementById('columns').append(col);
+    chatNodes[platform] = new Map();
+    return col;
+  }
+
   function renderWorkspace(ws) {
-    const col = document.getElementById('col-' + ws.platform);
+    const col = column(ws.platform);
     col.querySelector('[data-field="ws-id"]').textContent = ws.id ? `(${ws.id})` : '';
     const list = col.querySelector('[data-field="chats"]');
     const nodes = chatNodes[ws.platform];
@@ -213,8 +228,7 @@
       const key = JSON.stringify(s);
       if (key !== lastState) {
         lastState = key;
-        renderWorkspace(s.slack);
-        renderWorkspace(s.feishu);
+        (s.workspaces || [s.slack, s.feishu]).forEach(renderWorkspace);
       }
     } catch (e) {
       live.textContent = 'disconnected: ' + e.message;
@@ -225,6 +239,38 @@
   function loop() {
     refresh().finally(() => setTimeout(loop, POLL_MS));
   }
+
+  // ---- where war rooms open -------------------------------------------------------------
+
+  const roomsOn = document.getElementById('war-room-on');
+
+  async function loadIntegrations() {
+    try {
+      const r = await api('/api/integrations');
+      const on = r.integrations.find((i) => i.war_room_enabled);
+      roomsOn.replaceChildren(
+        on ? null : el('option', { value: '', text: '(nowhere)' }),
+        ...r.integrations.map((i) => el('option', { value: i.id, text: `${i.name} (${i.platform})` })));
+      roomsOn.value = on ? on.id : '';
+    } catch (e) {
+      roomsOn.replaceChildren(el('option', { value: '', text: 'unavailable' }));
+      roomsOn.disabled = true;
+    }
+  }
+
+  roomsOn.addEventListener('change', async () => {
+    const choice = roomsOn.selectedOptions[0];
+    roomsOn.disabled = true;
+    try {
+      await api('/api/war-room', { integration_id: roomsOn.value });
+      notify(`New war rooms open on ${choice.textContent}. Fire a sample incident to see one.`);
+    } catch (e) {
+      notify('Could not move war rooms: ' + e.message, true);
+    } finally {
+      roomsOn.disabled = false;
+      loadIntegrations();
+    }
+  });
 
   document.getElementById('fire').addEventListener('click', async (ev) => {
     const button = ev.currentTarget;
@@ -240,5 +286,6 @@
     refresh();
   });
 
+  loadIntegrations();
   loop();
 })();

@@ -1,5 +1,6 @@
 //! The sandbox web view: a page on the local stack showing each sandbox workspace's chats,
-//! members and messages, with the bot's status cards rendered and their buttons working.
+//! members and messages (Slack, Feishu, DingTalk), with the bot's status cards rendered and
+//! their buttons working.
 //!
 //! Mounted at `/sandbox` by the local stack. Plain HTML + vanilla JS (no build step),
 //! embedded in the binary:
@@ -11,10 +12,14 @@
 //! | `POST /api/click` | a person clicks a card button: the sandbox sends the real signed (Slack) / encrypted (Feishu) callback to the bundle |
 //! | `POST /api/fire` | posts a sample incident to the bundle's `/hooks/generic` with the demo intake key |
 //! | `POST /api/say` | a person writes in a chat: the sandbox stores it and delivers the message event |
+//! | `GET /api/integrations` | the demo tenant's integrations, and which one opens war rooms |
+//! | `POST /api/war-room` | war rooms open on another integration from now on (`{"integration_id"}`) |
 //!
 //! Errors are JSON, `{"error":{"code","message"}}`, as everywhere in the bundle.
 
 mod api;
+mod dingtalk;
+mod rooms;
 pub mod view;
 
 use axum::extract::Request;
@@ -28,10 +33,13 @@ use axum::Router;
 pub struct WebContext {
     pub slack: warroom_sandbox::slack::SlackSandbox,
     pub feishu: warroom_sandbox::feishu::FeishuSandbox,
+    pub dingtalk: warroom_sandbox::dingtalk::DingTalkSandbox,
     /// The bundle's own base URL (`http://127.0.0.1:3000`): where callbacks are sent.
     pub bundle_url: String,
     /// The demo tenant's intake key, for the "fire a sample incident" button.
     pub intake_key: String,
+    /// The demo tenant's admin key, for moving war rooms between the demo integrations.
+    pub admin_key: String,
     pub slack_team_id: String,
     pub slack_integration_id: String,
     pub feishu_app_id: String,
@@ -56,6 +64,8 @@ pub fn router(context: WebContext) -> Router {
         .route("/api/click", post(api::click))
         .route("/api/fire", post(api::fire))
         .route("/api/say", post(api::say))
+        .route("/api/integrations", get(rooms::list))
+        .route("/api/war-room", post(rooms::switch))
         .with_state(api)
 }
 

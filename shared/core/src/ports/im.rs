@@ -170,6 +170,11 @@ pub trait ImPlatform: Send + Sync {
         let _ = (chat, message, emoji);
         Ok(())
     }
+    /// What to say in a new war room's timeline while the platform's metered budget (e.g.
+    /// DingTalk's monthly API calls) is nearly spent. Platforms without one say nothing.
+    async fn quota_warning(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Builds the platform client of an integration (decrypting its credentials).

@@ -31,6 +31,7 @@ pub use crypto::{CryptoError, EventCrypto};
 pub use module::DingTalkModule;
 pub use platform::DingTalkPlatform;
 pub use sign::{card_signature, robot_signature, verify_card_signature, verify_robot_signature};
+pub use usage::calls_counter_key;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -293,6 +293,11 @@ impl ImPlatform for DingTalkPlatform {
     async fn chat_history(&self, _chat: &ChatId) -> ImResult<Vec<ChatMessage>> {
         Ok(vec![])
     }
+
+    /// Past 80% of the edition's monthly calls (see `usage.rs`): one store read.
+    async fn quota_warning(&self) -> Option<String> {
+        super::usage::warning(self.client.store.as_ref(), self.creds(), self.client.clock.now()).await
+    }
 }
 
 #[cfg(test)]

@@ -28,8 +28,14 @@ fn month(now: Timestamp) -> String {
     format!("{:04}-{:02}", at.year(), u8::from(at.month()))
 }
 
-fn key(client_id: &str, now: Timestamp) -> String {
+/// The store counter of an app's metered calls in the month of `now` (public for tests and
+/// operators who want to read or correct it).
+pub fn calls_counter_key(client_id: &str, now: Timestamp) -> String {
     format!("dingtalk-calls:{client_id}:{}", month(now))
+}
+
+fn key(client_id: &str, now: Timestamp) -> String {
+    calls_counter_key(client_id, now)
 }
 
 /// Counts one metered call; a store failure is logged, never the call's failure.
@@ -47,15 +53,30 @@ pub(crate) async fn record(store: &dyn Store, credentials: &DingTalkCredentials,
 
 /// This month's count, the edition's quota, and a warning past 80%.
 pub(crate) async fn usage(store: &dyn Store, credentials: &DingTalkCredentials, now: Timestamp) -> serde_json::Value {
-    let calls = store.add_to_counter(&key(&credentials.client_id, now), 0, KEEP, now).await.ok();
+    let calls = this_month(store, credentials, now).await;
     let quota = credentials.edition.monthly_calls();
-    let warning = calls.filter(|c| c * 100 >= quota * WARN_AT[0]).map(|c| {
+    let warning = calls.and_then(|c| warning_for(c, credentials));
+    serde_json::json!({ "month": month(now), "calls_this_month": calls, "monthly_quota": quota, "warning": warning })
+}
+
+/// The warning alone (for a new war room's timeline), `None` below 80% or when the count
+/// cannot be read (the warning is advice, never a reason to fail a room).
+pub(crate) async fn warning(store: &dyn Store, credentials: &DingTalkCredentials, now: Timestamp) -> Option<String> {
+    this_month(store, credentials, now).await.and_then(|c| warning_for(c, credentials))
+}
+
+async fn this_month(store: &dyn Store, credentials: &DingTalkCredentials, now: Timestamp) -> Option<u64> {
+    store.add_to_counter(&key(&credentials.client_id, now), 0, KEEP, now).await.ok()
+}
+
+fn warning_for(calls: u64, credentials: &DingTalkCredentials) -> Option<String> {
+    let quota = credentials.edition.monthly_calls();
+    (calls * 100 >= quota * WARN_AT[0]).then(|| {
         format!(
-            "{c} of the {} edition's {quota} metered calls this month are used (by Warroom alone; other apps of the organisation count too): new war rooms stop when they run out, until the 1st",
+            "DingTalk: {calls} of the {} edition's {quota} metered API calls this month are used (by Warroom alone; other apps of the organisation count too): new war rooms stop when they run out, until the 1st",
             edition_name(credentials.edition)
         )
-    });
-    serde_json::json!({ "month": month(now), "calls_this_month": calls, "monthly_quota": quota, "warning": warning })
+    })
 }
 
 fn edition_name(edition: Edition) -> &'static str {
