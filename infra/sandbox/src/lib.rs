@@ -8,5 +8,6 @@ pub mod dingtalk;
 pub mod feishu;
 pub mod hold;
 pub mod slack;
+pub mod wecom;
 
 pub use hold::{HoldError, HoldPoint, HoldStatus, Holds, Release};
