@@ -142,6 +142,17 @@ async fn a_dingtalk_war_room_opens_is_acknowledged_from_its_card_answers_a_menti
     assert_eq!(inc.status, Status::Acknowledged);
     let change = w.app.timeline(&inc).await.into_iter().find(|e| e.action == TimelineAction::StatusChanged).unwrap();
     assert_eq!(change.actor, Actor::Member { id: "m_ada".into(), name: "Ada".into() });
+    // DingTalk redelivers a click it saw no answer to: the copy has no second effect.
+    let copy = w.sandbox.last_delivery().unwrap();
+    assert_eq!(copy.channel, "card");
+    let mut again = reqwest::Client::new().post(&copy.url).header("content-type", "application/json");
+    for (name, value) in &copy.signing {
+        again = again.header(name.as_str(), value.as_str());
+    }
+    assert_eq!(again.body(copy.body.clone()).send().await.unwrap().status(), 200);
+    w.app.drain().await;
+    let changes = w.app.timeline(&inc).await.into_iter().filter(|e| e.action == TimelineAction::StatusChanged).count();
+    assert_eq!(changes, 1, "one acknowledgement, however often the click arrives");
     let updated = w.sandbox.card(&card.out_track_id).unwrap();
     assert!(updated.updated_count >= 1, "the card is updated in place: {updated:?}");
     assert_eq!(w.sandbox.group(&ocid).unwrap().cards.iter().filter(|c| !is_notice(c)).count(), 1, "no second status card");
@@ -280,4 +291,37 @@ async fn a_war_room_opened_when_most_of_the_monthly_calls_are_spent_says_so_in_i
     let warnings: Vec<_> = w.app.timeline(&inc).await.into_iter().filter(|e| e.action == TimelineAction::QuotaWarning).collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].detail.contains("of the standard edition's 10000 metered API calls"), "{:?}", warnings[0]);
+}
+
+/// Tenant isolation: a DingTalk callback is read in its integration's tenant only. A click
+/// on tenant A's card whose button names tenant B's incident (what only someone holding A's
+/// app secret could send) and an @mention in A's group change nothing in tenant B.
+#[tokio::test]
+async fn a_dingtalk_callback_of_one_tenant_never_touches_another_tenants_incident() {
+    let w = start(None).await;
+    let id = w.connected().await;
+    w.app.store.enable_war_room(&w.app.tenant, &id).await.unwrap();
+    let other = TenantId::new("ten_other");
+    w.app.store.put_tenant(&warroom_testkit::fixtures::tenant(&other)).await.unwrap();
+    let now = w.app.clock.now();
+    let (other_intake, key) = warroom_http::auth::new_key(&other, "other monitoring", KeyScope::Intake, now);
+    w.app.store.put_api_key(&key).await.unwrap();
+    w.app.post("/hooks/generic", &other_intake, common::event("e1", "triggered", 0, &["Ada"])).await;
+    w.app.post("/hooks/generic", &w.app.intake_key, common::event("e1", "triggered", 0, &["Ada"])).await;
+    w.app.drain().await;
+    let theirs = common::incident_by_external(&*w.app.store, &other, "e1").await;
+    let ours = w.app.incident("e1").await;
+    let ocid = ours.war_room.chat_id.clone().unwrap().to_string();
+    let card = w.sandbox.group(&ocid).unwrap().cards.iter().find(|c| !is_notice(c)).unwrap().clone();
+    let their_timeline = common::timeline_of(&*w.app.store, &other, &theirs).await;
+
+    let click = w.sandbox.click_card(&card.out_track_id, "u_ada", &format!("ack|{}", theirs.id), json!({})).await.unwrap();
+    assert!(click.status < 500, "answered, not crashed: {} {}", click.status, click.body);
+    w.sandbox.mention_robot(&ocid, "u_ada", "resolve").await.unwrap();
+    w.app.drain().await;
+
+    let theirs_after = common::incident_by_external(&*w.app.store, &other, "e1").await;
+    assert_eq!(theirs_after.status, Status::Triggered, "tenant B's incident is untouched");
+    assert_eq!(common::timeline_of(&*w.app.store, &other, &theirs).await, their_timeline, "nothing written to tenant B's timeline");
+    assert_eq!(w.app.incident("e1").await.status, Status::Resolved, "the mention acted in its own tenant");
 }

@@ -50,6 +50,8 @@ pub const SLACK_PATH: &str = "/sandbox/slack";
 pub const FEISHU_PATH: &str = "/sandbox/feishu";
 /// DingTalk's old and v1.0 APIs share it (their paths do not overlap).
 pub const DINGTALK_PATH: &str = "/sandbox/dingtalk";
+/// Where the DingTalk sandbox's control routes are served in-process.
+pub const DINGTALK_CONTROL_PATH: &str = "/sandbox/control/dingtalk";
 /// The demo DingTalk app: connect it with `POST /api/v1/integrations` (client id and
 /// secret below, template `tpl_<client id>`, robot `grb_<client id>`).
 pub const DINGTALK_CLIENT_ID: &str = "dingdemowarroom01";
@@ -106,9 +108,16 @@ impl Sandboxes {
         Self { slack, feishu, dingtalk, base_url: base_url.to_string() }
     }
 
-    /// Every sandbox's API, by the path it is served under.
+    /// Every sandbox's API, by the path it is served under, and the DingTalk sandbox's
+    /// control routes (a person clicks, @-mentions, disbands: `warroom_sandbox::dingtalk::control`)
+    /// under [`DINGTALK_CONTROL_PATH`].
     pub fn routers(&self) -> Vec<(&'static str, Router)> {
-        vec![(SLACK_PATH, self.slack.router()), (FEISHU_PATH, self.feishu.router()), (DINGTALK_PATH, self.dingtalk.router())]
+        vec![
+            (SLACK_PATH, self.slack.router()),
+            (FEISHU_PATH, self.feishu.router()),
+            (DINGTALK_PATH, self.dingtalk.router()),
+            (DINGTALK_CONTROL_PATH, dingtalk_sandbox::control::router(&self.dingtalk)),
+        ]
     }
 
     /// A bot token with every scope Warroom asks for (as if the demo app were installed),

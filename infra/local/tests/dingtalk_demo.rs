@@ -87,3 +87,17 @@ async fn a_newcomer_moves_war_rooms_to_dingtalk_on_the_sandbox_page_and_acknowle
     stack.stop();
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dingtalk_sandbox_control_routes_are_served_in_process_for_scripts() {
+    let data = temp_dir("dingtalk-control");
+    let stack = Stack::start(&data, &[]);
+    let view: Value = reqwest::get(format!("{}/sandbox/control/dingtalk/view", stack.url)).await.unwrap().json().await.unwrap();
+    let users: Vec<&str> = view["users"].as_array().unwrap().iter().filter_map(|u| u["user_id"].as_str()).collect();
+    assert!(users.contains(&"dt_ada"), "{view}");
+    let (code, body) =
+        post(&format!("{}/sandbox/control/dingtalk/mention", stack.url), None, json!({"group": "cidnone", "user": "dt_ada", "text": "hi"})).await;
+    assert_eq!(code, 404, "an unknown group is named: {body}");
+    stack.stop();
+    let _ = std::fs::remove_dir_all(&data);
+}
