@@ -125,10 +125,24 @@ impl Engine {
         Ok(Some((integration, platform)))
     }
 
+    /// Invites the reachable responders first (on WeCom the group only comes to be with its
+    /// first members), then tells the room who could not be invited, once each.
     async fn sync_members(&self, pass: &Pass, platform: &dyn ImPlatform, integration: &Integration, incident: Incident) -> Result<Incident, EngineError> {
         let Some(chat) = incident.war_room.chat_id.clone() else { return Ok(incident) };
         let (reachable, unreachable) = self.resolve_responders(&incident, integration, platform).await?;
-        let mut incident = incident;
+        let incident = self.invite(platform, &chat, &reachable, incident).await?;
+        let _ = pass;
+        self.report_unreachable(platform, integration, &chat, unreachable, incident).await
+    }
+
+    async fn report_unreachable(
+        &self,
+        platform: &dyn ImPlatform,
+        integration: &Integration,
+        chat: &warroom_core::ChatId,
+        unreachable: Vec<crate::members::Unreachable>,
+        mut incident: Incident,
+    ) -> Result<Incident, EngineError> {
         for person in unreachable {
             if incident.war_room.unlinked_reported.contains(&person.key) {
                 continue;
@@ -146,18 +160,28 @@ impl Engine {
                 (text, "no linked account, and no match by email or phone".to_string())
             };
             let key = crate::notice::notice_key("unl", &[incident.id.as_str(), &person.key]);
-            self.send_once(platform, &crate::notice::Notice { integration: &integration.id, chat: &chat, text: &text, key: &key }).await?;
+            self.send_once(platform, &crate::notice::Notice { integration: &integration.id, chat, text: &text, key: &key }).await?;
             incident = self.save_with(&incident, |inc| inc.war_room.unlinked_reported.insert(person.key.clone())).await?;
             self.note(&incident, Actor::System, TimelineAction::ResponderUnlinked, format!("{}: {why}", person.display)).await;
         }
+        Ok(incident)
+    }
+
+    async fn invite(
+        &self,
+        platform: &dyn ImPlatform,
+        chat: &warroom_core::ChatId,
+        reachable: &[Reachable],
+        incident: Incident,
+    ) -> Result<Incident, EngineError> {
         let pending: Vec<&Reachable> =
             reachable.iter().filter(|r| !incident.war_room.invited.contains(&r.user) && !incident.war_room.invite_failed.contains_key(&r.user)).collect();
         if pending.is_empty() {
             return Ok(incident);
         }
         let users: Vec<_> = pending.iter().map(|r| r.user.clone()).collect();
-        self.throttle(platform, ApiFamily::Members, Some(&chat)).await?;
-        let result = platform.add_members(&chat, &users).await?;
+        self.throttle(platform, ApiFamily::Members, Some(chat)).await?;
+        let result = platform.add_members(chat, &users).await?;
         let permanent: Vec<_> = result.failed.iter().filter(|(_, e)| !e.is_retryable()).cloned().collect();
         let saved = self
             .save_with(&incident, |inc| {
@@ -179,7 +203,6 @@ impl Engine {
         if let Some((_, e)) = result.failed.iter().find(|(_, e)| e.is_retryable()) {
             return Err(e.clone().into());
         }
-        let _ = pass;
         Ok(saved)
     }
 }

@@ -10,6 +10,7 @@ pub mod module;
 pub mod registry;
 pub mod slack;
 pub mod tls;
+pub mod wecom;
 
 pub use factory::{Platforms, PlatformsConfig, SlackApp, DEFAULT_HTTP_TIMEOUT};
 pub use feishu::StoredFeishu;

@@ -5,7 +5,12 @@ use crate::module::PlatformModule;
 use std::sync::Arc;
 
 pub fn modules() -> Vec<Arc<dyn PlatformModule>> {
-    vec![Arc::new(crate::slack::SlackModule), Arc::new(crate::feishu::FeishuModule), Arc::new(crate::dingtalk::DingTalkModule)]
+    vec![
+        Arc::new(crate::slack::SlackModule),
+        Arc::new(crate::feishu::FeishuModule),
+        Arc::new(crate::dingtalk::DingTalkModule),
+        Arc::new(crate::wecom::WeComModule),
+    ]
 }
 
 #[cfg(test)]

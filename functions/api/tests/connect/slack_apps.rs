@@ -90,7 +90,7 @@ async fn requests_naming_no_known_platform_or_mixing_fields_are_refused_naming_t
     for (body, starts) in [
         (json!({"bot_token": "xoxb-1", "signing_secret": "s"}), "platform: required"),
         (json!({"platform": "teams"}), "platform: unknown platform"),
-        (json!({"platform": "wecom"}), "platform: wecom apps cannot be connected"),
+        (json!({"platform": "wecom", "corp_id": "ww1"}), "agent_id: required"),
         (json!({"platform": "slack", "bot_token": "xoxb-1", "signing_secret": "s", "app_id": "cli_1"}), "app_id: not a field of a slack integration"),
         (json!({"platform": "feishu", "app_id": "cli_1", "app_secret": "s"}), "verification_token: required"),
         (
