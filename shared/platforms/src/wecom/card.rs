@@ -102,9 +102,39 @@ fn md(s: &str) -> String {
     s.replace('<', "＜").replace('>', "＞")
 }
 
-/// The group's status message.
-pub(crate) fn group_markdown(card: &Card) -> String {
-    let mut lines = vec![format!("**{}**", md(&card.title)), format!("> Status: **{}** · Severity: {}", md(&status_word(card)), severity_word(card.severity))];
+/// What the group was last told, as (label, value) pairs: status and severity first, then
+/// the card's facts. Kept per chat to say what changed (a group message cannot be edited).
+pub(crate) fn facts(card: &Card) -> Vec<(String, String)> {
+    let mut out = vec![("Status".to_owned(), status_word(card)), ("Severity".to_owned(), severity_word(card.severity).to_owned())];
+    out.extend(card.fields.iter().cloned());
+    out
+}
+
+/// "Status: triggered → acknowledged" for each fact that changed, appeared or went.
+pub(crate) fn changes(before: &[(String, String)], after: &[(String, String)]) -> Vec<String> {
+    let value = |list: &[(String, String)], label: &str| list.iter().find(|(l, _)| l == label).map(|(_, v)| v.clone());
+    let mut labels: Vec<&String> = after.iter().map(|(l, _)| l).collect();
+    labels.extend(before.iter().map(|(l, _)| l).filter(|l| !after.iter().any(|(a, _)| a == *l)));
+    labels
+        .into_iter()
+        .filter_map(|label| match (value(before, label), value(after, label)) {
+            (Some(b), Some(a)) if a != b => Some(format!("{}: {} → {}", md(label), cut(&md(&b), LINE_CHARS * 2), cut(&md(&a), LINE_CHARS * 2))),
+            (None, Some(a)) => Some(format!("{}: {}", md(label), cut(&md(&a), LINE_CHARS * 2))),
+            (Some(_), None) => Some(format!("{}: (removed)", md(label))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The group's status message; `changed` (from [`changes`]) leads it when the group was told
+/// before.
+pub(crate) fn group_markdown(card: &Card, changed: &[String]) -> String {
+    let mut lines = Vec::new();
+    if !changed.is_empty() {
+        lines.push(format!("**Changed**: {}", changed.join("; ")));
+    }
+    lines.push(format!("**{}**", md(&card.title)));
+    lines.push(format!("> Status: **{}** · Severity: {}", md(&status_word(card)), severity_word(card.severity)));
     for (label, value) in &card.fields {
         lines.push(format!("> {}: {}", md(label), md(value)));
     }
@@ -166,10 +196,21 @@ mod tests {
 
     #[test]
     fn the_group_message_is_markdown_without_markup_from_the_alert_and_within_the_limit() {
-        let text = group_markdown(&card(Status::Acknowledged));
+        let text = group_markdown(&card(Status::Acknowledged), &[]);
         assert!(text.contains("Status: **acknowledged**") && text.contains("＜errors＞") && !text.contains("<errors>"), "{text}");
         let mut long = card(Status::Triggered);
         long.fields = vec![("Description".into(), "x".repeat(10_000))];
-        assert!(group_markdown(&long).len() <= MARKDOWN_BYTES);
+        assert!(group_markdown(&long, &[]).len() <= MARKDOWN_BYTES);
+    }
+
+    #[test]
+    fn a_change_is_said_in_one_line_and_an_unchanged_card_has_nothing_to_say() {
+        let before = facts(&card(Status::Triggered));
+        let mut after_card = card(Status::Acknowledged);
+        after_card.fields.push(("Runbook".into(), "https://runbooks/checkout".into()));
+        let changed = changes(&before, &facts(&after_card));
+        assert_eq!(changed, ["Status: triggered → acknowledged", "Runbook: https://runbooks/checkout"]);
+        assert!(changes(&before, &before).is_empty());
+        assert!(group_markdown(&after_card, &changed).starts_with("**Changed**: Status: triggered → acknowledged"));
     }
 }

@@ -103,6 +103,9 @@ impl PlatformModule for WeComModule {
         };
         let probe = WeComPlatform::new(call, platforms.http().clone(), platforms.store(), platforms.clock());
         probe.prove_credentials().await.map_err(refused)?;
+        // An app that cannot call WeCom from here (60020: the IP is not trusted) is refused
+        // now, with the IP to add, rather than stored to fail at 3 a.m.
+        probe.probe_reach().await.map_err(refused)?;
         let scopes = probe.granted_scopes().await.map_err(refused)?;
         let stored = serde_json::to_value(&credentials).expect("credentials serialize");
         let external_id = format!("{}:{}", credentials.corp_id, credentials.agent_id);

@@ -12,7 +12,7 @@
 //! under the incident, see [`code_key`]). With none left, the members get a fresh card.
 
 use super::api::{CardTarget, CardUpdate, EmailType};
-use super::card::{group_markdown, template_card};
+use super::card::{changes, facts, group_markdown, template_card};
 use super::client::Client;
 use super::{short_hash, WeComCredentials, REQUIRED_SETUP};
 use async_trait::async_trait;
@@ -36,6 +36,11 @@ const CLOSED_PREFIX: &str = "[Closed] ";
 /// Where the freshest unused response code of an incident's cards is kept.
 pub(crate) fn code_key(credentials: &WeComCredentials, incident_id: &str) -> String {
     format!("wecom-code:{}:{}:{incident_id}", credentials.corp_id, credentials.agent_id)
+}
+
+/// What the group was last told (`card::facts`), to say what changed.
+fn told_key(credentials: &WeComCredentials, chat: &str) -> String {
+    format!("wecom-told:{}:{chat}", credentials.corp_id)
 }
 
 fn pending_key(credentials: &WeComCredentials, chat: &str) -> String {
@@ -77,6 +82,15 @@ impl WeComPlatform {
         self.client.prove_credentials().await
     }
 
+    /// Reads a chat that does not exist: "not found" proves the token, the trusted IP and the
+    /// app's visibility; a refusal names what is missing (60020 names the IP to add).
+    pub async fn probe_reach(&self) -> ImResult<()> {
+        match self.client.appchat_get("wrprobe0").await {
+            Ok(_) | Err(ImError::Rejected { .. }) | Err(ImError::ChatGone) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn members(&self, chat: &ChatId) -> ImResult<Vec<String>> {
         Ok(self.client.appchat_get(chat.as_str()).await?.userlist)
     }
@@ -102,6 +116,32 @@ impl WeComPlatform {
         }
         let _ = self.store.take_ephemeral(&key, now).await;
         Ok(true)
+    }
+
+    /// What changed since the group was last told (`None`: it was never told), and what it
+    /// will have been told once this change is posted.
+    async fn pending_change(&self, chat: &ChatId, card: &Card) -> (Option<Vec<String>>, Vec<(String, String)>) {
+        let before: Option<Vec<(String, String)>> = self
+            .store
+            .get_ephemeral(&told_key(self.creds(), chat.as_str()), self.clock.now())
+            .await
+            .ok()
+            .flatten()
+            .and_then(|raw| serde_json::from_str(&raw).ok());
+        let after = facts(card);
+        (before.map(|b| changes(&b, &after)), after)
+    }
+
+    async fn tell_group(&self, chat: &ChatId, card: &Card, changed: &[String]) -> ImResult<()> {
+        self.client.appchat_send(chat.as_str(), &json!({"msgtype": "markdown", "markdown": {"content": group_markdown(card, changed)}})).await
+    }
+
+    /// Saved only once the group and the cards have it: a failure in between repeats both.
+    async fn told(&self, chat: &ChatId, facts: &[(String, String)]) {
+        let raw = serde_json::to_string(facts).unwrap_or_default();
+        if let Err(e) = self.store.put_ephemeral(&told_key(self.creds(), chat.as_str()), &raw, PENDING_TTL, self.clock.now()).await {
+            tracing::warn!(error = %e, "could not keep what a WeCom group was told; the next change repeats the whole status");
+        }
     }
 
     /// Sends the members a fresh card and keeps its response code for the next change.
@@ -151,13 +191,17 @@ impl ImPlatform for WeComPlatform {
     /// UNCERTAIN): the older figure is kept, one call every 30 ms. Group creation is capped
     /// at 1,000 a day and group changes at 1,000 an hour per corp (§5): one change every 3.6 s
     /// keeps an hour's worth under the cap without holding back a burst of a few rooms.
-    fn buckets(&self, family: ApiFamily, _chat: Option<&ChatId>) -> Vec<BucketSpec> {
+    fn buckets(&self, family: ApiFamily, chat: Option<&ChatId>) -> Vec<BucketSpec> {
         let corp = &self.creds().corp_id;
         let api = BucketSpec { key: format!("wecom.{corp}.{family:?}"), capacity: 10, interval_ms: 30 };
-        match family {
-            ApiFamily::Members | ApiFamily::CreateChat | ApiFamily::DismissChat => {
+        match (family, chat) {
+            (ApiFamily::Members | ApiFamily::CreateChat | ApiFamily::DismissChat, _) => {
                 vec![api, BucketSpec { key: format!("wecom.{corp}.chat_changes"), capacity: 20, interval_ms: 3_600 }]
             }
+            // A member takes at most 30 app messages a minute from the app, and the excess is
+            // dropped without an error (§5): every card change reaches every member of the
+            // room, so a room's messages stay under that, one every 2 s after a burst of 5.
+            (ApiFamily::Message, Some(chat)) => vec![api, BucketSpec { key: format!("wecom.{corp}.room.{chat}"), capacity: 5, interval_ms: 2_000 }],
             _ => vec![api],
         }
     }
@@ -167,8 +211,8 @@ impl ImPlatform for WeComPlatform {
     /// exist: "not found" proves the token, the trusted IP and the app's visibility.
     async fn granted_scopes(&self) -> ImResult<Vec<String>> {
         let mut granted: Vec<String> = REQUIRED_SETUP.iter().map(|(s, _)| s.to_string()).collect();
-        match self.client.appchat_get("wrprobe0").await {
-            Ok(_) | Err(ImError::Rejected { .. }) | Err(ImError::ChatGone) => {}
+        match self.probe_reach().await {
+            Ok(()) => {}
             Err(ImError::MissingPermission { scope }) => {
                 let missing = scope.split(':').next().unwrap_or_default().trim().to_string();
                 granted.retain(|s| *s != missing);
@@ -228,29 +272,41 @@ impl ImPlatform for WeComPlatform {
     /// no buttons).
     async fn post_card(&self, chat: &ChatId, card: &Card) -> ImResult<MessageId> {
         self.create_pending(chat, &[]).await.ok();
-        self.client.appchat_send(chat.as_str(), &json!({"msgtype": "markdown", "markdown": {"content": group_markdown(card)}})).await?;
+        let (changed, facts) = self.pending_change(chat, card).await;
+        self.tell_group(chat, card, &changed.unwrap_or_default()).await?;
         let members = self.members(chat).await?;
         let task = self.send_cards(&members, card).await?;
+        self.told(chat, &facts).await;
         Ok(MessageId::new(task))
     }
 
-    /// A new group message (group messages cannot be edited), and the members' cards
-    /// replaced with the freshest response code, or new cards when none is left.
+    /// A new group message led by what changed (group messages cannot be edited), and the
+    /// members' cards replaced with the freshest response code, or new cards when none is
+    /// left. Nothing when nothing shown changed (a re-sync spends no code and no message).
     async fn update_card(&self, chat: &ChatId, _message: &MessageId, card: &Card) -> ImResult<()> {
-        self.client.appchat_send(chat.as_str(), &json!({"msgtype": "markdown", "markdown": {"content": group_markdown(card)}})).await?;
+        let (changed, facts) = self.pending_change(chat, card).await;
+        if changed.as_ref().is_some_and(Vec::is_empty) {
+            return Ok(());
+        }
+        self.tell_group(chat, card, &changed.unwrap_or_default()).await?;
         let members = self.members(chat).await?;
         let now = self.clock.now();
         let code = self.store.take_ephemeral(&code_key(self.creds(), &card.incident_id), now).await.unwrap_or(None);
         if let Some(code) = code {
             let update = CardUpdate::Card(template_card(card, None));
             match self.client.update_template_card(&code, &CardTarget::Users(members.clone()), &update).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.told(chat, &facts).await;
+                    return Ok(());
+                }
                 // Used or expired (the codes' errors are not documented): a new card instead.
                 Err(ImError::Rejected { code, message }) => tracing::info!(%code, %message, "response code refused; sending new cards"),
                 Err(e) => return Err(e),
             }
         }
-        self.send_cards(&members, card).await.map(drop)
+        self.send_cards(&members, card).await?;
+        self.told(chat, &facts).await;
+        Ok(())
     }
 
     async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId> {
