@@ -1,8 +1,8 @@
 // Browser test of the local stack's sandbox view, as a person would use it: open the page in
 // headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core), fire a sample
 // incident, wait for its status card, click Acknowledge, and see the card's status change to
-// "acknowledged"; then move war rooms to DingTalk with the page's selector and do the same
-// in a DingTalk scene group. Saves a screenshot of the page.
+// "acknowledged"; then move war rooms to DingTalk, then WeCom, with the page's selector and
+// do the same in a DingTalk scene group and on a WeCom responder's card. Saves a screenshot of the page.
 //
 //   WARROOM_URL=http://127.0.0.1:3000 node infra/browser-test/ack.mjs
 //
@@ -83,10 +83,18 @@ async function run(page) {
     page.waitForFunction(() => (document.getElementById('live')?.textContent || '').startsWith('live'), null, { timeout }));
 
   await fireAndAcknowledge(page, null);
-  await step('choose DingTalk under "War rooms open on"', TIMEOUTS.fire, async (timeout) => {
+  for (const platform of ['dingtalk', 'wecom']) {
+    await moveWarRoomsTo(page, platform);
+    await fireAndAcknowledge(page, platform);
+  }
+}
+
+async function moveWarRoomsTo(page, platform) {
+  await step(`choose ${platform} under "War rooms open on"`, TIMEOUTS.fire, async (timeout) => {
     const select = page.getByTestId('war-room-on');
-    await page.waitForFunction(() => [...document.querySelectorAll('#war-room-on option')].some((o) => o.textContent.includes('(dingtalk)')), null, { timeout });
-    const value = await page.evaluate(() => [...document.querySelectorAll('#war-room-on option')].find((o) => o.textContent.includes('(dingtalk)')).value);
+    const tag = `(${platform})`;
+    await page.waitForFunction((t) => [...document.querySelectorAll('#war-room-on option')].some((o) => o.textContent.includes(t)), tag, { timeout });
+    const value = await page.evaluate((t) => [...document.querySelectorAll('#war-room-on option')].find((o) => o.textContent.includes(t)).value, tag);
     await select.selectOption(value, { timeout });
     await page.waitForFunction(() => {
       const n = document.getElementById('notice');
@@ -95,7 +103,6 @@ async function run(page) {
     const said = await page.getByTestId('notice').textContent();
     if (!said.startsWith('New war rooms open on')) throw new StepError(`the page says: ${said}`);
   });
-  await fireAndAcknowledge(page, 'dingtalk');
 }
 
 // Fires a sample incident and acknowledges it from its card; `want` is the platform the card

@@ -3,7 +3,7 @@
 
 use crate::cli::SandboxMode;
 use crate::data::DemoKeys;
-use crate::sandboxes::{DINGTALK_CLIENT_ID, FEISHU_APP_ID, PEOPLE, SLACK_TEAM_ID};
+use crate::sandboxes::{DINGTALK_CLIENT_ID, FEISHU_APP_ID, PEOPLE, SLACK_TEAM_ID, WECOM_CORP_ID};
 
 pub struct Banner<'a> {
     pub bundle_url: &'a str,
@@ -50,6 +50,12 @@ impl Banner<'_> {
                     "  {:<48} DingTalk sandbox: app {DINGTALK_CLIENT_ID}, users {}; move war rooms here on the sandbox view",
                     format!("{url}/sandbox/dingtalk/"),
                     dingtalk_users.join(" ")
+                ));
+                let wecom_users: Vec<&str> = PEOPLE.iter().map(|p| p.wecom_user).collect();
+                out.push(format!(
+                    "  {:<48} WeCom sandbox: corp {WECOM_CORP_ID}, users wc_owner {}; move war rooms here on the sandbox view",
+                    format!("{url}/sandbox/wecom/cgi-bin/"),
+                    wecom_users.join(" ")
                 ));
                 out.push(format!("  {:<48} card clicks for scripts (see infra/demo.sh)", format!("{url}/sandbox/control/")));
             }

@@ -88,3 +88,26 @@ pub async fn dingtalk(state: &AppState, tenant: &TenantId, sandboxes: &Sandboxes
     sandboxes.dingtalk.set_callback_urls(app, Some(&events), Some(&events));
     Ok(id)
 }
+
+/// The demo WeCom app (with its smart bot), connected, its "Receive API" URL and the smart
+/// bot's callback URL pointed at the bundle (what an admin saves in the admin console).
+pub async fn wecom(state: &AppState, tenant: &TenantId, sandboxes: &Sandboxes, bundle_url: &str) -> LocalResult<IntegrationId> {
+    let values: FieldValues = [
+        ("corp_id", sandboxes::WECOM_CORP_ID.to_string()),
+        ("agent_id", sandboxes::WECOM_AGENT_ID.to_string()),
+        ("secret", sandboxes::WECOM_SECRET.into()),
+        ("callback_token", sandboxes::WECOM_CALLBACK_TOKEN.into()),
+        ("callback_aes_key", sandboxes::WECOM_CALLBACK_AES_KEY.into()),
+        ("bot_token", sandboxes::WECOM_BOT_TOKEN.into()),
+        ("bot_aes_key", sandboxes::WECOM_BOT_AES_KEY.into()),
+        ("owner_userid", sandboxes::WECOM_OWNER.into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let external = format!("{}:{}", sandboxes::WECOM_CORP_ID, sandboxes::WECOM_AGENT_ID);
+    let id = connect(state, tenant, Platform::Wecom, &external, &values, "WeCom (sandbox)").await?;
+    let events = format!("{}/im/{id}/events", bundle_url.trim_end_matches('/'));
+    sandboxes.wecom.set_callback_urls(sandboxes::WECOM_AGENT_ID, Some(&events), Some(&events));
+    Ok(id)
+}

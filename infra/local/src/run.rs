@@ -91,6 +91,7 @@ pub async fn run(options: Options) -> LocalResult<()> {
                 slack: s.slack.clone(),
                 feishu: s.feishu.clone(),
                 dingtalk: s.dingtalk.clone(),
+                wecom: s.wecom.clone(),
                 bundle_url: bundle_url.clone(),
                 intake_key: seeded.keys.intake_key.clone(),
                 admin_key: seeded.keys.admin_key.clone(),
@@ -137,6 +138,9 @@ pub async fn run(options: Options) -> LocalResult<()> {
     if let Some(s) = demo.as_ref().and_then(|d| d.in_process.as_ref()) {
         if let Err(e) = crate::connect::dingtalk(&state, &tenant, s, &bundle_url).await {
             eprintln!("warroom-local: the DingTalk sandbox app is not connected: {e}");
+        }
+        if let Err(e) = crate::connect::wecom(&state, &tenant, s, &bundle_url).await {
+            eprintln!("warroom-local: the WeCom sandbox app is not connected: {e}");
         }
     }
 

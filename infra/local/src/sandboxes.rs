@@ -12,6 +12,7 @@ use warroom_platforms::{feishu, slack, PlatformsConfig, SlackApp};
 use warroom_sandbox::dingtalk::{self as dingtalk_sandbox, DingTalkSandbox};
 use warroom_sandbox::feishu::{self as feishu_sandbox, FeishuSandbox};
 use warroom_sandbox::slack::{self as slack_sandbox, SlackSandbox};
+use warroom_sandbox::wecom::{self as wecom_sandbox, WeComSandbox};
 use warroom_secrets::Secret;
 
 pub const SLACK_TEAM_ID: &str = "T0DEMO";
@@ -35,21 +36,34 @@ pub struct Person {
     pub slack_user: &'static str,
     pub feishu_user: &'static str,
     pub dingtalk_user: &'static str,
-    /// `phone` as DingTalk stores it (mainland numbers without +86).
+    /// `phone` as DingTalk and WeCom store it (mainland numbers without +86).
     pub dingtalk_mobile: &'static str,
+    pub wecom_user: &'static str,
 }
 
 #[rustfmt::skip]
 pub const PEOPLE: [Person; 3] = [
-    Person { name: "Ada", email: "ada@example.com", phone: Some("+86 138 0000 0001"), slack_user: "U_ADA", feishu_user: "ou_ada", dingtalk_user: "dt_ada", dingtalk_mobile: "13800000001" },
-    Person { name: "Bob", email: "bob@example.com", phone: Some("+86 138 0000 0002"), slack_user: "U_BOB", feishu_user: "ou_bob", dingtalk_user: "dt_bob", dingtalk_mobile: "13800000002" },
-    Person { name: "Cy", email: "cy@example.com", phone: Some("+1 555 0100 003"), slack_user: "U_CY", feishu_user: "ou_cy", dingtalk_user: "dt_cy", dingtalk_mobile: "+15550100003" },
+    Person { name: "Ada", email: "ada@example.com", phone: Some("+86 138 0000 0001"), slack_user: "U_ADA", feishu_user: "ou_ada", dingtalk_user: "dt_ada", dingtalk_mobile: "13800000001", wecom_user: "wc_ada" },
+    Person { name: "Bob", email: "bob@example.com", phone: Some("+86 138 0000 0002"), slack_user: "U_BOB", feishu_user: "ou_bob", dingtalk_user: "dt_bob", dingtalk_mobile: "13800000002", wecom_user: "wc_bob" },
+    Person { name: "Cy", email: "cy@example.com", phone: Some("+1 555 0100 003"), slack_user: "U_CY", feishu_user: "ou_cy", dingtalk_user: "dt_cy", dingtalk_mobile: "+15550100003", wecom_user: "wc_cy" },
 ];
 
 pub const SLACK_PATH: &str = "/sandbox/slack";
 pub const FEISHU_PATH: &str = "/sandbox/feishu";
 /// DingTalk's old and v1.0 APIs share it (their paths do not overlap).
 pub const DINGTALK_PATH: &str = "/sandbox/dingtalk";
+pub const WECOM_PATH: &str = "/sandbox/wecom";
+/// The demo WeCom corp and its self-built app (with a smart bot): connect it with
+/// `POST /api/v1/integrations`, owner `wc_owner`.
+pub const WECOM_CORP_ID: &str = "wwdemowarroom01";
+pub const WECOM_AGENT_ID: i64 = 1000002;
+pub const WECOM_SECRET: &str = "demo-wecom-app-secret";
+pub const WECOM_OWNER: &str = "wc_owner";
+pub const WECOM_CALLBACK_TOKEN: &str = "demowecomcallbacktoken";
+/// 43 letters and digits, as the console generates them.
+pub const WECOM_CALLBACK_AES_KEY: &str = "demowecomcallbackaeskey0123456789abcdefghij";
+pub const WECOM_BOT_TOKEN: &str = "demowecombottoken";
+pub const WECOM_BOT_AES_KEY: &str = "demowecombotaeskey0123456789abcdefghijklmno";
 /// Where the DingTalk sandbox's control routes are served in-process.
 pub const DINGTALK_CONTROL_PATH: &str = "/sandbox/control/dingtalk";
 /// The demo DingTalk app: connect it with `POST /api/v1/integrations` (client id and
@@ -65,6 +79,7 @@ pub struct Sandboxes {
     pub slack: SlackSandbox,
     pub feishu: FeishuSandbox,
     pub dingtalk: DingTalkSandbox,
+    pub wecom: WeComSandbox,
     /// Where they are served: the bundle (`http://127.0.0.1:3000`) or the sandbox process.
     pub base_url: String,
 }
@@ -100,12 +115,22 @@ impl Sandboxes {
         app.event_token = DINGTALK_EVENT_TOKEN.into();
         app.event_aes_key = DINGTALK_EVENT_AES_KEY.into();
         dingtalk.add_app(app);
+        let wecom = WeComSandbox::new(wecom_sandbox::SandboxConfig { enforce_rate_limits: true, ..Default::default() });
+        wecom.set_base_url(&format!("{base_url}{WECOM_PATH}"));
+        let mut wecom_app = wecom_sandbox::AppConfig::new(WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET);
+        wecom_app.callback_token = WECOM_CALLBACK_TOKEN.into();
+        wecom_app.callback_aes_key = WECOM_CALLBACK_AES_KEY.into();
+        wecom_app.bot_token = WECOM_BOT_TOKEN.into();
+        wecom_app.bot_aes_key = WECOM_BOT_AES_KEY.into();
+        wecom.add_app(wecom_app);
+        wecom.add_user(WECOM_OWNER, "On-call lead", Some("13800000009"), None);
         for p in &PEOPLE {
+            wecom.add_user(p.wecom_user, p.name, Some(p.dingtalk_mobile), Some(p.email));
             slack.add_user(SLACK_TEAM_ID, p.slack_user, p.name, p.email);
             feishu.add_user(p.feishu_user, p.name, Some(p.email), p.phone);
             dingtalk.add_user(p.dingtalk_user, p.name, Some(p.dingtalk_mobile), Some(p.email));
         }
-        Self { slack, feishu, dingtalk, base_url: base_url.to_string() }
+        Self { slack, feishu, dingtalk, wecom, base_url: base_url.to_string() }
     }
 
     /// Every sandbox's API, by the path it is served under, and the DingTalk sandbox's
@@ -117,6 +142,7 @@ impl Sandboxes {
             (FEISHU_PATH, self.feishu.router()),
             (DINGTALK_PATH, self.dingtalk.router()),
             (DINGTALK_CONTROL_PATH, dingtalk_sandbox::control::router(&self.dingtalk)),
+            (WECOM_PATH, self.wecom.router()),
         ]
     }
 
@@ -159,6 +185,7 @@ pub fn platforms_config(sandbox_base: &str, public_url: &str) -> PlatformsConfig
         base_overrides: [
             (warroom_core::Platform::Feishu, feishu_base(sandbox_base)),
             (warroom_core::Platform::Dingtalk, format!("{sandbox_base}{DINGTALK_PATH}")),
+            (warroom_core::Platform::Wecom, format!("{sandbox_base}{WECOM_PATH}")),
         ]
         .into(),
     }

@@ -202,6 +202,7 @@ impl World {
             slack: slack_sb.clone(),
             feishu: feishu_sb.clone(),
             dingtalk: warroom_sandbox::dingtalk::DingTalkSandbox::new(Default::default()),
+            wecom: warroom_sandbox::wecom::WeComSandbox::new(Default::default()),
             bundle_url,
             intake_key: intake_key.into(),
             admin_key: "wr_test_admin".into(),

@@ -48,6 +48,7 @@ pub async fn state(State(api): State<Api>) -> Json<Value> {
         view::slack_workspace(&c.slack, &c.slack_team_id),
         view::feishu_workspace(&c.feishu, &c.feishu_app_id),
         super::dingtalk::workspace(&c.dingtalk, crate::sandboxes::DINGTALK_CLIENT_ID),
+        super::wecom::workspace(&c.wecom),
     ];
     let mut state = json!({ "bundle_url": c.bundle_url, "workspaces": workspaces });
     for ws in &workspaces {
@@ -120,6 +121,7 @@ pub async fn click(State(api): State<Api>, body: Bytes) -> Answer {
             delivered(&url, reply.status, out)
         }
         "dingtalk" => super::dingtalk::click(&c.dingtalk, &req).await,
+        "wecom" => super::wecom::click(&api, &req).await,
         other => Err(unknown_platform(other)),
     }
 }
@@ -229,6 +231,7 @@ pub async fn say(State(api): State<Api>, body: Bytes) -> Answer {
             delivered(&url, status, json!({"platform": "feishu", "user": user, "answer": answer}))
         }
         "dingtalk" => super::dingtalk::say(&c.dingtalk, &req).await,
+        "wecom" => super::wecom::say(&api, &req).await,
         other => Err(unknown_platform(other)),
     }
 }
@@ -295,5 +298,5 @@ pub(super) fn no_one() -> ApiError {
 }
 
 fn unknown_platform(p: &str) -> ApiError {
-    ApiError::bad_request(format!("unknown platform {p:?}; use slack, feishu or dingtalk"))
+    ApiError::bad_request(format!("unknown platform {p:?}; use slack, feishu, dingtalk or wecom"))
 }

@@ -7,7 +7,7 @@
   const BASE = meta && !meta.content.includes('{{') ? meta.content : location.pathname.replace(/\/+$/, '');
   const POLL_MS = 1000;
   const chatNodes = {};
-  const TITLES = { slack: 'Slack workspace', feishu: 'Feishu tenant', dingtalk: 'DingTalk organisation' };
+  const TITLES = { slack: 'Slack workspace', feishu: 'Feishu tenant', dingtalk: 'DingTalk organisation', wecom: 'WeCom corp' };
   let lastState = '';
 
   // el('div', {class: 'x', text: 'plain text', 'data-testid': 'y', onclick: fn}, ...children)

@@ -1,5 +1,5 @@
 //! The sandbox web view: a page on the local stack showing each sandbox workspace's chats,
-//! members and messages (Slack, Feishu, DingTalk), with the bot's status cards rendered and
+//! members and messages (Slack, Feishu, DingTalk, WeCom), with the bot's status cards rendered and
 //! their buttons working.
 //!
 //! Mounted at `/sandbox` by the local stack. Plain HTML + vanilla JS (no build step),
@@ -21,6 +21,7 @@ mod api;
 mod dingtalk;
 mod rooms;
 pub mod view;
+mod wecom;
 
 use axum::extract::Request;
 use axum::http::header;
@@ -34,6 +35,7 @@ pub struct WebContext {
     pub slack: warroom_sandbox::slack::SlackSandbox,
     pub feishu: warroom_sandbox::feishu::FeishuSandbox,
     pub dingtalk: warroom_sandbox::dingtalk::DingTalkSandbox,
+    pub wecom: warroom_sandbox::wecom::WeComSandbox,
     /// The bundle's own base URL (`http://127.0.0.1:3000`): where callbacks are sent.
     pub bundle_url: String,
     /// The demo tenant's intake key, for the "fire a sample incident" button.

@@ -17,8 +17,9 @@ use warroom_core::incident::Severity;
 const TITLE_CHARS: usize = 36;
 /// `main_title.desc` and `horizontal_content_list[].value` (UNCERTAIN).
 const LINE_CHARS: usize = 26;
-/// `horizontal_content_list[].keyname` (UNCERTAIN).
-const KEY_CHARS: usize = 5;
+/// `horizontal_content_list[].keyname`: the doc recommends at most 5 (Chinese) characters,
+/// a recommendation, not a limit (UNCERTAIN); English labels need more.
+const KEY_CHARS: usize = 12;
 /// `horizontal_content_list` items (UNCERTAIN).
 const MAX_FACTS: usize = 6;
 /// `button_list` (notes Q1, doc 101032: ≤ 6).
@@ -183,7 +184,11 @@ mod tests {
         let keys: Vec<&str> = c["button_list"].as_array().unwrap().iter().map(|b| b["key"].as_str().unwrap()).collect();
         assert_eq!(keys, ["ack|inc_1", "resolve|inc_1"]);
         assert!(c["main_title"]["title"].as_str().unwrap().chars().count() <= TITLE_CHARS);
-        assert_eq!(c["horizontal_content_list"][1]["keyname"], "Resp…", "key names are cut to the limit, the mark included");
+        assert_eq!(c["horizontal_content_list"][1]["keyname"], "Responders");
+        let mut long = card(Status::Triggered);
+        long.fields = vec![("A label far too long for WeCom".into(), "x".into())];
+        let c = template_card(&long, None);
+        assert_eq!(c["horizontal_content_list"][1]["keyname"], "A label far…", "key names are cut to the limit, the mark included");
         assert!(template_card(&card(Status::Triggered), None).get("task_id").is_none(), "updates carry no task_id");
     }
 
