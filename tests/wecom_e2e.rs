@@ -206,3 +206,40 @@ async fn connecting_from_an_untrusted_egress_ip_is_refused_with_the_ip_to_add_th
         "the timeline names the IP to add: {timeline:?}"
     );
 }
+
+/// Tenant isolation: a WeCom callback is read in its integration's tenant only. A click on a
+/// tenant A responder's card whose key names tenant B's incident and an @mention in A's
+/// group change nothing in tenant B; a redelivered @mention has no second effect.
+#[tokio::test]
+async fn a_wecom_callback_of_one_tenant_never_touches_another_tenants_incident() {
+    let w = start().await;
+    let (id, url) = w.connected().await;
+    w.app.store.enable_war_room(&w.app.tenant, &id).await.unwrap();
+    let other = TenantId::new("ten_other");
+    w.app.store.put_tenant(&warroom_testkit::fixtures::tenant(&other)).await.unwrap();
+    let (other_intake, key) = warroom_http::auth::new_key(&other, "other monitoring", KeyScope::Intake, w.app.clock.now());
+    w.app.store.put_api_key(&key).await.unwrap();
+    w.app.post("/hooks/generic", &other_intake, common::event("e1", "triggered", 0, &["Ada"])).await;
+    w.app.post("/hooks/generic", &w.app.intake_key, common::event("e1", "triggered", 0, &["Ada"])).await;
+    w.app.drain().await;
+    let theirs = common::incident_by_external(&*w.app.store, &other, "e1").await;
+    let ours = w.app.incident("e1").await;
+    let chatid = ours.war_room.chat_id.clone().unwrap().to_string();
+    let card = w.sandbox.cards_of("ada")[0].clone();
+    let their_timeline = common::timeline_of(&*w.app.store, &other, &theirs).await;
+
+    let click = w.sandbox.click_card(&url, AGENT, "ada", &card.task_id, &format!("ack|{}", theirs.id)).await.unwrap();
+    assert!(click.passive.status < 500, "answered, not crashed: {:?}", click.passive);
+    let said = w.sandbox.mention_bot(&url, AGENT, &chatid, "ada", "resolve").await.unwrap();
+    assert_eq!(w.sandbox.redeliver(&said.delivery).await.unwrap().status, 200);
+    w.app.drain().await;
+
+    assert_eq!(common::incident_by_external(&*w.app.store, &other, "e1").await.status, Status::Triggered, "tenant B's incident is untouched");
+    assert_eq!(common::timeline_of(&*w.app.store, &other, &theirs).await, their_timeline, "nothing written to tenant B's timeline");
+    let ours = w.app.incident("e1").await;
+    assert_eq!(ours.status, Status::Resolved, "the mention acted in its own tenant");
+    let resolutions = w.app.timeline(&ours).await.into_iter().filter(|e| e.action == TimelineAction::StatusChanged).count();
+    assert_eq!(resolutions, 1, "the redelivered mention did not act twice");
+    let captured = w.app.store.list_chat_messages(&w.app.tenant, &ours.id).await.unwrap();
+    assert_eq!(captured.iter().filter(|m| m.text.contains("resolve")).count(), 1, "captured once: {captured:?}");
+}
