@@ -9,6 +9,7 @@
 //! - `impl JobHandler for Engine`: what the worker runs.
 
 mod actions;
+pub mod assistant;
 mod card;
 mod error;
 mod events;

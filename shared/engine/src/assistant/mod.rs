@@ -1,0 +1,3 @@
+//! The AI assistant in the war room (issue 13): what it is shown (`context`).
+
+pub mod context;
