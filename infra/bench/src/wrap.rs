@@ -265,6 +265,12 @@ impl ImPlatform for BenchPlatform {
     async fn quota_warning(&self) -> Option<String> {
         self.inner.quota_warning().await
     }
+    async fn post_answer(&self, chat: &ChatId, reply_to: Option<&MessageId>, text: &str) -> ImResult<MessageId> {
+        self.seen(self.inner.post_answer(chat, reply_to, text).await)
+    }
+    async fn edit_answer(&self, chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
+        self.seen(self.inner.edit_answer(chat, message, text).await)
+    }
 }
 
 /// The engine as the worker runs it, with its outcomes counted.

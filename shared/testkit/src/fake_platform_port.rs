@@ -144,6 +144,22 @@ impl ImPlatform for FakePlatform {
         s.settle(FakeOp::UpdateCard, result)
     }
 
+    /// An answer's text replaced (failures are injected as `UpdateCard`).
+    async fn edit_answer(&self, chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
+        let mut s = self.enter(FakeOp::UpdateCard, format!("edit_answer {chat} {message}"))?;
+        s.require(s.capabilities.edit_answers, "answer edits")?;
+        let c = s.usable(chat)?;
+        let result = match c.messages.iter_mut().find(|m| &m.id == message) {
+            None => Err(rejected("message_not_found", format!("no message {message} in {chat}"))),
+            Some(m) if m.author.as_str() != BOT => Err(rejected("cant_update_message", "not the bot's message")),
+            Some(m) => {
+                (m.kind, m.edits) = (FakeMessageKind::Text(text.into()), m.edits + 1);
+                Ok(())
+            }
+        };
+        s.settle(FakeOp::UpdateCard, result)
+    }
+
     async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId> {
         let mut s = self.enter(FakeOp::SendText, format!("send_text {chat}"))?;
         s.usable(chat)?;

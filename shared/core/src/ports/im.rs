@@ -25,6 +25,9 @@ pub struct Capabilities {
     pub idempotent_create: bool,
     pub lookup_by_email: bool,
     pub lookup_by_phone: bool,
+    /// The bot's answer can be edited as it grows (the assistant streams into it). Without:
+    /// the answer is sent once, complete.
+    pub edit_answers: bool,
 }
 
 /// Everything a failed IM call can mean to the engine.
@@ -174,6 +177,17 @@ pub trait ImPlatform: Send + Sync {
     /// DingTalk's monthly API calls) is nearly spent. Platforms without one say nothing.
     async fn quota_warning(&self) -> Option<String> {
         None
+    }
+    /// The first version of an answer that [`ImPlatform::edit_answer`] will grow: in the
+    /// thread of `reply_to` where the platform has threads.
+    async fn post_answer(&self, chat: &ChatId, reply_to: Option<&MessageId>, text: &str) -> ImResult<MessageId> {
+        let _ = reply_to;
+        self.send_text(chat, text).await
+    }
+    /// Replaces an answer's text. Only where `capabilities().edit_answers`.
+    async fn edit_answer(&self, chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
+        let _ = (chat, message, text);
+        Err(ImError::Rejected { code: "unsupported".into(), message: format!("{} answers cannot be edited", self.platform()) })
     }
 }
 

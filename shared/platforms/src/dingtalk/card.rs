@@ -159,6 +159,16 @@ pub(crate) fn notice_body(template: &str, out_track_id: &str, route_key: &str, r
     })
 }
 
+/// The `PUT /v1.0/card/instances` body that replaces a notice's text.
+pub(crate) fn notice_update_body(out_track_id: &str, text: &str) -> Value {
+    let text = fit(&md_escape(text), MAX_VALUE_BYTES);
+    json!({
+        "outTrackId": out_track_id,
+        "cardData": {"cardParamMap": {"msgContent": text, "markdown": text}},
+        "cardUpdateOptions": {"updateCardDataByKey": true},
+    })
+}
+
 /// The `PUT /v1.0/card/instances` body that replaces the card's data.
 pub(crate) fn update_body(out_track_id: &str, card: &Card) -> Value {
     json!({

@@ -42,6 +42,12 @@ impl DingTalkPlatform {
             Err(e) => Err(e),
         }
     }
+
+    /// Replaces a notice card's text (the assistant's answer growing), by its `outTrackId`.
+    pub(crate) async fn update_notice(&self, track: &MessageId, text: &str) -> ImResult<()> {
+        let body = super::card::notice_update_body(track.as_str(), text);
+        self.client().new_api(Method::PUT, "/v1.0/card/instances", CARD_WRITE, Some(&body)).await.map(drop)
+    }
 }
 
 #[cfg(test)]

@@ -137,6 +137,7 @@ impl ImPlatform for DingTalkPlatform {
             idempotent_create: true,
             lookup_by_email: false,
             lookup_by_phone: true,
+            edit_answers: true,
         }
     }
 
@@ -292,6 +293,16 @@ impl ImPlatform for DingTalkPlatform {
     /// No group history API (ref §3): the engine uses the captured transcript.
     async fn chat_history(&self, _chat: &ChatId) -> ImResult<Vec<ChatMessage>> {
         Ok(vec![])
+    }
+
+    /// A notice card (a robot message cannot be edited), under a fresh card id.
+    async fn post_answer(&self, chat: &ChatId, _reply_to: Option<&MessageId>, text: &str) -> ImResult<MessageId> {
+        let key = format!("answer-{}", warroom_core::ids::random_suffix());
+        self.deliver_notice(chat, text, &key).await
+    }
+
+    async fn edit_answer(&self, _chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
+        self.update_notice(message, text).await
     }
 
     /// Past 80% of the edition's monthly calls (see `usage.rs`): one store read.

@@ -187,6 +187,7 @@ impl ImPlatform for FeishuPlatform {
             idempotent_create: true,
             lookup_by_email: true,
             lookup_by_phone: true,
+            edit_answers: true,
         }
     }
 
@@ -298,6 +299,17 @@ impl ImPlatform for FeishuPlatform {
         self.send(chat, "text", json!({"text": text}).to_string(), None).await
     }
 
+    /// A card with one markdown element: a card can be PATCHed as the answer grows (text
+    /// messages cannot be patched; reference §3, and 5 patches a second per message).
+    async fn post_answer(&self, chat: &ChatId, _reply_to: Option<&MessageId>, text: &str) -> ImResult<MessageId> {
+        self.send(chat, "interactive", answer_card(text).to_string(), None).await
+    }
+
+    async fn edit_answer(&self, _chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
+        let path = format!("/open-apis/im/v1/messages/{}", pct(message.as_str()));
+        self.client.call(Method::PATCH, &path, Some(&json!({"content": answer_card(text).to_string()}))).await.map(drop)
+    }
+
     /// `uuid` = hash(chat, notice key): a retry within the hour is the message already sent.
     async fn send_notice(&self, chat: &ChatId, text: &str, key: &str) -> ImResult<MessageId> {
         let uuid = short_hash(&[chat.as_str(), "notice", key]);
@@ -353,6 +365,13 @@ impl ImPlatform for FeishuPlatform {
 
 #[path = "find.rs"]
 mod find;
+
+/// The assistant's answer as a JSON 1.0 card: a `lark_md` block, `update_multi` so a PATCH
+/// shows to everyone (reference §3).
+fn answer_card(text: &str) -> serde_json::Value {
+    let text = text.replace('<', "&lt;").replace('>', "&gt;");
+    json!({"config": {"wide_screen_mode": true, "update_multi": true}, "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": text}}]})
+}
 
 #[cfg(test)]
 #[path = "platform_tests.rs"]

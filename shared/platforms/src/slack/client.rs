@@ -111,6 +111,13 @@ impl SlackClient {
         Ok(out.ts)
     }
 
+    /// A plain-text message, in the thread of `thread_ts` when given.
+    pub async fn post_reply(&self, channel: &str, thread_ts: Option<&str>, text: &str) -> Result<String, SlackApiError> {
+        let out: Posted =
+            self.call_json("chat.postMessage", &serde_json::json!({"channel": channel, "text": text, "thread_ts": thread_ts, "unfurl_links": false})).await?;
+        Ok(out.ts)
+    }
+
     pub async fn update_message(&self, channel: &str, ts: &str, text: &str, blocks: Option<&Value>) -> Result<(), SlackApiError> {
         self.call_json::<IgnoredAny>("chat.update", &UpdateMessage { channel, ts, text, blocks }).await.map(drop)
     }

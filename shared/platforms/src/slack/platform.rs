@@ -212,6 +212,7 @@ impl ImPlatform for SlackPlatform {
             idempotent_create: false,
             lookup_by_email: true,
             lookup_by_phone: false,
+            edit_answers: true,
         }
     }
 
@@ -308,6 +309,16 @@ impl ImPlatform for SlackPlatform {
 
     async fn send_text(&self, chat: &ChatId, text: &str) -> ImResult<MessageId> {
         Ok(MessageId::new(self.client.post_message(chat.as_str(), text, None).await?))
+    }
+
+    /// In the question's thread (`thread_ts`).
+    async fn post_answer(&self, chat: &ChatId, reply_to: Option<&MessageId>, text: &str) -> ImResult<MessageId> {
+        Ok(MessageId::new(self.client.post_reply(chat.as_str(), reply_to.map(MessageId::as_str), text).await?))
+    }
+
+    /// `chat.update` (Tier 3: the engine paces edits through the chat's bucket).
+    async fn edit_answer(&self, chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
+        Ok(self.client.update_message(chat.as_str(), message.as_str(), text, None).await?)
     }
 
     /// `conversations.archive`; archiving an archived channel is done already.

@@ -184,6 +184,8 @@ impl ImPlatform for WeComPlatform {
             idempotent_create: true,
             lookup_by_email: true,
             lookup_by_phone: true,
+            // App group messages cannot be edited (notes Q2): an answer is sent complete.
+            edit_answers: false,
         }
     }
 
