@@ -7,6 +7,7 @@
 pub mod dingtalk;
 pub mod feishu;
 pub mod hold;
+pub mod llm;
 pub mod slack;
 pub mod wecom;
 

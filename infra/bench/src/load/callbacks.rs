@@ -11,6 +11,15 @@
 //! integration's `/im/{id}/events` and `/im/{id}/cards` (shapes as the Feishu sandbox sends
 //! them, `infra/sandbox/src/feishu/callbacks.rs`).
 //!
+//! DingTalk (the demo app, "DingTalk (sandbox)"): not built here. The card callback is
+//! signed with the `apiSecret` the bundle generates when it registers its card route at
+//! connect; only the sandbox and the bundle know it. So the bench asks the sandbox, as a
+//! person's DingTalk client would, through its control routes: `POST
+//! /sandbox/control/dingtalk/mention {"group","user","text"}` and `.../click
+//! {"out_track_id","user","action_id","params"}`. The sandbox sends the real signed robot
+//! message / card callback to the bundle and answers with `bundle_status`, `bundle_answer`
+//! and `card_updated`; its own work is in the latency measured for those kinds.
+//!
 //! Every event id, trigger id, message id and ts is unique in the run, so every callback
 //! is processed, none dropped as a redelivery.
 
@@ -18,7 +27,7 @@ use super::setup::{Room, Rooms};
 use super::Kind;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
-use warroom_local::sandboxes::{FEISHU_APP_ID, FEISHU_ENCRYPT_KEY, FEISHU_VERIFICATION_TOKEN, SLACK_SIGNING_SECRET, SLACK_TEAM_ID};
+use warroom_local::sandboxes::{DINGTALK_CONTROL_PATH, FEISHU_APP_ID, FEISHU_ENCRYPT_KEY, FEISHU_VERIFICATION_TOKEN, SLACK_SIGNING_SECRET, SLACK_TEAM_ID};
 use warroom_sandbox::{feishu::crypto, slack::signature_v0};
 
 /// Fields the bundle does not check, given plausible values.
@@ -35,6 +44,12 @@ pub enum Expect {
     SlackClick(u64),
     /// A Feishu click: 2xx with `{"toast": {"content"}}` in the body.
     FeishuClick,
+    /// A DingTalk mention through the sandbox: 2xx, and the bundle's answer (`bundle_status`) 2xx.
+    DingTalkMention,
+    /// A DingTalk click through the sandbox: as a mention, and the bundle's answer carries
+    /// the clicker's notice (`userPrivateData.cardParamMap.notice`, DingTalk has no toast)
+    /// and was applied to the card (`card_updated`: DingTalk drops an answer later than 2 s).
+    DingTalkClick,
 }
 
 /// One callback ready to send.
@@ -90,6 +105,8 @@ pub fn build(kind: Kind, shot: &Shot<'_>, rooms: &Rooms, response_base: &str) ->
         Kind::FeishuMessage => feishu_message(shot, rooms, false),
         Kind::FeishuMention => feishu_message(shot, rooms, true),
         Kind::FeishuClick => feishu_click(shot, rooms),
+        Kind::DingTalkMention => dingtalk_mention(shot),
+        Kind::DingTalkClick => dingtalk_click(shot),
     }
 }
 
@@ -211,6 +228,33 @@ fn feishu_click(shot: &Shot<'_>, rooms: &Rooms) -> Prepared {
     let micros = (now().1 * 1000).to_string();
     let path = format!("/im/{}/cards", rooms.feishu_integration);
     feishu_sealed(path, &feishu_event_id(shot), "card.action.trigger", micros, event, Expect::FeishuClick)
+}
+
+fn dingtalk_control(route: &str, body: Value, expect: Expect) -> Prepared {
+    let headers = vec![("content-type", "application/json".to_string())];
+    Prepared { path: format!("{DINGTALK_CONTROL_PATH}/{route}"), headers, body: body.to_string().into_bytes(), expect }
+}
+
+/// The robot's message carries what follows the @: DingTalk leaves the robot's name out of
+/// `text.content`. Not a command (`ack`, `resolve` would act), so the bot answers it.
+fn dingtalk_mention(shot: &Shot<'_>) -> Prepared {
+    let body = json!({"group": shot.room.chat_id, "user": shot.person, "text": "what is the status?"});
+    dingtalk_control("mention", body, Expect::DingTalkMention)
+}
+
+fn dingtalk_click(shot: &Shot<'_>) -> Prepared {
+    let room = shot.room;
+    let button = match shot.press {
+        Press::Ack => &room.ack,
+        Press::Resolve => &room.resolve,
+    };
+    // A card callback has no id of its own: the bundle tells redeliveries apart by a digest
+    // of the millisecond, card, user and content. `params` (read by the bundle only for
+    // `action` / `incident_id`) keeps one person's repeated clicks on a card distinct even
+    // when a small room count at a high rate puts two in the same millisecond.
+    let body = json!({"out_track_id": room.card_id, "user": shot.person, "action_id": button.value,
+                      "params": {"bench_click": format!("{:08x}-{}", shot.run, shot.seq)}});
+    dingtalk_control("click", body, Expect::DingTalkClick)
 }
 
 /// How a click was answered: the text the clicker sees.

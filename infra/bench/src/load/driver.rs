@@ -10,9 +10,9 @@
 
 use super::callbacks::{self, ClickOutcome, Expect, Press, Shot};
 use super::proc::Usage;
-use super::setup::Rooms;
+use super::setup::WarRooms;
 use super::stack::LocalStack;
-use super::{Config, Kind, LoadError, Mix};
+use super::{Config, Kind, LoadError, Mix, Platform};
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -27,7 +27,7 @@ use tokio::sync::Semaphore;
 #[derive(Clone, Debug)]
 pub struct Sample {
     pub kind: Kind,
-    /// Index in `Rooms::slack` or `Rooms::feishu`.
+    /// Index in its platform's rooms (`WarRooms::of(kind.platform())`).
     pub room: usize,
     pub press: Option<Press>,
     /// Due time, from the start of the load.
@@ -112,10 +112,10 @@ async fn serve_replies(replies: Replies) -> Result<(String, tokio::task::JoinHan
     Ok((base, server))
 }
 
-pub async fn drive(http: &Client, stack: &LocalStack, rooms: &Rooms, config: &Config) -> Result<Load, LoadError> {
-    for (kind, platform_rooms) in [(Kind::SlackMessage, &rooms.slack), (Kind::FeishuMessage, &rooms.feishu)] {
-        if platform_rooms.is_empty() && config.mix.uses(|k| k.is_slack() == kind.is_slack()) {
-            return Err(LoadError::Config(format!("the mix sends {} callbacks but there is no such room", if kind.is_slack() { "Slack" } else { "Feishu" })));
+pub async fn drive(http: &Client, stack: &LocalStack, rooms: &WarRooms, config: &Config) -> Result<Load, LoadError> {
+    for platform in Platform::ALL {
+        if rooms.of(platform).is_empty() && config.mix.uses(|k| k.platform() == platform) {
+            return Err(LoadError::Config(format!("the mix sends {} callbacks but there is no such room", platform.name())));
         }
     }
     let replies: Replies = Arc::default();
@@ -141,7 +141,7 @@ pub async fn drive(http: &Client, stack: &LocalStack, rooms: &Rooms, config: &Co
         }
         let kind = picker.next();
         let turn = turns.entry(kind).or_default();
-        let platform_rooms = if kind.is_slack() { &rooms.slack } else { &rooms.feishu };
+        let platform_rooms = rooms.of(kind.platform());
         let room = *turn % platform_rooms.len();
         let person = (*turn / platform_rooms.len()) % platform_rooms[room].people.len().max(1);
         *turn += 1;
@@ -154,10 +154,9 @@ pub async fn drive(http: &Client, stack: &LocalStack, rooms: &Rooms, config: &Co
             (http.clone(), rooms.clone(), samples.clone(), replies.clone(), stack.url().to_string(), response_base.clone());
         tokio::spawn(async move {
             let sent = Instant::now();
-            let platform_rooms = if kind.is_slack() { &rooms.slack } else { &rooms.feishu };
-            let target = &platform_rooms[room];
+            let target = &rooms.of(kind.platform())[room];
             let shot = Shot { seq, run, room: target, person: target.people.get(person).map_or("", String::as_str), press: press.unwrap_or(Press::Ack) };
-            let prepared = callbacks::build(kind, &shot, &rooms, &response_base);
+            let prepared = callbacks::build(kind, &shot, &rooms.rooms, &response_base);
             let result = send(&http, &base, prepared, &replies).await;
             let sample = Sample { kind, room, press, due: due_offset, latency: due.elapsed(), lag: sent - due, result };
             samples.lock().unwrap_or_else(|e| e.into_inner()).push(sample);
@@ -219,7 +218,32 @@ async fn send(http: &Client, base: &str, prepared: callbacks::Prepared, replies:
                 None => error("click_bad_answer", String::from_utf8_lossy(&body).chars().take(200).collect::<String>()),
             }
         }
+        Expect::DingTalkMention => read_dingtalk(false, &body),
+        Expect::DingTalkClick => read_dingtalk(true, &body),
     }
+}
+
+/// The sandbox's account of what the bundle answered it (`control.rs` of the DingTalk
+/// sandbox): the control route's own 2xx says only that the callback was sent.
+fn read_dingtalk(click: bool, body: &[u8]) -> Result<Option<ClickOutcome>, (String, String)> {
+    let answer: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let shown = || answer.to_string().chars().take(200).collect::<String>();
+    let status = answer["bundle_status"].as_u64().unwrap_or(0);
+    if !(200..300).contains(&status) {
+        return error(&format!("bundle_http_{status}"), shown());
+    }
+    if !click {
+        return Ok(None);
+    }
+    let Some(text) = answer.pointer("/bundle_answer/userPrivateData/cardParamMap/notice").and_then(Value::as_str) else {
+        return error("click_bad_answer", shown());
+    };
+    let outcome = ClickOutcome::read(text).map_err(|t| ("click_refused".to_string(), t))?;
+    // The sandbox applies an answer only as DingTalk does: HTTP 200 within 2 s.
+    if answer["card_updated"] != true {
+        return error("click_not_applied", shown());
+    }
+    Ok(Some(outcome))
 }
 
 #[cfg(test)]
@@ -234,5 +258,21 @@ mod tests {
         assert_eq!(picks.iter().filter(|k| **k == Kind::FeishuClick).count(), 2);
         // Never two clicks in a row.
         assert!(picks.windows(2).all(|w| !(w[0] == Kind::FeishuClick && w[1] == Kind::FeishuClick)), "{picks:?}");
+    }
+
+    #[test]
+    fn a_dingtalk_answer_is_read_from_what_the_sandbox_says_the_bundle_answered() {
+        let click = |status: u16, notice: &str, applied: bool| {
+            let answer = serde_json::json!({"out_track_id": "t1", "card_updated": applied, "bundle_status": status,
+                "bundle_answer": {"userPrivateData": {"cardParamMap": {"notice": notice}}}});
+            serde_json::to_vec(&answer).unwrap()
+        };
+        let kind = |r: Result<Option<ClickOutcome>, (String, String)>| r.unwrap_err().0;
+        assert_eq!(read_dingtalk(true, &click(200, "Acknowledged by Ada", true)), Ok(Some(ClickOutcome::Changed)));
+        assert_eq!(kind(read_dingtalk(true, &click(200, "Acknowledged by Ada", false))), "click_not_applied");
+        assert_eq!(kind(read_dingtalk(true, &click(401, "", false))), "bundle_http_401");
+        assert_eq!(kind(read_dingtalk(true, &click(200, "Warroom could not apply this right now", true))), "click_refused");
+        assert_eq!(kind(read_dingtalk(true, br#"{"bundle_status":200,"bundle_answer":{}}"#)), "click_bad_answer");
+        assert_eq!(read_dingtalk(false, br#"{"group":"cid1","bundle_status":200,"bundle_answer":{}}"#), Ok(None));
     }
 }

@@ -1,13 +1,21 @@
-//! Open-loop load of signed IM callbacks against the real `warroom-local` binary (issue 7,
-//! item 8): the bench plays Slack and Feishu, the stack runs as a person runs it (demo
-//! mode, a temporary data directory, a free port).
+//! Open-loop load of IM callbacks against the real `warroom-local` binary (issue 7,
+//! item 8): the bench plays Slack and Feishu, and has the stack's DingTalk sandbox play
+//! DingTalk; the stack runs as a person runs it (demo mode, a temporary data directory, a
+//! free port).
 //!
 //! One run: [`stack`] starts the binary; [`setup`] fires incidents through the intake API
-//! so war rooms exist on both platforms and reads their chats, cards and buttons back from
-//! the sandbox view; [`driver`] sends callbacks at a fixed rate for a fixed time, whatever
-//! the answers ([`callbacks`] builds and signs them); [`settle`] waits for the queue to
+//! so war rooms exist on all three platforms and reads their chats, cards and buttons back
+//! from the sandbox view; [`driver`] sends callbacks at a fixed rate for a fixed time,
+//! whatever the answers ([`callbacks`] builds them); [`settle`] waits for the queue to
 //! drain and checks the end state (cards, statuses, mention answers, dead letters, the
 //! stack's log, a clean stop); [`report`] prints it.
+//!
+//! Slack and Feishu callbacks are signed by the bench itself. DingTalk's are not: a card
+//! callback is signed with the `apiSecret` the bundle registers at connect, which only the
+//! sandbox and the bundle know. So DingTalk callbacks are asked of the sandbox through its
+//! control routes (`/sandbox/control/dingtalk/{mention,click}`), which send the real signed
+//! callback to the bundle and wait for its answer: the sandbox's own work (a lock, JSON, one
+//! more local HTTP hop) is inside the latency measured for the DingTalk kinds.
 //!
 //! Open loop: request `i` is due at `start + i / rate` and its latency is counted from
 //! then, not from when it was sent, so a stalled server cannot hide its stall by slowing
@@ -41,10 +49,51 @@ pub enum Kind {
     FeishuMention,
     /// `card.action.trigger` on a status card's button, encrypted and signed.
     FeishuClick,
+    /// A robot @-mention in a war-room scene group (a group robot hears nothing else),
+    /// sent by the sandbox (`/sandbox/control/dingtalk/mention`): queues the bot's answer.
+    DingTalkMention,
+    /// An `actionCallback` on a status card's button, sent by the sandbox
+    /// (`/sandbox/control/dingtalk/click`).
+    DingTalkClick,
+}
+
+/// The platforms the load plays, in the order figures are kept and printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Platform {
+    Slack,
+    Feishu,
+    DingTalk,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 3] = [Platform::Slack, Platform::Feishu, Platform::DingTalk];
+
+    /// The sandbox view's workspace key and the report's label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Platform::Slack => "slack",
+            Platform::Feishu => "feishu",
+            Platform::DingTalk => "dingtalk",
+        }
+    }
+
+    /// Its place in per-platform arrays (`[T; 3]`, in [`Platform::ALL`]'s order).
+    pub fn index(self) -> usize {
+        self as usize
+    }
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [Kind::SlackMessage, Kind::SlackMention, Kind::SlackClick, Kind::FeishuMessage, Kind::FeishuMention, Kind::FeishuClick];
+    pub const ALL: [Kind; 8] = [
+        Kind::SlackMessage,
+        Kind::SlackMention,
+        Kind::SlackClick,
+        Kind::FeishuMessage,
+        Kind::FeishuMention,
+        Kind::FeishuClick,
+        Kind::DingTalkMention,
+        Kind::DingTalkClick,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -54,19 +103,25 @@ impl Kind {
             Kind::FeishuMessage => "feishu_message",
             Kind::FeishuMention => "feishu_mention",
             Kind::FeishuClick => "feishu_click",
+            Kind::DingTalkMention => "dingtalk_mention",
+            Kind::DingTalkClick => "dingtalk_click",
         }
     }
 
-    pub fn is_slack(self) -> bool {
-        matches!(self, Kind::SlackMessage | Kind::SlackMention | Kind::SlackClick)
+    pub fn platform(self) -> Platform {
+        match self {
+            Kind::SlackMessage | Kind::SlackMention | Kind::SlackClick => Platform::Slack,
+            Kind::FeishuMessage | Kind::FeishuMention | Kind::FeishuClick => Platform::Feishu,
+            Kind::DingTalkMention | Kind::DingTalkClick => Platform::DingTalk,
+        }
     }
 
     pub fn is_mention(self) -> bool {
-        matches!(self, Kind::SlackMention | Kind::FeishuMention)
+        matches!(self, Kind::SlackMention | Kind::FeishuMention | Kind::DingTalkMention)
     }
 
     pub fn is_click(self) -> bool {
-        matches!(self, Kind::SlackClick | Kind::FeishuClick)
+        matches!(self, Kind::SlackClick | Kind::FeishuClick | Kind::DingTalkClick)
     }
 }
 
@@ -80,14 +135,21 @@ impl Default for Mix {
     /// are kept under what Slack lets the bot answer: each answer needs `reactions.add`
     /// (Tier 3, 50 a minute per workspace), so 1 mention a second at 200/s drains within
     /// the run and twice that does not.
+    ///
+    /// DingTalk's share is small (3%): its callbacks pass through the sandbox, whose work
+    /// would otherwise weigh in the figures, and every answer to a mention is a notice card
+    /// (`createAndDeliver`, 20 calls a second per app on the standard edition the sandbox
+    /// enforces); 1 mention a second leaves that limit far off even at `--rate 800`.
     fn default() -> Self {
         Mix(vec![
-            (Kind::SlackMessage, 79),
+            (Kind::SlackMessage, 76),
             (Kind::SlackMention, 1),
             (Kind::SlackClick, 30),
-            (Kind::FeishuMessage, 58),
+            (Kind::FeishuMessage, 55),
             (Kind::FeishuMention, 2),
             (Kind::FeishuClick, 30),
+            (Kind::DingTalkMention, 1),
+            (Kind::DingTalkClick, 5),
         ])
     }
 }
@@ -206,11 +268,13 @@ pub async fn run(config: &Config) -> Result<LoadReport, LoadError> {
     let started = std::time::Instant::now();
     let rooms = setup::prepare(&api, &stack, config).await?;
     let setup_time = started.elapsed();
+    // Where DingTalk's call log stood before the load, to tell the load's calls from setup's.
+    let dingtalk_setup = settle::DingTalkCalls::read(&api, &stack).await;
     let idle = proc::Usage::read(stack.pid()).map_err(|e| LoadError::Stack(format!("reading /proc for the stack: {e}")))?;
     let sampler = proc::Sampler::start(stack.pid());
     let load = driver::drive(&http, &stack, &rooms, config).await?;
     let loaded = proc::Usage::read(stack.pid()).map_err(|e| LoadError::Stack(format!("reading /proc for the stack: {e}")))?;
-    let settled = settle::settle(&api, &stack, &rooms, &load, config).await;
+    let settled = settle::settle(&api, &stack, &rooms, &load, config, dingtalk_setup).await;
     let end = proc::Usage::read(stack.pid()).ok();
     let samples = sampler.stop();
     let stopped = stack.stop();
@@ -255,5 +319,8 @@ mod tests {
         assert!(Mix::parse("slack_click=0").unwrap_err().contains("no kind"));
         assert!(Mix::parse("slack_click=1,slack_click=2").unwrap_err().contains("twice"));
         assert_eq!(Mix::parse(&Mix::default().describe()).unwrap(), Mix::default());
+        assert_eq!(Mix::default().total(), 200, "the default mix is written per 200 callbacks");
+        assert!(Mix::default().uses(|k| k.platform() == Platform::DingTalk));
+        assert_eq!(Mix::parse("dingtalk_click=2").unwrap().0, vec![(Kind::DingTalkClick, 2)]);
     }
 }

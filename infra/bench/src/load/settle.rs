@@ -3,22 +3,33 @@
 //! - every room's incident has the status its clicks asked for (resolved if a Resolve was
 //!   answered, else acknowledged if an Acknowledge was), its card is up to date
 //!   (`card.up_to_date`) and the card in the chat shows that status;
-//! - every @-mention answered 2xx has its answer from the bot in the chat.
+//! - every @-mention answered 2xx has its answer from the bot in the chat (on DingTalk the
+//!   answer is a notice card, which the sandbox view shows as the robot's text message).
 //!
 //! Then `GET /api/v1/dead-letters` must list none. (The clean stop that follows must say
-//! the queue was empty; see `stack::Stopped`.)
+//! the queue was empty; see `stack::Stopped`.) The DingTalk sandbox's call log
+//! (`GET /sandbox/control/dingtalk/calls`) says how many of the bundle's calls DingTalk's
+//! limits refused: reported, not a failure (the bundle waits and retries them, so the end
+//! state shows any harm), since what it measures is the bundle's buckets, not the load.
 
 use super::driver::Load;
-use super::setup::{Room, Rooms};
+use super::driver::Sample;
+use super::setup::{Room, WarRooms};
 use super::stack::LocalStack;
-use super::{Config, Kind};
+use super::{Config, Platform};
 use reqwest::Client;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const POLL_EVERY: Duration = Duration::from_millis(500);
-/// What the bot says to an @-mention (the engine's placeholder answer).
+/// What the bot says to an @-mention (the engine's placeholder answer, "The Warroom
+/// assistant is not available in this version yet. …"): the same words on every platform;
+/// DingTalk's notice card escapes only `&`, `<` and `>`, none of which are in them.
 const MENTION_ANSWER: &str = "assistant is not available";
+/// DingTalk's refusals (the sandbox's `reply.rs`): per-app QPS (old API / v1.0), then the
+/// org's monthly quota.
+const THROTTLED: [&str; 2] = ["90018", "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi"];
+const OVER_QUOTA: [&str; 2] = ["90020", "Forbidden.AccessDenied.ApiCountLimitForOrg"];
 
 #[derive(Clone, Debug, Default)]
 pub struct Settled {
@@ -27,17 +38,50 @@ pub struct Settled {
     pub drain_time: Duration,
     /// Rooms not as expected at the end, one line each.
     pub rooms_wrong: Vec<String>,
-    /// Mentions answered 2xx and the bot's answers found, Slack then Feishu.
-    pub mentions: [(usize, usize); 2],
+    /// Mentions answered 2xx and the bot's answers found, by [`Platform::index`].
+    pub mentions: [(usize, usize); 3],
     /// `None` when the API could not be read.
     pub dead_letters: Option<usize>,
+    /// The bundle's calls to the DingTalk sandbox while setting up, and from the load's
+    /// start to the end of the drain; `None` when the call log could not be read.
+    pub dingtalk_setup: Option<DingTalkCalls>,
+    pub dingtalk_load: Option<DingTalkCalls>,
     pub problems: Vec<String>,
 }
 
+/// The DingTalk sandbox's call log, counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DingTalkCalls {
+    pub calls: usize,
+    /// Refused for the per-app per-API QPS (20 a second on the standard edition).
+    pub throttled: usize,
+    /// Refused for the org's monthly call quota.
+    pub over_quota: usize,
+}
+
+impl DingTalkCalls {
+    pub async fn read(http: &Client, stack: &LocalStack) -> Result<Self, String> {
+        let (base, admin) = (stack.url(), stack.keys().admin_key.as_str());
+        let log = get(http, format!("{base}/sandbox/control/dingtalk/calls"), admin).await?;
+        let calls = log.as_array().ok_or_else(|| format!("the DingTalk call log is not a list: {log}"))?;
+        let coded = |codes: [&str; 2]| calls.iter().filter(|c| c["code"].as_str().is_some_and(|code| codes.contains(&code))).count();
+        Ok(Self { calls: calls.len(), throttled: coded(THROTTLED), over_quota: coded(OVER_QUOTA) })
+    }
+
+    /// What was added to the log since `before` (the log only grows).
+    fn since(self, before: Self) -> Self {
+        Self {
+            calls: self.calls.saturating_sub(before.calls),
+            throttled: self.throttled.saturating_sub(before.throttled),
+            over_quota: self.over_quota.saturating_sub(before.over_quota),
+        }
+    }
+}
+
 /// The status each room should end in, from the clicks answered.
-fn expected(samples: &[super::driver::Sample], slack: bool, rooms: usize) -> Vec<&'static str> {
+fn expected(samples: &[Sample], platform: Platform, rooms: usize) -> Vec<&'static str> {
     let mut want = vec!["triggered"; rooms];
-    for s in samples.iter().filter(|s| s.kind.is_click() && s.kind.is_slack() == slack && s.result.is_ok()) {
+    for s in samples.iter().filter(|s| s.kind.is_click() && s.kind.platform() == platform && s.result.is_ok()) {
         let w = &mut want[s.room];
         match s.press {
             Some(super::callbacks::Press::Resolve) => *w = "resolved",
@@ -63,14 +107,16 @@ async fn get(http: &Client, url: String, key: &str) -> Result<Value, String> {
 async fn look(
     http: &Client,
     stack: &LocalStack,
-    rooms: &Rooms,
-    want: &[Vec<&'static str>; 2],
-    mentions: &mut [(usize, usize); 2],
+    rooms: &WarRooms,
+    want: &[Vec<&'static str>; 3],
+    mentions: &mut [(usize, usize); 3],
 ) -> Result<Vec<String>, String> {
     let (base, admin) = (stack.url(), stack.keys().admin_key.as_str());
     let state = get(http, format!("{base}/sandbox/api/state"), admin).await?;
     let mut wrong = Vec::new();
-    for (p, (platform, list)) in [("slack", &rooms.slack), ("feishu", &rooms.feishu)].into_iter().enumerate() {
+    for p in Platform::ALL {
+        let (platform, list) = (p.name(), rooms.of(p));
+        let p = p.index();
         let chats = state[platform]["chats"].as_array().cloned().unwrap_or_default();
         let mut answered = 0;
         for (i, room) in list.iter().enumerate() {
@@ -99,10 +145,18 @@ fn room_problem(room: &Room, want: &str, incident: &Value, card_status: &Value) 
         .then(|| format!("{}: status {status}, card shows {shown}, card up to date {up_to_date}; expected {want}", room.incident_id))
 }
 
-pub async fn settle(http: &Client, stack: &LocalStack, rooms: &Rooms, load: &Load, config: &Config) -> Settled {
-    let want = [expected(&load.samples, true, rooms.slack.len()), expected(&load.samples, false, rooms.feishu.len())];
-    let answered_ok = |kind: Kind| load.samples.iter().filter(|s| s.kind == kind && s.result.is_ok()).count();
-    let mut settled = Settled { mentions: [(answered_ok(Kind::SlackMention), 0), (answered_ok(Kind::FeishuMention), 0)], ..Settled::default() };
+/// `dingtalk_setup`: the DingTalk call log as it stood when the load began.
+pub async fn settle(
+    http: &Client,
+    stack: &LocalStack,
+    rooms: &WarRooms,
+    load: &Load,
+    config: &Config,
+    dingtalk_setup: Result<DingTalkCalls, String>,
+) -> Settled {
+    let want = Platform::ALL.map(|p| expected(&load.samples, p, rooms.of(p).len()));
+    let mentioned_ok = |p: Platform| load.samples.iter().filter(|s| s.kind.is_mention() && s.kind.platform() == p && s.result.is_ok()).count();
+    let mut settled = Settled { mentions: Platform::ALL.map(|p| (mentioned_ok(p), 0)), ..Settled::default() };
     let started = Instant::now();
     loop {
         match look(http, stack, rooms, &want, &mut settled.mentions).await {
@@ -127,6 +181,13 @@ pub async fn settle(http: &Client, stack: &LocalStack, rooms: &Rooms, load: &Loa
             settled.dead_letters = Some(own + body["other_tenants"].as_u64().unwrap_or(0) as usize);
         }
         Err(e) => settled.problems.push(e),
+    }
+    match (dingtalk_setup, DingTalkCalls::read(http, stack).await) {
+        (Ok(before), Ok(after)) => {
+            settled.dingtalk_setup = Some(before);
+            settled.dingtalk_load = Some(after.since(before));
+        }
+        (Err(e), _) | (_, Err(e)) => settled.problems.push(e),
     }
     settled
 }

@@ -2,15 +2,19 @@
 //! fired at `POST /hooks/generic` with the demo intake key, Ada, Bob and Cy as
 //! responders. The demo has war rooms on Slack; after the Slack rooms are open, war rooms
 //! are switched to Feishu through the management API (one integration per tenant has
-//! them) and the Feishu rooms are fired. Open Slack rooms stay on Slack.
+//! them) and the Feishu rooms are fired, then likewise to the demo DingTalk app ("DingTalk
+//! (sandbox)", connected at start but without war rooms) for the DingTalk rooms. Open rooms
+//! stay where they were opened.
 //!
 //! Each room's chat, its card's message id and the card's own button values are read
 //! back from the sandbox view (`GET /sandbox/api/state`), as a person would see them; the
-//! three responders are linked by the room's creation (looked up by email), so their
-//! clicks are a member's clicks.
+//! three responders are linked by the room's creation (looked up by email, on DingTalk by
+//! the members' phones), so their clicks are a member's clicks. A DingTalk room's chat is
+//! the scene group's openConversationId, its card id the card's `outTrackId`, its buttons'
+//! values the button ids (`ack|inc_…`) the card callback carries back.
 
 use super::stack::LocalStack;
-use super::{Config, LoadError};
+use super::{Config, LoadError, Platform};
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -27,7 +31,7 @@ pub struct Room {
     pub chat_id: String,
     /// Slack: the channel is private (`channel_type: group`).
     pub private: bool,
-    /// Slack `ts` / Feishu `message_id` of the status card.
+    /// Slack `ts` / Feishu `message_id` / DingTalk `outTrackId` of the status card.
     pub card_id: String,
     /// The card's Acknowledge and Resolve buttons, as the card carries them.
     pub ack: Button,
@@ -41,10 +45,12 @@ pub struct Button {
     /// Slack only.
     pub action_id: String,
     pub label: String,
-    /// Slack: the string value; Feishu: the value object.
+    /// Slack: the string value; Feishu: the value object; DingTalk: the button id string.
     pub value: Value,
 }
 
+/// The Slack and Feishu rooms with what the bench needs to sign their callbacks: the shape
+/// [`super::callbacks::build`] takes, shared with the Lambda bench (`crate::lambda`).
 #[derive(Clone, Debug)]
 pub struct Rooms {
     pub slack: Vec<Room>,
@@ -52,6 +58,25 @@ pub struct Rooms {
     pub slack_bot: String,
     pub feishu_bot: String,
     pub feishu_integration: String,
+}
+
+/// Every room the load talks into. DingTalk's stand beside [`Rooms`] rather than in it:
+/// their callbacks are sent by the sandbox, so they need nothing signed, and `Rooms` keeps
+/// the shape the Lambda bench builds by hand.
+#[derive(Clone, Debug)]
+pub struct WarRooms {
+    pub rooms: Rooms,
+    pub dingtalk: Vec<Room>,
+}
+
+impl WarRooms {
+    pub fn of(&self, platform: Platform) -> &[Room] {
+        match platform {
+            Platform::Slack => &self.rooms.slack,
+            Platform::Feishu => &self.rooms.feishu,
+            Platform::DingTalk => &self.dingtalk,
+        }
+    }
 }
 
 fn fail(m: impl Into<String>) -> LoadError {
@@ -68,36 +93,48 @@ async fn call(http: &Client, method: reqwest::Method, url: String, key: &str, bo
     Ok((status, resp.json().await.unwrap_or(Value::Null)))
 }
 
-pub async fn prepare(http: &Client, stack: &LocalStack, config: &Config) -> Result<Rooms, LoadError> {
+pub async fn prepare(http: &Client, stack: &LocalStack, config: &Config) -> Result<WarRooms, LoadError> {
     let (base, admin) = (stack.url(), stack.keys().admin_key.as_str());
     let (status, list) = call(http, reqwest::Method::GET, format!("{base}/api/v1/integrations"), admin, None).await?;
     let integration = |platform: &str| {
         list["integrations"].as_array().into_iter().flatten().find(|i| i["platform"] == platform).and_then(|i| i["id"].as_str()).map(str::to_string)
     };
-    let (Some(slack), Some(feishu)) = (integration("slack"), integration("feishu")) else {
+    let (Some(slack), Some(feishu), Some(dingtalk)) = (integration("slack"), integration("feishu"), integration("dingtalk")) else {
         return Err(fail(format!("the demo integrations are missing ({status}): {list}")));
     };
 
     let slack_incidents = fire_and_wait(http, stack, "slack", config.rooms).await?;
-    let (s1, _) = call(http, reqwest::Method::DELETE, format!("{base}/api/v1/integrations/{slack}/war-room"), admin, None).await?;
-    let (s2, answer) = call(http, reqwest::Method::POST, format!("{base}/api/v1/integrations/{feishu}/war-room"), admin, None).await?;
-    if !(200..300).contains(&s1) || !(200..300).contains(&s2) {
-        return Err(fail(format!("switching war rooms to Feishu: {s1}, then {s2} {answer}")));
-    }
+    move_war_rooms(http, stack, &slack, &feishu, "Feishu").await?;
     let feishu_incidents = fire_and_wait(http, stack, "feishu", config.rooms).await?;
+    move_war_rooms(http, stack, &feishu, &dingtalk, "DingTalk").await?;
+    let dingtalk_incidents = fire_and_wait(http, stack, "dingtalk", config.rooms).await?;
 
     let (status, state) = call(http, reqwest::Method::GET, format!("{base}/sandbox/api/state"), admin, None).await?;
     if status != 200 {
         return Err(fail(format!("the sandbox view answered {status}")));
     }
     let bot = |p: &str| state[p]["bot"].as_str().map(str::to_string).ok_or_else(|| fail(format!("the sandbox view names no {p} bot")));
-    Ok(Rooms {
+    let rooms = Rooms {
         slack: rooms_of(&state["slack"], &slack_incidents)?,
         feishu: rooms_of(&state["feishu"], &feishu_incidents)?,
         slack_bot: bot("slack")?,
         feishu_bot: bot("feishu")?,
         feishu_integration: feishu,
-    })
+    };
+    // No DingTalk bot id is needed: the sandbox marks its robot message as an @-mention.
+    Ok(WarRooms { rooms, dingtalk: rooms_of(&state["dingtalk"], &dingtalk_incidents)? })
+}
+
+/// Takes war rooms from one integration and gives them to another, as an admin does (one
+/// integration per tenant has them).
+async fn move_war_rooms(http: &Client, stack: &LocalStack, from: &str, to: &str, to_name: &str) -> Result<(), LoadError> {
+    let (base, admin) = (stack.url(), stack.keys().admin_key.as_str());
+    let (s1, _) = call(http, reqwest::Method::DELETE, format!("{base}/api/v1/integrations/{from}/war-room"), admin, None).await?;
+    let (s2, answer) = call(http, reqwest::Method::POST, format!("{base}/api/v1/integrations/{to}/war-room"), admin, None).await?;
+    if !(200..300).contains(&s1) || !(200..300).contains(&s2) {
+        return Err(fail(format!("switching war rooms to {to_name}: {s1}, then {s2} {answer}")));
+    }
+    Ok(())
 }
 
 /// Fires `n` critical incidents (all three people responding) and waits for every room to

@@ -2,6 +2,7 @@
 
 pub mod callbacks;
 pub mod im;
+pub mod model;
 pub mod queue;
 pub mod source;
 pub mod store;
