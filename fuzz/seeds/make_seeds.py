@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the committed seed corpora, fuzz/seeds/<target>/, from the reference payloads
-(shared/reference/platforms/{slack,feishu,dingtalk}.md and dingtalk-wecom-notes.md: official
+(shared/reference/platforms/{slack,feishu,dingtalk,wecom}.md and dingtalk-wecom-notes.md: official
 examples and test vectors) and the
 project's own fixtures (shared/intake/tests/fixtures). Re-run after changing it:
     python3 fuzz/seeds/make_seeds.py
@@ -266,6 +266,90 @@ write("dingtalk_decrypt", "key-too-short", "%" + D1_KEY[:42])
 write("dingtalk_decrypt", "message-check-url", check_url)
 write("dingtalk_decrypt", "message-success", "success")
 write("dingtalk_decrypt", "message-not-utf8", b"\xff\xfe{}")
+
+# ---- WeCom (wecom.md TEST VECTORS W1-W4, dingtalk-wecom-notes.md Q1 and Q2) ----------------
+# W1/W2 are the harness app's keys (CorpID ww1436e0e65a779aee) and the harness clock is W2's
+# timestamp + 3 s; W4's keys are the harness smart bot's, for another ReceiveId (wx5823bf96d3bd56c7).
+W1_SIG, W1_TS, W1_NONCE = "012bc692d0a58dd4b10f8dfe5c4ac00ae211ebeb", "1476416373", "47744683"
+W1_ECHO = "fsi1xnbH4yQh0+PJxcOdhhK6TDXkjMyhEPA7xB2TGz6b+g7xyAbEkRxN/3cNXW9qdqjnoVzEtpbhnFyq6SVHyA=="
+W2_SIG, W2_TS, W2_NONCE = "0c3914025cb4b4d68103f6bfc8db550f79dcf48e", "1476422779", "1597212914"
+W2_ENCRYPT = ("Kl7kjoSf6DMD1zh7rtrHjFaDapSCkaOnwu3bqLc5tAybhhMl9pFeK8NslNPVdMwmBQTNoW4mY7AIjeLvEl3NyeTkAgGzBhzTtRLNshw2AEew+kkYcD+Fq72Kt00fT0"
+              "WnN87hGrW8SqGc+NcT3mu87Ha3dz1pSDi6GaUA6A0sqfde0VJPQbZ9U+3JWcoD4Z5jaU0y9GSh010wsHF8KZD24YhmZH4ch4Ka7ilEbjbfvhKkNL65HHL0J6EYJIZUC2"
+              "pFrdkJ7MhmEbU2qARR4iQHE7wy24qy0cRX3Mfp6iELcDNfSsPGjUQVDGxQDCWjayJOpcwocugux082f49HKYg84EpHSGXAyh+/oxwaWbvL6aSDPOYuPDGOCI8jmnKiypE+")
+W2_BODY = (f"<xml><ToUserName><![CDATA[ww1436e0e65a779aee]]></ToUserName><Encrypt><![CDATA[{W2_ENCRYPT}]]></Encrypt>"
+           "<AgentID><![CDATA[1000002]]></AgentID></xml>")
+W4_SIG, W4_TS, W4_NONCE = "477715d11cdb4164915debcba66cb864d751f3e6", "1409659813", "1372623149"
+W4_ENCRYPT = ("RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qh"
+              "xchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4L"
+              "UMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6"
+              "bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q==")
+
+
+def wq(**pairs):
+    return urllib.parse.urlencode(pairs)
+
+
+def w_raw(method, query, body=""):
+    return f"!{method}\n{query}\n{body}"
+
+
+write("wecom_callbacks", "raw-w2-official", w_raw("POST", wq(msg_signature=W2_SIG, timestamp=W2_TS, nonce=W2_NONCE), W2_BODY))
+write("wecom_callbacks", "raw-w2-tampered", w_raw("POST", wq(msg_signature=W2_SIG, timestamp=W2_TS, nonce=W2_NONCE),
+                                                  W2_BODY.replace("Kl7k", "Kl7j")))
+write("wecom_callbacks", "raw-w1-url-check", w_raw("GET", wq(msg_signature=W1_SIG, timestamp=W1_TS, nonce=W1_NONCE, echostr=W1_ECHO)))
+write("wecom_callbacks", "raw-w1-echostr-unencoded",
+      w_raw("GET", f"msg_signature={W1_SIG}&timestamp={W1_TS}&nonce={W1_NONCE}&echostr={W1_ECHO}"))
+write("wecom_callbacks", "raw-url-check-no-echostr", w_raw("GET", wq(msg_signature=W1_SIG, timestamp=W1_TS, nonce=W1_NONCE)))
+write("wecom_callbacks", "raw-w4-json", w_raw("POST", wq(msg_signature=W4_SIG, timestamp=W4_TS, nonce=W4_NONCE),
+                                              json.dumps({"encrypt": W4_ENCRYPT})))
+write("wecom_callbacks", "raw-put", w_raw("PUT", wq(msg_signature=W2_SIG, timestamp=W2_TS, nonce=W2_NONCE), W2_BODY))
+card_event = ("<xml><ToUserName><![CDATA[ww1436e0e65a779aee]]></ToUserName><FromUserName><![CDATA[ada]]></FromUserName>"
+              "<CreateTime>1476422779</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event>"
+              "<EventKey><![CDATA[ack|inc_01]]></EventKey><TaskId><![CDATA[wr_task_01]]></TaskId>"
+              "<CardType><![CDATA[button_interaction]]></CardType><ResponseCode><![CDATA[rc0123456789abcdef]]></ResponseCode>"
+              "<AgentID>1000002</AgentID></xml>")
+write("wecom_callbacks", "app-card-click", card_event)
+write("wecom_callbacks", "app-card-menu", card_event.replace("template_card_event", "template_card_menu_event"))
+write("wecom_callbacks", "app-card-unknown-key", card_event.replace("ack|inc_01", "frobnicate"))
+write("wecom_callbacks", "app-text-message", ("<xml><ToUserName><![CDATA[ww1436e0e65a779aee]]></ToUserName><FromUserName><![CDATA[ada]]>"
+                                             "</FromUserName><CreateTime>1476422779</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                                             "<Content><![CDATA[hi]]></Content><MsgId>1456453720</MsgId><AgentID>1000002</AgentID></xml>"))
+write("wecom_callbacks", "signed-at-stale", "~1476420000\n" + card_event)
+write("wecom_callbacks", "signed-at-not-a-number", "~soon\n" + card_event)
+bot_text = {"msgid": "CAIQ16HMjQYY", "aibotid": "AIBOTID", "chatid": "wrkSFfCgAAxxx", "chattype": "group",
+            "from": {"userid": "ada"}, "response_url": "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC",
+            "msgtype": "text", "text": {"content": "@WarRoomBot ack"}}
+write("wecom_callbacks", "bot-mention", b"@" + j(bot_text))
+write("wecom_callbacks", "bot-single", b"@" + j({**bot_text, "chattype": "single"}))
+write("wecom_callbacks", "bot-stream", b"@" + j({"msgid": "m2", "aibotid": "AIBOTID", "chattype": "group", "from": {"userid": "ada"},
+                                                 "msgtype": "stream", "stream": {"id": "st01"}}))
+write("wecom_callbacks", "bot-card-click", b"@" + j({"msgid": "m3", "aibotid": "AIBOTID", "chatid": "wrkSFfCgAAxxx", "chattype": "group",
+                                                     "from": {"userid": "ada"}, "msgtype": "event",
+                                                     "event": {"eventtype": "template_card_event",
+                                                               "template_card_event": {"card_type": "button_interaction",
+                                                                                       "event_key": "ack|inc_01", "task_id": "t1"}}}))
+write("wecom_callbacks", "url-check-echo", "?1288432023552776189")
+write("wecom_callbacks", "ciphertext-w2", b"#" + __import__("base64").b64decode(W2_ENCRYPT))
+write("wecom_callbacks", "signed-body-w2", "$" + W2_BODY)
+write("wecom_callbacks", "signed-body-json", "$" + json.dumps({"encrypt": W4_ENCRYPT}))
+
+write("wecom_decrypt", "w1-official", f"!{W1_SIG}\n{W1_TS}\n{W1_NONCE}\n{W1_ECHO}")
+write("wecom_decrypt", "w2-official", f"!{W2_SIG}\n{W2_TS}\n{W2_NONCE}\n{W2_ENCRYPT}")
+write("wecom_decrypt", "w2-uppercase-signature", f"!{W2_SIG.upper()}\n{W2_TS}\n{W2_NONCE}\n{W2_ENCRYPT}")
+write("wecom_decrypt", "w4-other-keys", f"!{W4_SIG}\n{W4_TS}\n{W4_NONCE}\n{W4_ENCRYPT}")
+write("wecom_decrypt", "not-base64", "!\n\n\nnot base64 at all!")
+write("wecom_decrypt", "w2-ciphertext", b"#" + __import__("base64").b64decode(W2_ENCRYPT))
+# A plaintext block by block: 16 + 4 + 4 + 18 (the CorpID) = 42 bytes, pad 22 to 64; and pad 6 to 48 (16-byte style).
+W_PLAIN = b"8908d0ff052afda0" + (4).to_bytes(4, "big") + b"echo" + b"ww1436e0e65a779aee"
+write("wecom_decrypt", "plaintext-blocks-pad32", b"&" + W_PLAIN + bytes([22]) * 22)
+write("wecom_decrypt", "plaintext-blocks-pad16", b"&" + W_PLAIN + bytes([6]) * 6)
+write("wecom_decrypt", "plaintext-blocks-bot", b"&" + b"8908d0ff052afda0" + (4).to_bytes(4, "big") + b"echo" + bytes([8]) * 8)
+write("wecom_decrypt", "key-w1", "%6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt")
+write("wecom_decrypt", "key-w4-spaced", "% jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C\n")
+write("wecom_decrypt", "key-too-short", "%6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhU")
+write("wecom_decrypt", "message-card-event", card_event)
+write("wecom_decrypt", "message-bot-json", j(bot_text))
+write("wecom_decrypt", "message-not-utf8", b"\xff\xfe<xml/>")
 
 # ---- Intake (the project's fixtures) ------------------------------------------------------
 for f in sorted(FIXTURES.glob("*.json")):

@@ -11,7 +11,7 @@
 //! - any other input is the payload itself, which the harness signs (and seals) correctly.
 //!
 //! DingTalk has three request kinds on one codec and its own markers (see
-//! [`dingtalk_request`]).
+//! [`dingtalk_request`]); so has WeCom (see [`wecom_request`]).
 
 use aes::Aes256;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -25,10 +25,12 @@ use warroom_core::{RawRequest, Timestamp};
 mod dingtalk;
 mod feishu;
 mod slack;
+mod wecom;
 
 pub use dingtalk::*;
 pub use feishu::*;
 pub use slack::*;
+pub use wecom::*;
 
 /// Marks the raw path (see the crate docs).
 pub const RAW: u8 = b'!';

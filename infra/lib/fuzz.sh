@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Fuzzing with cargo-fuzz (libFuzzer) over the fuzz/ project: every parser of untrusted
-# input (Slack, Feishu and DingTalk callback codecs, Feishu and DingTalk decryption, the intake webhook parsers,
+# input (Slack, Feishu, DingTalk and WeCom callback codecs, Feishu, DingTalk and WeCom decryption, the intake webhook parsers,
 # the status-sync signature and settings readers). Source after infra/lib/common.sh, from
 # the repository root; it defines functions only.
 #

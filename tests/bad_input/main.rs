@@ -18,6 +18,7 @@ mod dingtalk;
 mod feishu;
 mod intake;
 mod slack;
+mod wecom;
 
 use common::corpus;
 use serde_json::Value;

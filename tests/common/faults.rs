@@ -101,6 +101,7 @@ impl Rig {
             sources: Arc::new(sources),
             clock: clock.clone(),
             config: EngineConfig { public_url: url.clone() },
+            models: None,
         };
         let state = AppState::new(engine, secrets.clone(), Settings { public_url: url.clone() }).with_platforms(platforms);
         let router = routers(&state);

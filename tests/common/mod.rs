@@ -98,6 +98,7 @@ impl App {
             sources: Arc::new(sources),
             clock: clock.clone(),
             config: EngineConfig { public_url: "https://warroom.example.com".into() },
+            models: None,
         };
         let state = AppState::new(engine, secrets, Settings { public_url: "https://warroom.example.com".into() });
         let router = Router::new()

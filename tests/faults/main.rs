@@ -1,4 +1,4 @@
-//! Issue 7, item 3: faults. A fault layer in front of the IM sandbox (Slack, then Feishu)
+//! Issue 7, item 3: faults. A fault layer in front of the IM sandbox (Slack, Feishu, DingTalk, WeCom)
 //! fails 20% of the calls — 503s and 429s before the call, timeouts before it, and the hard
 //! case, answers lost after the sandbox acted (a 502 or a hang past the client's 500 ms
 //! timeout) — while 50 incidents live through real HTTP intake: rooms opened for their
@@ -22,6 +22,7 @@ mod dingtalk;
 mod feishu;
 mod plan;
 mod slack;
+mod wecom;
 
 use common::faults::Rig;
 use plan::{Life, Via};

@@ -26,6 +26,7 @@ pub mod dingtalk;
 pub mod lambda;
 pub mod load;
 pub mod report;
+pub mod wecom;
 pub mod wrap;
 
 use std::sync::Arc;
@@ -254,6 +255,7 @@ pub async fn run(s: &Scenario) -> Result<Report, String> {
         sources: Arc::new(wrap::NoopSync),
         clock: clock.clone(),
         config: EngineConfig { public_url: "http://warroom.bench.invalid".into() },
+        models: None,
     };
     let handler: Arc<dyn JobHandler> = Arc::new(wrap::CountingHandler { engine: engine.clone(), counters: counters.clone() });
 

@@ -75,6 +75,12 @@ pub async fn run(options: Options) -> LocalResult<()> {
     let outbound = local_outbound()?;
     let state = warroom_runtime::compose(store.clone(), queue.clone(), Arc::new(SystemClock), secrets, platforms, outbound.clone())
         .map_err(|e| LocalError::new(format!("cannot wire the bundle: {e}")))?;
+    // The assistant's model: WARROOM_MODEL_* when set; else, in demo mode with in-process
+    // sandboxes, the LLM sandbox; else none (the assistant says how to configure one).
+    let from_env = warroom_ai::settings_from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map_err(LocalError::new)?;
+    let in_process = demo.as_ref().is_some_and(|d| d.in_process.is_some());
+    let model = from_env.or_else(|| in_process.then(|| sandboxes::llm_settings(&bundle_url)));
+    let state = warroom_runtime::with_models(state, model.as_ref()).map_err(|e| LocalError::new(e.to_string()))?;
 
     let seeded = seed::tenant(store.as_ref(), &data).await?;
     let tenant = seeded.keys.tenant_id.clone();

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use warroom_platforms::{feishu, slack, PlatformsConfig, SlackApp};
 use warroom_sandbox::dingtalk::{self as dingtalk_sandbox, DingTalkSandbox};
 use warroom_sandbox::feishu::{self as feishu_sandbox, FeishuSandbox};
+use warroom_sandbox::llm::{LlmConfig, LlmSandbox};
 use warroom_sandbox::slack::{self as slack_sandbox, SlackSandbox};
 use warroom_sandbox::wecom::{self as wecom_sandbox, WeComSandbox};
 use warroom_secrets::Secret;
@@ -53,6 +54,22 @@ pub const FEISHU_PATH: &str = "/sandbox/feishu";
 /// DingTalk's old and v1.0 APIs share it (their paths do not overlap).
 pub const DINGTALK_PATH: &str = "/sandbox/dingtalk";
 pub const WECOM_PATH: &str = "/sandbox/wecom";
+/// Where the WeCom sandbox's control routes are served in-process (`warroom_sandbox::wecom::control`).
+pub const WECOM_CONTROL_PATH: &str = "/sandbox/control/wecom";
+/// The LLM sandbox: `{bundle}/sandbox/llm/v1/chat/completions`.
+pub const LLM_PATH: &str = "/sandbox/llm";
+pub const LLM_MODEL: &str = "sandbox-gpt";
+
+/// The assistant's model in demo mode: the in-process LLM sandbox.
+pub fn llm_settings(sandbox_base: &str) -> warroom_core::ModelSettings {
+    let provider = warroom_core::ModelProvider::OpenAiCompatible {
+        base_url: format!("{sandbox_base}{LLM_PATH}/v1"),
+        model: LLM_MODEL.into(),
+        api_key: Some(warroom_sandbox::llm::DEFAULT_API_KEY.into()),
+        azure_api_version: None,
+    };
+    warroom_core::ModelSettings { provider, max_output_tokens: 600 }
+}
 /// The demo WeCom corp and its self-built app (with a smart bot): connect it with
 /// `POST /api/v1/integrations`, owner `wc_owner`.
 pub const WECOM_CORP_ID: &str = "wwdemowarroom01";
@@ -80,6 +97,9 @@ pub struct Sandboxes {
     pub feishu: FeishuSandbox,
     pub dingtalk: DingTalkSandbox,
     pub wecom: WeComSandbox,
+    /// The assistant's model: an OpenAI-compatible server whose answers are made from what it
+    /// was given, so a newcomer's @mention gets a streamed answer with no account anywhere.
+    pub llm: LlmSandbox,
     /// Where they are served: the bundle (`http://127.0.0.1:3000`) or the sandbox process.
     pub base_url: String,
 }
@@ -130,7 +150,8 @@ impl Sandboxes {
             feishu.add_user(p.feishu_user, p.name, Some(p.email), p.phone);
             dingtalk.add_user(p.dingtalk_user, p.name, Some(p.dingtalk_mobile), Some(p.email));
         }
-        Self { slack, feishu, dingtalk, wecom, base_url: base_url.to_string() }
+        let llm = LlmSandbox::new(LlmConfig::default());
+        Self { slack, feishu, dingtalk, wecom, llm, base_url: base_url.to_string() }
     }
 
     /// Every sandbox's API, by the path it is served under, and the DingTalk sandbox's
@@ -143,6 +164,8 @@ impl Sandboxes {
             (DINGTALK_PATH, self.dingtalk.router()),
             (DINGTALK_CONTROL_PATH, dingtalk_sandbox::control::router(&self.dingtalk)),
             (WECOM_PATH, self.wecom.router()),
+            (WECOM_CONTROL_PATH, wecom_sandbox::control::router(&self.wecom)),
+            (LLM_PATH, self.llm.router()),
         ]
     }
 

@@ -10,11 +10,13 @@
 //! wait, and the caller (a queued job) defers. It never logs or returns the key, nor a
 //! URL's query: logs and errors name the endpoint by host and path only.
 
+mod deployment;
 mod errors;
 mod openai;
 pub mod sse;
 mod stream;
 
+pub use deployment::{settings_from_lookup, DeploymentModels, DEFAULT_MAX_TOKENS};
 pub use errors::MAX_RETRY_AFTER;
 pub use openai::{OpenAiCompatible, Timeouts};
 pub use stream::ChunkDecoder;

@@ -25,7 +25,8 @@ pub use lifecycle::{Action, Change, TransitionError};
 pub use ports::callbacks::{CallbackCodec, CallbackError, Click, EventDelivery, ImEvent, RawRequest, RawResponse};
 pub use ports::im::{ApiFamily, Capabilities, ChatSummary, CreateChat, CreatedChat, ImError, ImPlatform, ImResult, InviteResult, PlatformFactory};
 pub use ports::model::{
-    ChatModel, ChatRequest, ChatTurn, Completion, FinishReason, ModelError, ModelEvent, ModelInfo, ModelProvider, ModelSettings, ModelStream, Role, TokenUsage,
+    ChatModel, ChatRequest, ChatTurn, Completion, FinishReason, ModelError, ModelEvent, ModelFactory, ModelInfo, ModelProvider, ModelSettings, ModelStream,
+    Role, TokenUsage,
 };
 pub use ports::queue::{Delivery, JobHandler, JobQueue, Outcome, QueueError, QueueResult};
 pub use ports::source::{SourceSync, SyncError, Synced};

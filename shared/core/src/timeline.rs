@@ -46,6 +46,8 @@ pub enum TimelineAction {
     GivenUp,
     /// The platform's metered budget (DingTalk's monthly API calls) is nearly spent.
     QuotaWarning,
+    /// The assistant answered a question (model, tokens, times).
+    AssistantAnswered,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

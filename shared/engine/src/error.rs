@@ -1,4 +1,4 @@
-use warroom_core::{ImError, QueueError, StoreError, SyncError, TransitionError};
+use warroom_core::{ImError, ModelError, QueueError, StoreError, SyncError, TransitionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -19,6 +19,8 @@ pub enum EngineError {
     Platform(#[from] ImError),
     #[error("status sync failed: {0}")]
     Sync(SyncError),
+    #[error("the assistant's model failed: {0}")]
+    Model(ModelError),
 }
 
 impl EngineError {
@@ -28,6 +30,7 @@ impl EngineError {
             EngineError::Queue(e) => e.is_retryable(),
             EngineError::Platform(e) => e.is_retryable(),
             EngineError::Sync(e) => e.retryable,
+            EngineError::Model(e) => e.is_retryable(),
             _ => false,
         }
     }

@@ -91,8 +91,8 @@ impl Engine {
         }
     }
 
-    /// The assistant's answer to an @mention. The AI assistant is a later feature; until
-    /// then the mention is acknowledged so nobody waits for an answer that never comes.
+    /// The assistant's answer to an @mention (see `assistant::answer`). Without a model, one
+    /// sentence saying how to configure one: never silence, never a made-up answer.
     pub(crate) async fn answer_mention(
         &self,
         tenant: &warroom_core::TenantId,
@@ -104,17 +104,44 @@ impl Engine {
         let Some(integration_id) = &incident.war_room.integration_id else { return Ok(()) };
         let Some(integration) = self.store.get_integration(integration_id).await? else { return Ok(()) };
         let platform = self.platforms.for_integration(&integration)?;
-        // The "seen, working on it" mark; the answer below matters more, so a failure here
-        // (no reactions on this platform, a passing error) is only logged.
-        self.throttle(platform.as_ref(), ApiFamily::Reaction, Some(chat)).await?;
-        if let Err(e) = platform.add_reaction(chat, message, "eyes").await {
-            tracing::info!(chat = %chat, error = %e, "could not mark the mention");
+        let model = match (&self.models, self.store.get_tenant(tenant).await?) {
+            (Some(models), Some(t)) => models.for_tenant(&t).map_err(EngineError::Model)?,
+            _ => None,
+        };
+        // The "seen, working on it" mark; the answer matters more, so a failure here (no
+        // reactions on this platform, a passing error) is only logged.
+        if self.try_take(platform.as_ref(), ApiFamily::Reaction, Some(chat)).await {
+            if let Err(e) = platform.add_reaction(chat, message, "eyes").await {
+                tracing::info!(chat = %chat, error = %e, "could not mark the mention");
+            }
         }
-        let text = "The Warroom assistant is not available in this version yet. Commands: ack, resolve, snooze 30m | 2h | 8h.";
-        let key = crate::notice::notice_key("mention", &[integration.id.as_str(), chat.as_str(), message.as_str()]);
-        self.send_once(platform.as_ref(), &crate::notice::Notice { integration: &integration.id, chat, text, key: &key }).await?;
-        self.note(&incident, Actor::System, TimelineAction::IncidentUpdated, "answered an @mention with the assistant placeholder").await;
-        Ok(())
+        let Some(model) = model else {
+            let key = crate::notice::notice_key("mention", &[integration.id.as_str(), chat.as_str(), message.as_str()]);
+            let text = crate::assistant::answer::NOT_CONFIGURED;
+            self.send_once(platform.as_ref(), &crate::notice::Notice { integration: &integration.id, chat, text, key: &key }).await?;
+            self.note(&incident, Actor::System, TimelineAction::IncidentUpdated, "answered an @mention: no model is configured").await;
+            return Ok(());
+        };
+        let claim = crate::assistant::answer::claim_key(&integration.id, message);
+        if !self.store.claim_dedupe(&claim, std::time::Duration::from_secs(7 * 24 * 3600), self.clock.now()).await? {
+            return Ok(());
+        }
+        match self.answer_with_model(&incident, &integration, platform.as_ref(), chat, message, model.as_ref()).await {
+            Ok(stats) => {
+                self.note_answer(&incident, &model.describe(), &stats).await;
+                Ok(())
+            }
+            // Retrying cannot help (a bad key, an unknown model): the reply says why.
+            Err(EngineError::Model(e)) if !e.is_retryable() => {
+                self.note(&incident, Actor::System, TimelineAction::IncidentUpdated, format!("the assistant could not answer an @mention: {e}")).await;
+                Ok(())
+            }
+            Err(e) => {
+                // Let the retry answer it.
+                let _ = self.store.release_dedupe(&claim).await;
+                Err(e)
+            }
+        }
     }
 }
 

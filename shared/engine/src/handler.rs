@@ -142,6 +142,10 @@ impl JobHandler for Engine {
             tracing::info!(kind = ?job.kind, wait_ms = wait.as_millis() as u64, "the source asks to come back later");
             return Outcome::Defer((*wait).max(Duration::from_millis(1)));
         }
+        // The model said when to come back: a deferral, not a failed attempt.
+        if let EngineError::Model(warroom_core::ModelError::RateLimited { retry_after: Some(wait) }) = &error {
+            return Outcome::Defer((*wait).max(Duration::from_millis(1)));
+        }
         if !error.is_retryable() {
             // Recorded where it matters (timeline, integration); retrying cannot help.
             tracing::warn!(kind = ?job.kind, error = %error, "job failed for good");

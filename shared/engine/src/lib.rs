@@ -33,7 +33,7 @@ pub use linking::{LinkReport, MemberLinkResult};
 pub use lookup_cache::LOOKUP_MISS_TTL;
 
 use std::sync::Arc;
-use warroom_core::{Clock, JobQueue, PlatformFactory, SourceSync, Store};
+use warroom_core::{Clock, JobQueue, ModelFactory, PlatformFactory, SourceSync, Store};
 
 /// What the engine needs to know about the deployment.
 #[derive(Clone, Debug, Default)]
@@ -50,6 +50,8 @@ pub struct Engine {
     pub sources: Arc<dyn SourceSync>,
     pub clock: Arc<dyn Clock>,
     pub config: EngineConfig,
+    /// The assistant's models; `None`: no assistant in this deployment (it says so).
+    pub models: Option<Arc<dyn ModelFactory>>,
 }
 
 impl Engine {

@@ -47,6 +47,9 @@ pub enum ConfigError {
     PartialSlackApp(String),
     #[error("could not build the HTTP client: {0}")]
     Http(String),
+    /// The assistant's model settings (`WARROOM_MODEL_*`) are wrong; never quotes the key.
+    #[error("assistant model: {0}")]
+    Model(String),
     #[error(transparent)]
     Outbound(#[from] warroom_sources::PolicyError),
 }
@@ -198,7 +201,9 @@ impl Aws {
     /// The engine over the AWS ports, and the state the HTTP routers share.
     pub async fn app_state(&self, env: &Env) -> Result<AppState, ConfigError> {
         let secrets = self.sealing_key(env).await?;
-        compose(self.store.clone(), self.queue.clone(), Arc::new(SystemClock), secrets, env.platforms.clone(), env.outbound.clone())
+        let state = compose(self.store.clone(), self.queue.clone(), Arc::new(SystemClock), secrets, env.platforms.clone(), env.outbound.clone())?;
+        let models = warroom_ai::settings_from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map_err(ConfigError::Model)?;
+        with_models(state, models.as_ref())
     }
 }
 
@@ -218,9 +223,23 @@ pub fn compose(
         .map_err(|e| ConfigError::Http(e.to_string()))?
         .with_clock(clock.clone());
     let platforms = Arc::new(Platforms::new(platforms, secrets.clone(), store.clone(), clock.clone()).map_err(|e| ConfigError::Http(e.to_string()))?);
-    let engine =
-        Engine { store, queue, platforms: platforms.clone(), sources: Arc::new(sources), clock, config: EngineConfig { public_url: public_url.clone() } };
+    let config = EngineConfig { public_url: public_url.clone() };
+    let engine = Engine { store, queue, platforms: platforms.clone(), sources: Arc::new(sources), clock, config, models: None };
     Ok(AppState::new(engine, secrets, Settings { public_url }).with_platforms(platforms))
+}
+
+/// Gives the engine the deployment's model (`None`: the assistant says how to configure one).
+/// The client has a connect timeout but no overall one (a long answer streams for a while),
+/// and follows no redirects (the key must not travel elsewhere).
+pub fn with_models(mut state: AppState, settings: Option<&warroom_core::ModelSettings>) -> Result<AppState, ConfigError> {
+    let http = warroom_platforms::tls::http_client_builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ConfigError::Http(e.to_string()))?;
+    let models = warroom_ai::DeploymentModels::new(settings, http).map_err(|e| ConfigError::Model(e.to_string()))?;
+    state.engine.models = Some(Arc::new(models));
+    Ok(state)
 }
 
 /// Everything an HTTP function's main needs: configuration read, clients built.

@@ -9,7 +9,12 @@
 //!   (`xoxb-…`), Warroom API keys (`wr_` + 32 base-32 characters), Feishu tenant and user
 //!   access tokens (`t-`/`u-` + 40 hex digits), DingTalk access tokens (32 hex digits, which
 //!   only count where a token goes: `access_token=`, `"accessToken": "`, the
-//!   `x-acs-dingtalk-access-token` header; bare, they look like any digest or id).
+//!   `x-acs-dingtalk-access-token` header; bare, they look like any digest or id), WeCom
+//!   access tokens (64 to 512 letters, digits, `-` and `_` where a token goes: the sandbox
+//!   mints 192, live ones run ~200), and WeCom's credentials by the name they travel under:
+//!   `corpsecret=` (gettoken), the app `secret`, `response_code` (single-use card and
+//!   smart-bot codes) and EncodingAESKeys (`callback_aes_key`, `bot_aes_key`,
+//!   `EncodingAESKey`: 43 base64 characters), all of which the sandbox mints at run time.
 //!
 //! A finding names the file, the line and which secret, never the secret itself.
 
@@ -21,8 +26,9 @@ use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 
 /// Names (upper-cased) that mark a literal as a secret.
-/// `AES_KEY`: DingTalk's event-subscription EncodingAESKey (`event_aes_key`).
-const SECRET_WORDS: &[&str] = &["SECRET", "TOKEN", "ENCRYPT", "SIGNING", "PASSWORD", "CREDENTIAL", "API_KEY", "PRIVATE", "AES_KEY"];
+/// `AES_KEY`: DingTalk's event-subscription EncodingAESKey (`event_aes_key`) and WeCom's
+/// (`callback_aes_key`, `bot_aes_key`); `AESKEY`: an `EncodingAESKey` named as WeCom does.
+const SECRET_WORDS: &[&str] = &["SECRET", "TOKEN", "ENCRYPT", "SIGNING", "PASSWORD", "CREDENTIAL", "API_KEY", "PRIVATE", "AES_KEY", "AESKEY"];
 /// Shorter values are too likely to occur by chance (and are not realistic secrets).
 const MIN_LEN: usize = 8;
 
@@ -103,6 +109,16 @@ fn minted() -> Vec<(&'static str, &'static str, Regex)> {
         ("Feishu tenant access token", "t-", Regex::new(r"\bt-[0-9a-f]{40}\b").unwrap()),
         ("Feishu user access token", "u-", Regex::new(r"\bu-[0-9a-f]{40}\b").unwrap()),
         ("DingTalk access token", "access", Regex::new(r"\b(?:access_token|accessToken|access-token)\W{1,8}([0-9a-f]{32})\b").unwrap()),
+        // Only where a token goes, and 64 characters at least: shorter runs of these
+        // characters after `access_token` are DingTalk's (above) or redactions.
+        ("WeCom access token", "access", Regex::new(r"\b(?:access_token|accessToken)\W{1,8}([0-9A-Za-z_-]{64,512})(?:[^0-9A-Za-z_-]|$)").unwrap()),
+        ("WeCom corpsecret", "corpsecret", Regex::new(r"\bcorpsecret\W{1,8}([0-9A-Za-z_-]{8,})").unwrap()),
+        // `secret=…`, `"secret":"…"`, `secret: …` (the app Secret by its own name); not a
+        // `client_secret` or `signing_secret` (other platforms', found as literals).
+        ("WeCom app secret", "secret", Regex::new(r#"(?:^|[^0-9A-Za-z_])secret["']?\s{0,2}[:=]\s{0,2}["']?([0-9A-Za-z_-]{16,})"#).unwrap()),
+        ("WeCom response_code", "response_code", Regex::new(r"\bresponse_code\W{1,8}([0-9A-Za-z_-]{16,})").unwrap()),
+        ("WeCom EncodingAESKey", "aes_key", Regex::new(r"\b[a-z_]*aes_key\W{1,8}([0-9A-Za-z+/]{43})(?:[^0-9A-Za-z+/]|$)").unwrap()),
+        ("WeCom EncodingAESKey", "AESKey", Regex::new(r"\bEncodingAESKey\W{1,8}([0-9A-Za-z+/]{43})(?:[^0-9A-Za-z+/]|$)").unwrap()),
     ]
 }
 
@@ -245,6 +261,54 @@ mod tests {
             "t.rs",
         );
         assert_eq!(aes.iter().map(|n| n.value.len()).collect::<Vec<_>>(), [43, 43], "{aes:?}");
+    }
+
+    #[test]
+    fn wecom_access_tokens_are_found_where_a_token_goes_and_its_secrets_by_their_names() {
+        let scanner = Scanner::new(Vec::new());
+        // As the WeCom sandbox mints them (192 alphanumerics) and as live ones look (~200
+        // characters with `-` and `_`).
+        let minted = "aB3".repeat(64);
+        let live = format!("{}-{}_{}", "Xy9".repeat(30), "k".repeat(60), "Q7".repeat(20));
+        for token in [minted.as_str(), live.as_str()] {
+            for line in [
+                format!("POST http://127.0.0.1:9/cgi-bin/appchat/create?access_token={token}"),
+                format!("GET /cgi-bin/user/getuserid?access_token={token}&debug=1"),
+                format!(r#"{{"errcode":0,"errmsg":"ok","access_token":"{token}","expires_in":7200}}"#),
+            ] {
+                assert_eq!(scanner.line(&line), [("WeCom access token".to_string(), hint(token))], "{line}");
+            }
+        }
+        let secret = "Ww_-Secret0123456789abcdefghijklmnopqrstuv";
+        let code = "Rc0123456789abcdefghijklmnopqrstuvwxyzABCDE";
+        let aes = "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt";
+        let label = |line: &str| scanner.line(line).into_iter().map(|(l, _)| l).collect::<Vec<_>>();
+        assert_eq!(label(&format!("GET /cgi-bin/gettoken?corpid=ww1&corpsecret={secret}")), ["WeCom corpsecret"]);
+        assert_eq!(label(&format!(r#"body {{"corp_id":"ww1","secret":"{secret}"}}"#)), ["WeCom app secret"]);
+        assert_eq!(label(&format!("connecting secret={secret}")), ["WeCom app secret"]);
+        assert_eq!(label(&format!("POST /cgi-bin/aibot/response?response_code={code}")), ["WeCom response_code"]);
+        assert_eq!(label(&format!(r#"{{"userids":["ada"],"response_code":"{code}"}}"#)), ["WeCom response_code"]);
+        for line in [format!(r#"{{"callback_aes_key":"{aes}"}}"#), format!("bot_aes_key={aes}"), format!("EncodingAESKey: {aes}")] {
+            assert_eq!(label(&line), ["WeCom EncodingAESKey"], "{line}");
+        }
+        // Redacted, absent or short values, other names, and digests are not findings.
+        for line in [
+            "GET /cgi-bin/gettoken?corpid=ww1&corpsecret=%2A%2A%2A".to_string(),
+            "call query=access_token=***&chatid=wr1 errcode=0".to_string(),
+            r#"WeComCredentials { corp_id: "ww1", secret: "[redacted]", callback_aes_key: "[redacted]" }"#.to_string(),
+            "response code refused; sending new cards code=40072".to_string(),
+            format!("client_secret={secret} is another platform's (found as a literal)"),
+            format!("access_token={} is DingTalk's shape", "0a".repeat(16)),
+            format!("delivery sha:{} ignored", "ab".repeat(32)),
+            format!("callback_aes_key {}", &aes[..42]),
+        ] {
+            assert!(scanner.line(&line).iter().all(|(l, _)| !l.starts_with("WeCom")), "{line}: {:?}", scanner.line(&line));
+        }
+        let named = literals_in(
+            r#"x(json!({"callback_aes_key": "6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt", "EncodingAESKey": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"}))"#,
+            "t.rs",
+        );
+        assert_eq!(named.len(), 2, "{named:?}");
     }
 
     #[test]

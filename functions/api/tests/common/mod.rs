@@ -84,6 +84,7 @@ impl App {
             sources: Arc::new(NoSync),
             clock: clock.clone(),
             config: EngineConfig { public_url: PUBLIC_URL.into() },
+            models: None,
         };
         let secrets = SecretBox::from_key(&[7; 32]);
         let state = AppState::new(engine.clone(), secrets.clone(), Settings { public_url: PUBLIC_URL.into() });
@@ -106,6 +107,7 @@ impl App {
             sources: Arc::new(NoSync),
             clock: clock.clone(),
             config: EngineConfig { public_url: PUBLIC_URL.into() },
+            models: None,
         };
         let state = AppState::new(engine.clone(), secrets.clone(), Settings { public_url: PUBLIC_URL.into() }).with_platforms(platforms.clone());
         let app = Self { router: api::router(state.clone()), engine, store, queue, clock, factory: FakeFactory::new(), secrets, state };

@@ -116,6 +116,7 @@ fn engine(store: Arc<dyn Store>) -> Engine {
         sources: Arc::new(NoopSync),
         clock,
         config: EngineConfig { public_url: "https://warroom.example.com".into() },
+        models: None,
     }
 }
 

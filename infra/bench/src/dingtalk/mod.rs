@@ -258,6 +258,7 @@ pub async fn run(s: &DingScenario) -> Result<DingReport, String> {
         sources: Arc::new(wrap::NoopSync),
         clock: clock.clone(),
         config: EngineConfig { public_url: PUBLIC_URL.into() },
+        models: None,
     };
     let counting: Arc<dyn JobHandler> = Arc::new(wrap::CountingHandler { engine: engine.clone(), counters: counters.clone() });
     let handler: Arc<dyn JobHandler> =

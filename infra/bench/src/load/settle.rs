@@ -22,10 +22,11 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 const POLL_EVERY: Duration = Duration::from_millis(500);
-/// What the bot says to an @-mention (the engine's placeholder answer, "The Warroom
-/// assistant is not available in this version yet. …"): the same words on every platform;
-/// DingTalk's notice card escapes only `&`, `<` and `>`, none of which are in them.
-const MENTION_ANSWER: &str = "assistant is not available";
+/// How the assistant's finished answer to an @-mention ends (its sources line, see the
+/// engine's `assistant::answer`; the local stack's model is the LLM sandbox): the same words
+/// on every platform; DingTalk's notice card escapes only `&`, `<` and `>`, none of which are
+/// in them. An answer still streaming does not have them yet.
+const MENTION_ANSWER: &str = "AI-generated: check before acting.";
 /// DingTalk's refusals (the sandbox's `reply.rs`): per-app QPS (old API / v1.0), then the
 /// org's monthly quota.
 const THROTTLED: [&str; 2] = ["90018", "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi"];

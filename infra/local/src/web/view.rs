@@ -145,11 +145,24 @@ pub fn feishu_chat(c: &ChatView) -> Chat {
 
 fn feishu_message(m: &FeishuMessage) -> Message {
     let (text, card) = match m.msg_type.as_str() {
+        "interactive" if is_answer_card(&m.content) => (answer_text(&m.content), None),
         "interactive" => (String::new(), Some(feishu_card(&m.content))),
         "text" => (m.content.get("text").and_then(Value::as_str).unwrap_or_default().to_string(), None),
         other => (format!("[{other}] {}", m.content), None),
     };
     Message { id: m.message_id.clone(), author: m.sender.clone(), from_bot: m.sender_type == "app", text, edited: m.updated_count > 0, thread: None, card }
+}
+
+/// The assistant's answer: a card with no header and only markdown blocks, shown as text.
+fn is_answer_card(content: &Value) -> bool {
+    let elements = content["elements"].as_array();
+    content.get("header").is_none()
+        && elements.is_some_and(|e| !e.is_empty() && e.iter().all(|el| el["tag"] == "div" && el.pointer("/text/tag") == Some(&Value::from("lark_md"))))
+}
+
+fn answer_text(content: &Value) -> String {
+    let parts: Vec<String> = content["elements"].as_array().into_iter().flatten().map(|el| unescape(&str_at(el, "/text/content"))).collect();
+    parts.join("\n")
 }
 
 /// Block Kit → card: header → title; section fields / texts `*Label*\nvalue` → facts

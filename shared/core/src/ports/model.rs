@@ -224,6 +224,13 @@ pub struct ModelSettings {
     pub max_output_tokens: u32,
 }
 
+/// The model a tenant's assistant uses: the tenant's own settings (sealed key opened by the
+/// adapter), else the deployment's default; `Ok(None)` when neither is set, so the
+/// assistant can say how to configure one instead of staying silent.
+pub trait ModelFactory: Send + Sync {
+    fn for_tenant(&self, tenant: &crate::tenant::Tenant) -> Result<Option<std::sync::Arc<dyn ChatModel>>, ModelError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -78,6 +78,7 @@ impl World {
             sources: source.clone(),
             clock: clock.clone(),
             config: EngineConfig { public_url: "https://warroom.example.com".into() },
+            models: None,
         };
         Self { engine, store, queue, clock, fake, source, tenant, integration }
     }

@@ -191,19 +191,34 @@ impl ImPlatform for WeComPlatform {
 
     /// Per corp per API: 10,000 a minute on the current page (2,000 on an older one, §5 —
     /// UNCERTAIN): the older figure is kept, one call every 30 ms. Group creation is capped
-    /// at 1,000 a day and group changes at 1,000 an hour per corp (§5): one change every 3.6 s
-    /// keeps an hour's worth under the cap without holding back a burst of a few rooms.
+    /// at 1,000 a day and group changes at 1,000 an hour per corp (§5). `create_chat` calls
+    /// nothing (the first `add_members` makes the group), so it takes no token; member
+    /// changes and dismissals share a bucket that lets a burst of 500 rooms through at once
+    /// and keeps any hour under 990 (`within(990, 1 h, 500)`: 500, then one every 7.3 s).
+    /// The bucket this replaces (20, then one every 3.6 s, also charged by `create_chat`)
+    /// held 100 new rooms for 11 minutes (`wecom_burst`).
+    ///
+    /// A member takes at most 30 app messages a minute from the app, and the excess is
+    /// dropped without an error (§5). Every room's card goes to the group owner, who is in
+    /// every room: the owner's bucket, shared by all rooms, keeps any minute at 29 or fewer
+    /// (`within(29, 1 min, 1)`: one every 2.07 s), or a burst of 100 rooms loses 70 of the
+    /// owner's cards (`wecom_burst`). It is charged by every message of the room, group
+    /// messages and card updates too: stricter than WeCom, never looser.
     fn buckets(&self, family: ApiFamily, chat: Option<&ChatId>) -> Vec<BucketSpec> {
         let corp = &self.creds().corp_id;
         let api = BucketSpec { key: format!("wecom.{corp}.{family:?}"), capacity: 10, interval_ms: 30 };
         match (family, chat) {
-            (ApiFamily::Members | ApiFamily::CreateChat | ApiFamily::DismissChat, _) => {
-                vec![api, BucketSpec { key: format!("wecom.{corp}.chat_changes"), capacity: 20, interval_ms: 3_600 }]
+            (ApiFamily::CreateChat, _) => vec![],
+            (ApiFamily::Members | ApiFamily::DismissChat, _) => {
+                vec![api, BucketSpec::within(format!("wecom.{corp}.chat_changes"), 990, Duration::from_secs(3600), 500)]
             }
-            // A member takes at most 30 app messages a minute from the app, and the excess is
-            // dropped without an error (§5): every card change reaches every member of the
-            // room, so a room's messages stay under that, one every 2 s after a burst of 5.
-            (ApiFamily::Message, Some(chat)) => vec![api, BucketSpec { key: format!("wecom.{corp}.room.{chat}"), capacity: 5, interval_ms: 2_000 }],
+            // Every card change reaches every member of the room, so a room's messages stay
+            // under 30 a minute, one every 2 s after a burst of 5; the owner's, across rooms.
+            (ApiFamily::Message, Some(chat)) => vec![
+                api,
+                BucketSpec { key: format!("wecom.{corp}.room.{chat}"), capacity: 5, interval_ms: 2_000 },
+                BucketSpec::within(format!("wecom.{corp}.owner.{}", self.creds().owner_userid), 29, Duration::from_secs(60), 1),
+            ],
             _ => vec![api],
         }
     }
