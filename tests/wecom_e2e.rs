@@ -243,3 +243,40 @@ async fn a_wecom_callback_of_one_tenant_never_touches_another_tenants_incident()
     let captured = w.app.store.list_chat_messages(&w.app.tenant, &ours.id).await.unwrap();
     assert_eq!(captured.iter().filter(|m| m.text.contains("resolve")).count(), 1, "captured once: {captured:?}");
 }
+
+/// "@bot <question>" is answered by the smart bot itself, through the question's
+/// `response_url`, with the team's model (here the LLM sandbox); a command stays a command.
+#[tokio::test]
+async fn a_question_to_the_smart_bot_is_answered_by_the_smart_bot_with_the_teams_model() {
+    use warroom_sandbox::llm::{LlmConfig, LlmSandbox, DEFAULT_API_KEY};
+    use warroom_sandbox::wecom::Sender;
+    let mut w = start().await;
+    let llm = LlmSandbox::new(LlmConfig::default());
+    let llm_base = llm.serve_local().await.unwrap();
+    let settings = ModelSettings {
+        provider: ModelProvider::OpenAiCompatible {
+            base_url: format!("{llm_base}/v1"),
+            model: "sandbox-gpt".into(),
+            api_key: Some(DEFAULT_API_KEY.into()),
+            azure_api_version: None,
+        },
+        max_output_tokens: 300,
+    };
+    w.app.state = warroom_runtime::with_models(w.app.state.clone(), Some(&settings)).unwrap();
+    let (id, url) = w.connected().await;
+    w.app.store.enable_war_room(&w.app.tenant, &id).await.unwrap();
+    w.app.post("/hooks/generic", &w.app.intake_key, common::event("e1", "triggered", 0, &["Ada"])).await;
+    w.app.drain().await;
+    let chatid = w.app.incident("e1").await.war_room.chat_id.unwrap().to_string();
+
+    let said = w.sandbox.mention_bot(&url, AGENT, &chatid, "ada", "what is going on?").await.unwrap();
+    assert_eq!(said.passive.status, 200);
+    w.app.drain().await;
+    let chat = w.sandbox.chat(&chatid).unwrap();
+    let answer = chat.messages.iter().find(|m| matches!(m.sender, Sender::Bot(_)) && m.text.contains("[llm-sandbox]"));
+    let answer = answer.unwrap_or_else(|| panic!("the smart bot answered: {:?}", chat.messages.iter().map(|m| (&m.sender, &m.text)).collect::<Vec<_>>()));
+    assert!(answer.text.contains("question=\"what is going on?\""), "the bot's name was taken off the question: {}", answer.text);
+    assert!(answer.text.contains("Sources: "), "{}", answer.text);
+    assert_eq!(llm.requests().len(), 1, "one model call");
+    assert_eq!(w.app.incident("e1").await.status, Status::Triggered, "a question changes nothing");
+}

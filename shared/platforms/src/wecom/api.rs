@@ -11,7 +11,6 @@ const APPCHAT_SETUP: &str = "app_visibility_root_department";
 const CONTACT_SETUP: &str = "contact_read";
 const SEND_SETUP: &str = "api_receive_callback";
 /// The smart bot's active-reply path (notes Q1, doc 101138).
-#[allow(dead_code)] // the smart bot's answers (issue 13, the AI assistant)
 const AIBOT_RESPONSE_PATH: &str = "/cgi-bin/aibot/response";
 /// appchat/create: 2..=2000 members (§3); `chatid` ≤32 of [0-9a-zA-Z].
 const APPCHAT_MIN_MEMBERS: usize = 2;
@@ -167,7 +166,6 @@ impl Client {
 
     /// The `response_url` of a `response_code` (from `codec::parse_message_ref`), on the
     /// configured host.
-    #[allow(dead_code)] // the smart bot's answers (issue 13, the AI assistant)
     pub(crate) fn aibot_response_url(&self, response_code: &str) -> String {
         let query = serde_urlencoded::to_string([("response_code", response_code)]).unwrap_or_default();
         format!("{}{AIBOT_RESPONSE_PATH}?{query}", self.credentials.api())
@@ -177,7 +175,6 @@ impl Client {
     /// within 1 h, no token (notes Q1). The URL came in a callback, so only one on the
     /// configured API host and the response path is called (no SSRF); it carries a
     /// single-use code, so it is never logged.
-    #[allow(dead_code)] // the smart bot's answers (issue 13, the AI assistant)
     pub(crate) async fn aibot_respond(&self, response_url: &str, body: &Value) -> ImResult<()> {
         let foreign = || refused("foreign_response_url", "the response_url is not WeCom's aibot/response on the configured host");
         let url = reqwest::Url::parse(response_url).map_err(|_| foreign())?;
