@@ -145,3 +145,18 @@ async fn a_model_that_refuses_the_key_is_said_in_the_room_once_and_not_retried()
     assert!(!told[0].text.contains("sk-wrong-key"), "the key is not repeated");
     assert_eq!(w.llm.requests().len(), 1, "a refused key is not retried");
 }
+
+#[tokio::test]
+async fn a_room_asking_faster_than_the_assistant_may_answer_is_told_to_wait_and_the_model_is_not_called_for_it() {
+    let w = start(DEFAULT_API_KEY).await;
+    w.llm.set_chunk_delay(Duration::ZERO);
+    for n in 0..8 {
+        w.say("U_ADA", &format!("question number {n}?"), true).await;
+    }
+    w.app.drain().await;
+    let asked = w.llm.requests().len();
+    assert!((2..=6).contains(&asked), "the room's answers are capped: {asked} model calls for 8 questions");
+    let channel = w.slack.channel(&w.channel).unwrap();
+    let told = channel.messages.iter().filter(|m| m.text.contains("ask again in")).count();
+    assert_eq!(told + asked, 8, "every question got an answer or was told to wait");
+}

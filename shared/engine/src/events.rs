@@ -122,7 +122,20 @@ impl Engine {
             self.note(&incident, Actor::System, TimelineAction::IncidentUpdated, "answered an @mention: no model is configured").await;
             return Ok(());
         };
+        // Cost control: a room gets a few answers a minute; past that, one sentence says so.
+        // The token is taken once per question (a retried answer job does not spend another).
         let claim = crate::assistant::answer::claim_key(&integration.id, message);
+        let slot = format!("{claim}:slot");
+        if self.store.get_ephemeral(&slot, self.clock.now()).await?.is_none() {
+            let bucket = crate::assistant::answer::answers_bucket(tenant, chat);
+            if let Ok(warroom_core::ratelimit::Take::Wait(wait)) = self.store.take_tokens(&bucket, 1, self.clock.now()).await {
+                let key = crate::notice::notice_key("answer-busy", &[integration.id.as_str(), chat.as_str(), message.as_str()]);
+                let text = format!("The assistant is answering as many questions in this room as it may right now; ask again in {} s.", wait.as_secs().max(1));
+                self.send_once(platform.as_ref(), &crate::notice::Notice { integration: &integration.id, chat, text: &text, key: &key }).await?;
+                return Ok(());
+            }
+            self.store.put_ephemeral(&slot, "taken", std::time::Duration::from_secs(3600), self.clock.now()).await?;
+        }
         if !self.store.claim_dedupe(&claim, std::time::Duration::from_secs(7 * 24 * 3600), self.clock.now()).await? {
             return Ok(());
         }

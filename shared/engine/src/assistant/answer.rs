@@ -47,6 +47,14 @@ fn sources_line(prompt: &Prompt) -> String {
     format!("Sources: {} chat messages{span}, {timeline} timeline entries{cut}. AI-generated: check before acting.", messages.len())
 }
 
+/// Answers per room: at most [`ANSWERS_PER_MINUTE`] in any minute, two at once (Flashduty
+/// allows 5 post-mortems a minute per account; a room's questions are cheaper but many).
+pub const ANSWERS_PER_MINUTE: u32 = 6;
+
+pub(crate) fn answers_bucket(tenant: &TenantId, chat: &ChatId) -> warroom_core::ratelimit::BucketSpec {
+    warroom_core::ratelimit::BucketSpec::within(format!("assistant.{tenant}.{chat}"), ANSWERS_PER_MINUTE, Duration::from_secs(60), 2)
+}
+
 /// The question without the platform's mention markup in front (`<@U123>`, `@Warroom`).
 fn without_mentions(text: &str) -> String {
     let mut rest = text.trim();
