@@ -160,3 +160,29 @@ async fn a_room_asking_faster_than_the_assistant_may_answer_is_told_to_wait_and_
     let told = channel.messages.iter().filter(|m| m.text.contains("ask again in")).count();
     assert_eq!(told + asked, 8, "every question got an answer or was told to wait");
 }
+
+/// A room after 300 messages: the prompt stays within its budget, the answer streams with
+/// edits. Prints what the note reports (prompt size, time to first text and to the end,
+/// edits) from the timeline line the answer leaves.
+#[tokio::test]
+async fn a_question_in_a_room_of_three_hundred_messages_is_answered_within_the_prompt_budget() {
+    let w = start(DEFAULT_API_KEY).await;
+    for n in 0..300 {
+        w.say(
+            if n % 2 == 0 { "U_BOB" } else { "U_ADA" },
+            &format!("update {n}: checked shard {} of the checkout database, latency {} ms", n % 16, 40 + n % 90),
+            false,
+        )
+        .await;
+    }
+    w.say("U_ADA", "which shards are slow?", true).await;
+    w.app.drain().await;
+    let request = w.llm.last_request().unwrap();
+    assert!(request.prompt_tokens <= warroom_engine::assistant::answer::PROMPT_BUDGET, "{} tokens", request.prompt_tokens);
+    let shown = serde_json::to_string(&request.messages).unwrap();
+    assert!(shown.contains("update 299:"), "the newest message is in the prompt");
+    let inc = w.app.incident("e1").await;
+    let noted = w.app.timeline(&inc).await.into_iter().find(|e| e.action == TimelineAction::AssistantAnswered).unwrap();
+    eprintln!("300-message room: prompt {} tokens (sandbox count), {}", request.prompt_tokens, noted.detail);
+    assert!(noted.detail.contains("edits"), "{}", noted.detail);
+}
