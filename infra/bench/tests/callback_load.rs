@@ -1,11 +1,12 @@
 //! The callback load, short: 200 callbacks a second for 5 s (signed Slack and Feishu ones,
-//! and DingTalk ones relayed by the stack's DingTalk sandbox) against the real
+//! and DingTalk and WeCom ones relayed by the stack's sandboxes) against the real
 //! `warroom-local` binary (demo mode, 5 war rooms per platform). Asserts zero errors (every
 //! callback answered 2xx, every click applied or a harmless repeat, the queue drained, no
-//! dead letter, no error in the stack's log, a clean stop with an empty queue), the state
-//! changes the clicks asked for, every mention answered on every platform, DingTalk's kinds
-//! sent and answered well with none of the bundle's DingTalk calls throttled, and a generous
-//! p99 (CI is a 2-core machine running a debug build). The 60 s figures are the bench's
+//! dead letter, no WeCom message dropped, no error in the stack's log, a clean stop with an
+//! empty queue), the state changes the clicks asked for, every mention answered on every
+//! platform, DingTalk's and WeCom's kinds sent and answered well with none of the bundle's
+//! DingTalk calls throttled and no WeCom call answered 45009, and a generous p99 (CI is a
+//! 2-core machine running a debug build). The 60 s figures are the bench's
 //! (`src/bin/callback_load.rs`), not this test's.
 
 use std::path::PathBuf;
@@ -43,15 +44,17 @@ async fn two_hundred_signed_callbacks_a_second_are_all_answered_well_and_leave_n
     assert!(report.clean(), "zero errors:\n{table}");
     assert_eq!((report.sent, report.not_sent), (1000, 0), "every callback due was sent:\n{table}");
     // Every room (5 per platform): one Acknowledge and one Resolve changed it; every other
-    // click repeated one. The default mix's 30 + 30 + 5 clicks in each second's 200.
+    // click repeated one. The default mix's 30 + 30 + 5 clicks in each second's 200 answer
+    // with their outcome; WeCom's 5 answer empty (WeCom shows no text from a click), and
+    // their rooms' end state is checked by the settle (`report.clean()`).
     assert_eq!(report.clicks.get("changed"), Some(&30), "two state changes per room:\n{table}");
     let clicks: usize = report.clicks.values().sum();
     assert_eq!(clicks, 325, "every click answered with its outcome:\n{table}");
-    for (platform, (sent, answered)) in ["slack", "feishu", "dingtalk"].into_iter().zip(report.settled.mentions) {
+    for (platform, (sent, answered)) in ["slack", "feishu", "dingtalk", "wecom"].into_iter().zip(report.settled.mentions) {
         assert!(sent > 0, "the mix sends {platform} mentions:\n{table}");
         assert_eq!(answered, sent, "every {platform} mention answered once:\n{table}");
     }
-    for kind in [Kind::DingTalkMention, Kind::DingTalkClick] {
+    for kind in [Kind::DingTalkMention, Kind::DingTalkClick, Kind::WeComMention, Kind::WeComClick] {
         let sent = report.by_kind.iter().find(|(k, _, _)| *k == kind).map(|(_, p, failed)| (p.count, *failed));
         assert!(sent.is_some_and(|(count, failed)| count > 0 && failed == 0), "{} sent and answered well: {sent:?}\n{table}", kind.name());
     }
@@ -59,6 +62,12 @@ async fn two_hundred_signed_callbacks_a_second_are_all_answered_well_and_leave_n
     // would mean the bundle's buckets let a burst through.
     let dingtalk = report.settled.dingtalk_load.expect("the DingTalk call log was read");
     assert_eq!((dingtalk.throttled, dingtalk.over_quota), (0, 0), "no DingTalk call refused by its limits:\n{table}");
+    // WeCom: the per-API limit is far off (a few calls a second); every room's messages reach
+    // the group owner, whom the bundle keeps under 30 a minute: a dropped one is lost silently.
+    let (wecom_setup, wecom) =
+        (report.settled.wecom_setup.expect("the WeCom call log was read"), report.settled.wecom_load.expect("the WeCom call log was read"));
+    assert_eq!((wecom_setup.throttled, wecom.throttled), (0, 0), "no WeCom call answered 45009:\n{table}");
+    assert_eq!((wecom_setup.dropped, wecom.dropped), (0, 0), "no WeCom message dropped:\n{table}");
     // Debug build on /dev/shm: p99 ≈ 60 ms when the 2 cores are free (≈ 0.2 s on disk), over
     // 1 s when other builds and fuzzers share them; a stall or collapse runs into the 10 s
     // timeout, far above.

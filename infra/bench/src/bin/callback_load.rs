@@ -1,9 +1,12 @@
 //! Issue 7's load: IM callbacks at a fixed rate (open loop) against the real
 //! `warroom-local` binary in demo mode: Slack and Feishu ones signed by the bench, DingTalk
-//! ones relayed by the stack's DingTalk sandbox (their card callbacks are signed with a
-//! secret only the sandbox and the bundle know, so the sandbox's work is in their latency).
-//! Reports latency, errors, the stack's memory and CPU, the DingTalk calls its limits
-//! refused, and whether everything drained cleanly. Exits 1 unless the run had zero errors.
+//! and WeCom ones relayed by the stack's DingTalk and WeCom sandboxes (DingTalk's card
+//! callbacks are signed with a secret only the sandbox and the bundle know; a WeCom click
+//! carries a single-use ResponseCode only the sandbox can issue; so the sandboxes' work is in
+//! their latency). Reports latency, errors, the stack's memory and CPU, the DingTalk and
+//! WeCom calls their limits refused, the WeCom messages dropped for the per-member limit, and
+//! whether everything drained cleanly. Exits 1 unless the run had zero errors (a dropped
+//! WeCom message is one).
 //!
 //! ```text
 //! cargo build --release --workspace --bin warroom-local --bin callback_load
@@ -16,11 +19,12 @@
 //!   --duration SECS      (default 60)
 //!   --mix LIST           kind=weight,… of slack_message, slack_mention, slack_click,
 //!                        feishu_message, feishu_mention, feishu_click,
-//!                        dingtalk_mention, dingtalk_click
-//!                        (default slack_message=76,slack_mention=1,slack_click=30,
-//!                        feishu_message=55,feishu_mention=2,feishu_click=30,
-//!                        dingtalk_mention=1,dingtalk_click=5)
-//!   --rooms N            war rooms per platform (default 20; Slack, Feishu and DingTalk)
+//!                        dingtalk_mention, dingtalk_click, wecom_mention, wecom_click
+//!                        (default slack_message=73,slack_mention=1,slack_click=30,
+//!                        feishu_message=52,feishu_mention=2,feishu_click=30,
+//!                        dingtalk_mention=1,dingtalk_click=5,wecom_mention=1,wecom_click=5)
+//!   --rooms N            war rooms per platform (default 20; Slack, Feishu, DingTalk and
+//!                        WeCom)
 //!   --stack-bin PATH     warroom-local (default: next to this binary)
 //!   --stack-workers N    the stack's worker loops (default 2, as warroom-local's)
 //!   --data-root DIR      where the stack's temporary data directory goes (default the

@@ -20,6 +20,17 @@
 //! message / card callback to the bundle and answers with `bundle_status`, `bundle_answer`
 //! and `card_updated`; its own work is in the latency measured for those kinds.
 //!
+//! WeCom (the demo app, "WeCom (sandbox)"): not built here either, though it could be (the
+//! demo app's Token and EncodingAESKey are public constants). A card click carries a fresh
+//! ResponseCode, which the bundle keeps and spends on `update_template_card` to change the
+//! members' cards; codes are single-use and only one the sandbox issued is taken, so a
+//! click the bench made up would leave the card unchanged. Both WeCom kinds are asked of the
+//! sandbox: `POST /sandbox/control/wecom/mention {"agent_id","chatid","user","text"}` (the
+//! smart bot's encrypted JSON @mention) and `.../click {"agent_id","user","task_id",
+//! "event_key"}` (the encrypted `template_card_event`). The sandbox answers with what the
+//! bundle answered it (`passive.status`, and `passive.problem` when the answer could not be
+//! opened); its own work is in the latency measured for those kinds.
+//!
 //! Every event id, trigger id, message id and ts is unique in the run, so every callback
 //! is processed, none dropped as a redelivery.
 
@@ -27,7 +38,10 @@ use super::setup::{Room, Rooms};
 use super::Kind;
 use serde_json::{json, Value};
 use std::time::{SystemTime, UNIX_EPOCH};
-use warroom_local::sandboxes::{DINGTALK_CONTROL_PATH, FEISHU_APP_ID, FEISHU_ENCRYPT_KEY, FEISHU_VERIFICATION_TOKEN, SLACK_SIGNING_SECRET, SLACK_TEAM_ID};
+use warroom_local::sandboxes::{
+    DINGTALK_CONTROL_PATH, FEISHU_APP_ID, FEISHU_ENCRYPT_KEY, FEISHU_VERIFICATION_TOKEN, SLACK_SIGNING_SECRET, SLACK_TEAM_ID, WECOM_AGENT_ID,
+    WECOM_CONTROL_PATH,
+};
 use warroom_sandbox::{feishu::crypto, slack::signature_v0};
 
 /// Fields the bundle does not check, given plausible values.
@@ -50,6 +64,10 @@ pub enum Expect {
     /// the clicker's notice (`userPrivateData.cardParamMap.notice`, DingTalk has no toast)
     /// and was applied to the card (`card_updated`: DingTalk drops an answer later than 2 s).
     DingTalkClick,
+    /// A WeCom mention or click through the sandbox: 2xx, and the bundle's answer
+    /// (`passive.status`) 2xx and acceptable. A click's answer is an empty 200 (WeCom shows
+    /// no text from it): the card changes with the job that follows, checked at the end.
+    WeCom,
 }
 
 /// One callback ready to send.
@@ -107,6 +125,8 @@ pub fn build(kind: Kind, shot: &Shot<'_>, rooms: &Rooms, response_base: &str) ->
         Kind::FeishuClick => feishu_click(shot, rooms),
         Kind::DingTalkMention => dingtalk_mention(shot),
         Kind::DingTalkClick => dingtalk_click(shot),
+        Kind::WeComMention => wecom_mention(shot),
+        Kind::WeComClick => wecom_click(shot),
     }
 }
 
@@ -255,6 +275,32 @@ fn dingtalk_click(shot: &Shot<'_>) -> Prepared {
     let body = json!({"out_track_id": room.card_id, "user": shot.person, "action_id": button.value,
                       "params": {"bench_click": format!("{:08x}-{}", shot.run, shot.seq)}});
     dingtalk_control("click", body, Expect::DingTalkClick)
+}
+
+fn wecom_control(route: &str, body: Value) -> Prepared {
+    let headers = vec![("content-type", "application/json".to_string())];
+    Prepared { path: format!("{WECOM_CONTROL_PATH}/{route}"), headers, body: body.to_string().into_bytes(), expect: Expect::WeCom }
+}
+
+/// The sandbox puts the smart bot's @name before the text, as WeCom does. Not a command, so
+/// the assistant answers it.
+fn wecom_mention(shot: &Shot<'_>) -> Prepared {
+    let body = json!({"agent_id": WECOM_AGENT_ID, "chatid": shot.room.chat_id, "user": shot.person, "text": "what is the status?"});
+    wecom_control("mention", body)
+}
+
+/// The clicker's own copy of the room's card (each member has one, under the same task id).
+/// WeCom dedupes events on the user and the second (`CreateTime`, narrowed by the bundle to
+/// the card and button): one person's clicks on one button within a second are one click,
+/// answered alike, which the rotation of rooms and people keeps rare.
+fn wecom_click(shot: &Shot<'_>) -> Prepared {
+    let room = shot.room;
+    let button = match shot.press {
+        Press::Ack => &room.ack,
+        Press::Resolve => &room.resolve,
+    };
+    let body = json!({"agent_id": WECOM_AGENT_ID, "user": shot.person, "task_id": room.card_id, "event_key": button.value});
+    wecom_control("click", body)
 }
 
 /// How a click was answered: the text the clicker sees.

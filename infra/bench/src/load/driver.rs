@@ -220,7 +220,25 @@ async fn send(http: &Client, base: &str, prepared: callbacks::Prepared, replies:
         }
         Expect::DingTalkMention => read_dingtalk(false, &body),
         Expect::DingTalkClick => read_dingtalk(true, &body),
+        Expect::WeCom => read_wecom(&body),
     }
+}
+
+/// The WeCom sandbox's account of the bundle's answer (`AppClick` / `BotExchange` of its
+/// control routes): `passive.status`, and `passive.problem` when a non-empty answer could
+/// not be opened (bad signature, not encrypted). A click's answer carries no outcome: the
+/// card changes with the job that follows, so `None`, and the end state is what counts.
+fn read_wecom(body: &[u8]) -> Result<Option<ClickOutcome>, (String, String)> {
+    let answer: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let shown = || answer.to_string().chars().take(200).collect::<String>();
+    let status = answer.pointer("/passive/status").and_then(Value::as_u64).unwrap_or(0);
+    if !(200..300).contains(&status) {
+        return error(&format!("bundle_http_{status}"), shown());
+    }
+    if let Some(problem) = answer.pointer("/passive/problem").and_then(Value::as_str) {
+        return error("bundle_bad_answer", problem.to_string());
+    }
+    Ok(None)
 }
 
 /// The sandbox's account of what the bundle answered it (`control.rs` of the DingTalk
@@ -274,5 +292,14 @@ mod tests {
         assert_eq!(kind(read_dingtalk(true, &click(200, "Warroom could not apply this right now", true))), "click_refused");
         assert_eq!(kind(read_dingtalk(true, br#"{"bundle_status":200,"bundle_answer":{}}"#)), "click_bad_answer");
         assert_eq!(read_dingtalk(false, br#"{"group":"cid1","bundle_status":200,"bundle_answer":{}}"#), Ok(None));
+    }
+
+    #[test]
+    fn a_wecom_answer_is_read_from_what_the_sandbox_says_the_bundle_answered() {
+        let kind = |r: Result<Option<ClickOutcome>, (String, String)>| r.unwrap_err().0;
+        assert_eq!(read_wecom(br#"{"passive":{"status":200,"body":"","plaintext":null,"problem":null},"applied":null}"#), Ok(None));
+        assert_eq!(kind(read_wecom(br#"{"passive":{"status":500,"body":"","problem":"HTTP 500"}}"#)), "bundle_http_500");
+        assert_eq!(kind(read_wecom(br#"{"passive":{"status":200,"body":"x","problem":"the reply is not JSON"}}"#)), "bundle_bad_answer");
+        assert_eq!(kind(read_wecom(b"not json")), "bundle_http_0");
     }
 }

@@ -1,10 +1,10 @@
 //! Open-loop load of IM callbacks against the real `warroom-local` binary (issue 7,
-//! item 8): the bench plays Slack and Feishu, and has the stack's DingTalk sandbox play
-//! DingTalk; the stack runs as a person runs it (demo mode, a temporary data directory, a
-//! free port).
+//! item 8): the bench plays Slack and Feishu, and has the stack's DingTalk and WeCom
+//! sandboxes play DingTalk and WeCom; the stack runs as a person runs it (demo mode, a
+//! temporary data directory, a free port).
 //!
 //! One run: [`stack`] starts the binary; [`setup`] fires incidents through the intake API
-//! so war rooms exist on all three platforms and reads their chats, cards and buttons back
+//! so war rooms exist on all four platforms and reads their chats, cards and buttons back
 //! from the sandbox view; [`driver`] sends callbacks at a fixed rate for a fixed time,
 //! whatever the answers ([`callbacks`] builds them); [`settle`] waits for the queue to
 //! drain and checks the end state (cards, statuses, mention answers, dead letters, the
@@ -16,6 +16,13 @@
 //! control routes (`/sandbox/control/dingtalk/{mention,click}`), which send the real signed
 //! callback to the bundle and wait for its answer: the sandbox's own work (a lock, JSON, one
 //! more local HTTP hop) is inside the latency measured for the DingTalk kinds.
+//!
+//! WeCom's are likewise asked of its sandbox (`/sandbox/control/wecom/{mention,click}`).
+//! The bench could encrypt WeCom callbacks itself (the demo app's Token and EncodingAESKey
+//! are public constants), but a card click carries a ResponseCode, single-use, that the
+//! bundle spends to update the clicker's card, and only a code the sandbox issued is one
+//! the sandbox's `update_template_card` takes. So both WeCom kinds go through the sandbox,
+//! and its work is in their latency too.
 //!
 //! Open loop: request `i` is due at `start + i / rate` and its latency is counted from
 //! then, not from when it was sent, so a stalled server cannot hide its stall by slowing
@@ -55,6 +62,14 @@ pub enum Kind {
     /// An `actionCallback` on a status card's button, sent by the sandbox
     /// (`/sandbox/control/dingtalk/click`).
     DingTalkClick,
+    /// A smart-bot @-mention in a war-room app group (the smart bot hears nothing else),
+    /// encrypted JSON sent by the sandbox (`/sandbox/control/wecom/mention`): queues the
+    /// assistant's answer.
+    WeComMention,
+    /// A `template_card_event` on a responder's status card (sent to each member 1:1: app
+    /// groups take no buttons), encrypted XML with a fresh ResponseCode, sent by the sandbox
+    /// (`/sandbox/control/wecom/click`).
+    WeComClick,
 }
 
 /// The platforms the load plays, in the order figures are kept and printed.
@@ -63,10 +78,11 @@ pub enum Platform {
     Slack,
     Feishu,
     DingTalk,
+    WeCom,
 }
 
 impl Platform {
-    pub const ALL: [Platform; 3] = [Platform::Slack, Platform::Feishu, Platform::DingTalk];
+    pub const ALL: [Platform; 4] = [Platform::Slack, Platform::Feishu, Platform::DingTalk, Platform::WeCom];
 
     /// The sandbox view's workspace key and the report's label.
     pub fn name(self) -> &'static str {
@@ -74,17 +90,18 @@ impl Platform {
             Platform::Slack => "slack",
             Platform::Feishu => "feishu",
             Platform::DingTalk => "dingtalk",
+            Platform::WeCom => "wecom",
         }
     }
 
-    /// Its place in per-platform arrays (`[T; 3]`, in [`Platform::ALL`]'s order).
+    /// Its place in per-platform arrays (`[T; 4]`, in [`Platform::ALL`]'s order).
     pub fn index(self) -> usize {
         self as usize
     }
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Kind::SlackMessage,
         Kind::SlackMention,
         Kind::SlackClick,
@@ -93,6 +110,8 @@ impl Kind {
         Kind::FeishuClick,
         Kind::DingTalkMention,
         Kind::DingTalkClick,
+        Kind::WeComMention,
+        Kind::WeComClick,
     ];
 
     pub fn name(self) -> &'static str {
@@ -105,6 +124,8 @@ impl Kind {
             Kind::FeishuClick => "feishu_click",
             Kind::DingTalkMention => "dingtalk_mention",
             Kind::DingTalkClick => "dingtalk_click",
+            Kind::WeComMention => "wecom_mention",
+            Kind::WeComClick => "wecom_click",
         }
     }
 
@@ -113,15 +134,16 @@ impl Kind {
             Kind::SlackMessage | Kind::SlackMention | Kind::SlackClick => Platform::Slack,
             Kind::FeishuMessage | Kind::FeishuMention | Kind::FeishuClick => Platform::Feishu,
             Kind::DingTalkMention | Kind::DingTalkClick => Platform::DingTalk,
+            Kind::WeComMention | Kind::WeComClick => Platform::WeCom,
         }
     }
 
     pub fn is_mention(self) -> bool {
-        matches!(self, Kind::SlackMention | Kind::FeishuMention | Kind::DingTalkMention)
+        matches!(self, Kind::SlackMention | Kind::FeishuMention | Kind::DingTalkMention | Kind::WeComMention)
     }
 
     pub fn is_click(self) -> bool {
-        matches!(self, Kind::SlackClick | Kind::FeishuClick | Kind::DingTalkClick)
+        matches!(self, Kind::SlackClick | Kind::FeishuClick | Kind::DingTalkClick | Kind::WeComClick)
     }
 }
 
@@ -140,16 +162,28 @@ impl Default for Mix {
     /// would otherwise weigh in the figures, and every answer to a mention is a notice card
     /// (`createAndDeliver`, 20 calls a second per app on the standard edition the sandbox
     /// enforces); 1 mention a second leaves that limit far off even at `--rate 800`.
+    ///
+    /// WeCom's share is as small (3%, taken from the Slack and Feishu messages), for the same
+    /// relay, and because everything a WeCom room says goes to the group owner, who is in
+    /// every room and takes at most 30 app messages a minute (beyond, WeCom drops them without
+    /// a word): the bundle keeps the owner's messages, across all rooms, to one every 2.07 s.
+    /// Each mention's answer is one of them, as is each card change: 200/s for 60 s asks for
+    /// 60 answers and 40 card changes, about 207 s of the owner's messages, so the drain
+    /// takes about 2.5 minutes (151.6 s measured). 1 WeCom mention a second outruns the
+    /// owner's 29 a minute: at 200/s a run longer than about 90 s does not drain within
+    /// `--drain-timeout`'s default 180 s (raise it, or lower `wecom_mention`).
     fn default() -> Self {
         Mix(vec![
-            (Kind::SlackMessage, 76),
+            (Kind::SlackMessage, 73),
             (Kind::SlackMention, 1),
             (Kind::SlackClick, 30),
-            (Kind::FeishuMessage, 55),
+            (Kind::FeishuMessage, 52),
             (Kind::FeishuMention, 2),
             (Kind::FeishuClick, 30),
             (Kind::DingTalkMention, 1),
             (Kind::DingTalkClick, 5),
+            (Kind::WeComMention, 1),
+            (Kind::WeComClick, 5),
         ])
     }
 }
@@ -197,7 +231,8 @@ pub struct Config {
     pub rate: f64,
     pub duration: Duration,
     pub mix: Mix,
-    /// War rooms per platform (Slack creates 20 channels at once, then one every 3 s).
+    /// War rooms per platform (Slack creates 20 channels at once, then one every 3 s; WeCom
+    /// sends each room's cards one every 2.07 s, for its group owner).
     pub rooms: usize,
     /// The `warroom-local` binary.
     pub stack_bin: PathBuf,
@@ -268,13 +303,15 @@ pub async fn run(config: &Config) -> Result<LoadReport, LoadError> {
     let started = std::time::Instant::now();
     let rooms = setup::prepare(&api, &stack, config).await?;
     let setup_time = started.elapsed();
-    // Where DingTalk's call log stood before the load, to tell the load's calls from setup's.
+    // Where the DingTalk and WeCom call logs stood before the load, to tell the load's calls
+    // from setup's.
     let dingtalk_setup = settle::DingTalkCalls::read(&api, &stack).await;
+    let wecom_setup = settle::WeComCalls::read(&api, &stack).await;
     let idle = proc::Usage::read(stack.pid()).map_err(|e| LoadError::Stack(format!("reading /proc for the stack: {e}")))?;
     let sampler = proc::Sampler::start(stack.pid());
     let load = driver::drive(&http, &stack, &rooms, config).await?;
     let loaded = proc::Usage::read(stack.pid()).map_err(|e| LoadError::Stack(format!("reading /proc for the stack: {e}")))?;
-    let settled = settle::settle(&api, &stack, &rooms, &load, config, dingtalk_setup).await;
+    let settled = settle::settle(&api, &stack, &rooms, &load, config, dingtalk_setup, wecom_setup).await;
     let end = proc::Usage::read(stack.pid()).ok();
     let samples = sampler.stop();
     let stopped = stack.stop();
@@ -322,5 +359,7 @@ mod tests {
         assert_eq!(Mix::default().total(), 200, "the default mix is written per 200 callbacks");
         assert!(Mix::default().uses(|k| k.platform() == Platform::DingTalk));
         assert_eq!(Mix::parse("dingtalk_click=2").unwrap().0, vec![(Kind::DingTalkClick, 2)]);
+        assert!(Mix::default().uses(|k| k.platform() == Platform::WeCom));
+        assert_eq!(Mix::parse("wecom_mention=1,wecom_click=3").unwrap().0, vec![(Kind::WeComMention, 1), (Kind::WeComClick, 3)]);
     }
 }

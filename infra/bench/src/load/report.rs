@@ -2,14 +2,15 @@
 //! the due time; exact, from every sample sorted), the stack's memory and CPU, the drain
 //! and the end checks. Printed as a table, or as one JSON object.
 //!
-//! The DingTalk kinds are not signed by the bench but relayed by the stack's DingTalk
-//! sandbox (see `callbacks`): their latency includes the sandbox's work, and the report says
-//! so next to them. The DingTalk API calls the bundle made, and how many DingTalk's limits
-//! refused, are reported from the sandbox's call log.
+//! The DingTalk and WeCom kinds are not signed by the bench but relayed by the stack's
+//! sandboxes (see `callbacks`): their latency includes the sandbox's work, and the report
+//! says so next to them. The DingTalk and WeCom API calls the bundle made, and how many their
+//! limits refused, are reported from the sandboxes' call logs; WeCom app messages dropped
+//! for the per-member limit (silently, as WeCom does) are a failure.
 
 use super::driver::{Load, Sample};
 use super::proc::Figures;
-use super::settle::{DingTalkCalls, Settled};
+use super::settle::{DingTalkCalls, Settled, WeComCalls};
 use super::setup::WarRooms;
 use super::stack::{LogCounts, Stopped};
 use super::{Config, Kind, Platform};
@@ -57,7 +58,7 @@ pub struct LoadReport {
     pub mix: String,
     pub stack_workers: usize,
     /// By [`Platform::index`].
-    pub rooms: [usize; 3],
+    pub rooms: [usize; 4],
     pub setup_time: Duration,
     pub due: u64,
     pub sent: usize,
@@ -164,6 +165,10 @@ impl LoadReport {
             Some(n) => out.push(format!("{n} dead letter(s)")),
             None => out.push("dead letters unreadable".into()),
         }
+        let dropped: usize = [self.settled.wecom_setup, self.settled.wecom_load].iter().flatten().map(|c| c.dropped).sum();
+        if dropped > 0 {
+            out.push(format!("{dropped} WeCom app message(s) dropped for the per-member limit (30 a minute)"));
+        }
         out.extend(self.settled.problems.iter().cloned());
         if self.log.errors + self.log.panics > 0 {
             out.push(format!("{} error line(s) in the stack's log: {}", self.log.errors + self.log.panics, self.log.error_lines.join(" | ")));
@@ -183,13 +188,14 @@ impl LoadReport {
         let mb = |kb: u64| kb as f64 / 1024.0;
         let _ = writeln!(
             t,
-            "callback load: {:.0}/s for {:.0} s against warroom-local ({} worker loops), {} Slack + {} Feishu + {} DingTalk war rooms",
+            "callback load: {:.0}/s for {:.0} s against warroom-local ({} worker loops), {} Slack + {} Feishu + {} DingTalk + {} WeCom war rooms",
             self.rate,
             self.duration.as_secs_f64(),
             self.stack_workers,
             self.rooms[0],
             self.rooms[1],
-            self.rooms[2]
+            self.rooms[2],
+            self.rooms[3]
         );
         let _ = writeln!(t, "  mix                 {}", self.mix);
         let _ = writeln!(t, "  setup               {:.1} s (incidents fired, rooms open, cards read)", self.setup_time.as_secs_f64());
@@ -207,6 +213,9 @@ impl LoadReport {
         }
         if self.by_kind.iter().any(|(k, _, _)| k.platform() == Platform::DingTalk) {
             let _ = writeln!(t, "  {:<18}  relayed by the DingTalk sandbox (the bench cannot sign them): its work is in their latency", "");
+        }
+        if self.by_kind.iter().any(|(k, _, _)| k.platform() == Platform::WeCom) {
+            let _ = writeln!(t, "  {:<18}  relayed by the WeCom sandbox (a click's ResponseCode must be its own): its work is in their latency", "");
         }
         let clicks: Vec<String> = self.clicks.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let _ = writeln!(t, "  click answers       {}", if clicks.is_empty() { "none".into() } else { clicks.join(", ") });
@@ -236,6 +245,7 @@ impl LoadReport {
         let dead = s.dead_letters.map_or("unreadable".to_string(), |n| n.to_string());
         let _ = writeln!(t, "  dead letters        {dead}");
         let _ = writeln!(t, "  dingtalk API        load+drain {}; setup {}", calls_line(s.dingtalk_load), calls_line(s.dingtalk_setup));
+        let _ = writeln!(t, "  wecom API           load+drain {}; setup {}", wecom_line(s.wecom_load), wecom_line(s.wecom_setup));
         let _ = writeln!(t, "  stack log           {} error(s), {} warning(s), {} panic(s)", self.log.errors, self.log.warnings, self.log.panics);
         for line in self.log.error_lines.iter().chain(&self.log.warning_lines) {
             let _ = writeln!(t, "    {line}");
@@ -255,7 +265,7 @@ impl LoadReport {
         json!({
             "bench": "callback_load",
             "rate": self.rate, "duration_s": self.duration.as_secs_f64(), "mix": self.mix, "stack_workers": self.stack_workers,
-            "rooms": {"slack": self.rooms[0], "feishu": self.rooms[1], "dingtalk": self.rooms[2]}, "setup_s": self.setup_time.as_secs_f64(),
+            "rooms": {"slack": self.rooms[0], "feishu": self.rooms[1], "dingtalk": self.rooms[2], "wecom": self.rooms[3]}, "setup_s": self.setup_time.as_secs_f64(),
             "due": self.due, "sent": self.sent, "not_sent": self.not_sent, "achieved_rate": self.achieved_rate, "completed_rate": self.completed_rate, "max_lag_ms": self.max_lag_ms,
             "latency": self.latency.json(),
             "by_kind": self.by_kind.iter().map(|(k, p, failed)| json!({"kind": k.name(), "errors": failed, "latency": p.json()})).collect::<Vec<_>>(),
@@ -269,6 +279,8 @@ impl LoadReport {
             "dead_letters": self.settled.dead_letters,
             "dingtalk_api": {"load": self.settled.dingtalk_load.map(calls_json), "setup": self.settled.dingtalk_setup.map(calls_json),
                              "relayed_by_sandbox": true},
+            "wecom_api": {"load": self.settled.wecom_load.map(wecom_json), "setup": self.settled.wecom_setup.map(wecom_json),
+                          "relayed_by_sandbox": true},
             "log": {"errors": self.log.errors, "warnings": self.log.warnings, "panics": self.log.panics},
             "stop": {"clean": self.stopped.clean, "queue_empty": self.stopped.queue_empty},
             "failures": self.failures(),
@@ -282,6 +294,16 @@ fn calls_line(calls: Option<DingTalkCalls>) -> String {
 
 fn calls_json(c: DingTalkCalls) -> Value {
     json!({"calls": c.calls, "throttled": c.throttled, "over_quota": c.over_quota})
+}
+
+fn wecom_line(calls: Option<WeComCalls>) -> String {
+    calls.map_or("unreadable".into(), |c| {
+        format!("{} calls, {} throttled (45009), {} message(s) dropped (30 a minute per member)", c.calls, c.throttled, c.dropped)
+    })
+}
+
+fn wecom_json(c: WeComCalls) -> Value {
+    json!({"calls": c.calls, "throttled_45009": c.throttled, "dropped": c.dropped})
 }
 
 #[cfg(test)]

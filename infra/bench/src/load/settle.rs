@@ -4,13 +4,25 @@
 //!   answered, else acknowledged if an Acknowledge was), its card is up to date
 //!   (`card.up_to_date`) and the card in the chat shows that status;
 //! - every @-mention answered 2xx has its answer from the bot in the chat (on DingTalk the
-//!   answer is a notice card, which the sandbox view shows as the robot's text message).
+//!   answer is a notice card, which the sandbox view shows as the robot's text message; on
+//!   WeCom, whose group messages cannot be edited, it is sent once complete, as the app's
+//!   text message in the group).
+//!
+//! A WeCom room's card is the responders' template card as the view shows it (`card.status`;
+//! every member's copy changes together, with the ResponseCode the last click brought). The
+//! page shows only a card with buttons, and a resolved incident's has none (a plain notice
+//! card): then, or if the bundle had to send new cards (no code left, a new task id), the
+//! responders' own copies are read from the WeCom sandbox (`GET /sandbox/control/wecom/view`
+//! → `cards`, the newest of the incident for each), and all must show the status.
 //!
 //! Then `GET /api/v1/dead-letters` must list none. (The clean stop that follows must say
 //! the queue was empty; see `stack::Stopped`.) The DingTalk sandbox's call log
 //! (`GET /sandbox/control/dingtalk/calls`) says how many of the bundle's calls DingTalk's
 //! limits refused: reported, not a failure (the bundle waits and retries them, so the end
-//! state shows any harm), since what it measures is the bundle's buckets, not the load.
+//! state shows any harm), since what it measures is the bundle's buckets, not the load. Likewise the WeCom
+//! sandbox's (`GET /sandbox/control/wecom/calls`, errcode 45009 per corp per API); but a
+//! WeCom app message dropped for the per-member limit (30 a minute, `GET
+//! /sandbox/control/wecom/view` → `dropped`) is lost without an error, so any is a failure.
 
 use super::driver::Load;
 use super::driver::Sample;
@@ -31,6 +43,8 @@ const MENTION_ANSWER: &str = "AI-generated: check before acting.";
 /// org's monthly quota.
 const THROTTLED: [&str; 2] = ["90018", "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi"];
 const OVER_QUOTA: [&str; 2] = ["90020", "Forbidden.AccessDenied.ApiCountLimitForOrg"];
+/// WeCom's refusal for the per-corp per-API limit ("api freq out of limit").
+const WECOM_THROTTLED: i64 = 45009;
 
 #[derive(Clone, Debug, Default)]
 pub struct Settled {
@@ -40,13 +54,16 @@ pub struct Settled {
     /// Rooms not as expected at the end, one line each.
     pub rooms_wrong: Vec<String>,
     /// Mentions answered 2xx and the bot's answers found, by [`Platform::index`].
-    pub mentions: [(usize, usize); 3],
+    pub mentions: [(usize, usize); 4],
     /// `None` when the API could not be read.
     pub dead_letters: Option<usize>,
     /// The bundle's calls to the DingTalk sandbox while setting up, and from the load's
     /// start to the end of the drain; `None` when the call log could not be read.
     pub dingtalk_setup: Option<DingTalkCalls>,
     pub dingtalk_load: Option<DingTalkCalls>,
+    /// Likewise the bundle's calls to the WeCom sandbox, and the messages it dropped.
+    pub wecom_setup: Option<WeComCalls>,
+    pub wecom_load: Option<WeComCalls>,
     pub problems: Vec<String>,
 }
 
@@ -75,6 +92,38 @@ impl DingTalkCalls {
             calls: self.calls.saturating_sub(before.calls),
             throttled: self.throttled.saturating_sub(before.throttled),
             over_quota: self.over_quota.saturating_sub(before.over_quota),
+        }
+    }
+}
+
+/// The WeCom sandbox's call log and dropped messages, counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WeComCalls {
+    pub calls: usize,
+    /// Answered 45009: over the per-corp per-API limit.
+    pub throttled: usize,
+    /// App messages the sandbox dropped, as WeCom does without telling, for the per-member
+    /// limit (30 a minute from the app to one member).
+    pub dropped: usize,
+}
+
+impl WeComCalls {
+    pub async fn read(http: &Client, stack: &LocalStack) -> Result<Self, String> {
+        let (base, admin) = (stack.url(), stack.keys().admin_key.as_str());
+        let log = get(http, format!("{base}/sandbox/control/wecom/calls"), admin).await?;
+        let calls = log.as_array().ok_or_else(|| format!("the WeCom call log is not a list: {log}"))?;
+        let throttled = calls.iter().filter(|c| c["errcode"].as_i64() == Some(WECOM_THROTTLED)).count();
+        let view = get(http, format!("{base}/sandbox/control/wecom/view"), admin).await?;
+        let dropped = view["dropped"].as_array().ok_or_else(|| "the WeCom sandbox view has no dropped list".to_string())?.len();
+        Ok(Self { calls: calls.len(), throttled, dropped })
+    }
+
+    /// What was added since `before` (the log and the dropped list only grow).
+    fn since(self, before: Self) -> Self {
+        Self {
+            calls: self.calls.saturating_sub(before.calls),
+            throttled: self.throttled.saturating_sub(before.throttled),
+            dropped: self.dropped.saturating_sub(before.dropped),
         }
     }
 }
@@ -109,22 +158,26 @@ async fn look(
     http: &Client,
     stack: &LocalStack,
     rooms: &WarRooms,
-    want: &[Vec<&'static str>; 3],
-    mentions: &mut [(usize, usize); 3],
+    want: &[Vec<&'static str>; 4],
+    mentions: &mut [(usize, usize); 4],
 ) -> Result<Vec<String>, String> {
     let (base, admin) = (stack.url(), stack.keys().admin_key.as_str());
     let state = get(http, format!("{base}/sandbox/api/state"), admin).await?;
+    let wecom = if rooms.wecom.is_empty() { Value::Null } else { get(http, format!("{base}/sandbox/control/wecom/view"), admin).await? };
     let mut wrong = Vec::new();
-    for p in Platform::ALL {
-        let (platform, list) = (p.name(), rooms.of(p));
-        let p = p.index();
+    for which in Platform::ALL {
+        let (platform, list) = (which.name(), rooms.of(which));
+        let p = which.index();
         let chats = state[platform]["chats"].as_array().cloned().unwrap_or_default();
         let mut answered = 0;
         for (i, room) in list.iter().enumerate() {
             let chat = chats.iter().find(|c| c["id"] == room.chat_id.as_str());
             let messages = chat.and_then(|c| c["messages"].as_array()).cloned().unwrap_or_default();
             answered += messages.iter().filter(|m| m["from_bot"] == true && m["text"].as_str().is_some_and(|t| t.contains(MENTION_ANSWER))).count();
-            let card = messages.iter().find(|m| m["id"] == room.card_id.as_str()).map(|m| m["card"]["status"].clone()).unwrap_or(Value::Null);
+            let mut card = messages.iter().find(|m| m["id"] == room.card_id.as_str()).map(|m| m["card"]["status"].clone()).unwrap_or(Value::Null);
+            if card.is_null() && which == Platform::WeCom {
+                card = wecom_card_status(&wecom, room);
+            }
             let incident = get(http, format!("{base}/api/v1/incidents/{}", room.incident_id), admin).await?;
             if let Some(problem) = room_problem(room, want[p][i], &incident, &card) {
                 wrong.push(format!("{platform} {problem}"));
@@ -138,6 +191,35 @@ async fn look(
     Ok(wrong)
 }
 
+/// The status the responders' own copies of a WeCom room's card show (the newest card of
+/// the incident each holds, from the WeCom sandbox's view), read as the page reads it: the
+/// `Status` fact up to " (". `null` if someone has none; `"mixed: …"` if they differ.
+fn wecom_card_status(view: &Value, room: &Room) -> Value {
+    let subtitle = format!("Incident {}", room.incident_id);
+    let cards = view["cards"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut shown: Vec<String> = Vec::new();
+    for person in &room.people {
+        let newest = cards
+            .iter()
+            .filter(|c| c["userid"] == person.as_str() && (c["task_id"] == room.card_id.as_str() || c["card"]["sub_title_text"] == subtitle.as_str()))
+            .max_by_key(|c| c["at_ms"].as_u64().unwrap_or(0));
+        let status = newest.and_then(|c| {
+            let facts = c["card"]["horizontal_content_list"].as_array()?;
+            let value = facts.iter().find(|f| f["keyname"] == "Status")?["value"].as_str()?;
+            Some(value.split(" (").next().unwrap_or(value).to_lowercase())
+        });
+        let Some(status) = status else { return Value::Null };
+        if !shown.contains(&status) {
+            shown.push(status);
+        }
+    }
+    match shown.as_slice() {
+        [one] => Value::String(one.clone()),
+        [] => Value::Null,
+        many => Value::String(format!("mixed: {}", many.join(", "))),
+    }
+}
+
 fn room_problem(room: &Room, want: &str, incident: &Value, card_status: &Value) -> Option<String> {
     let status = incident["status"].as_str().unwrap_or("?");
     let up_to_date = incident["war_room"]["card"]["up_to_date"] == true;
@@ -146,7 +228,8 @@ fn room_problem(room: &Room, want: &str, incident: &Value, card_status: &Value) 
         .then(|| format!("{}: status {status}, card shows {shown}, card up to date {up_to_date}; expected {want}", room.incident_id))
 }
 
-/// `dingtalk_setup`: the DingTalk call log as it stood when the load began.
+/// `dingtalk_setup`, `wecom_setup`: the DingTalk and WeCom call logs as they stood when the
+/// load began.
 pub async fn settle(
     http: &Client,
     stack: &LocalStack,
@@ -154,6 +237,7 @@ pub async fn settle(
     load: &Load,
     config: &Config,
     dingtalk_setup: Result<DingTalkCalls, String>,
+    wecom_setup: Result<WeComCalls, String>,
 ) -> Settled {
     let want = Platform::ALL.map(|p| expected(&load.samples, p, rooms.of(p).len()));
     let mentioned_ok = |p: Platform| load.samples.iter().filter(|s| s.kind.is_mention() && s.kind.platform() == p && s.result.is_ok()).count();
@@ -190,5 +274,44 @@ pub async fn settle(
         }
         (Err(e), _) | (_, Err(e)) => settled.problems.push(e),
     }
+    match (wecom_setup, WeComCalls::read(http, stack).await) {
+        (Ok(before), Ok(after)) => {
+            settled.wecom_setup = Some(before);
+            settled.wecom_load = Some(after.since(before));
+        }
+        (Err(e), _) | (_, Err(e)) => settled.problems.push(e),
+    }
     settled
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::setup::Button;
+    use serde_json::json;
+
+    #[test]
+    fn a_wecom_card_is_read_from_every_responders_newest_copy() {
+        let button = Button { action_id: String::new(), label: String::new(), value: json!("") };
+        let room = Room {
+            incident_id: "inc_1".into(),
+            chat_id: "wr1".into(),
+            private: true,
+            card_id: "wrtask1".into(),
+            ack: button.clone(),
+            resolve: button,
+            people: vec!["wc_ada".into(), "wc_bob".into()],
+        };
+        let card = |user: &str, task: &str, at: u64, status: &str| {
+            json!({"userid": user, "task_id": task, "at_ms": at,
+                   "card": {"sub_title_text": "Incident inc_1", "horizontal_content_list": [{"keyname": "Status", "value": status}]}})
+        };
+        let view = json!({"cards": [card("wc_ada", "wrtask1", 1, "Triggered"), card("wc_bob", "wrtask1", 1, "Resolved (by Ada)"),
+                                    card("wc_ada", "wrtask2", 2, "Resolved (by Ada)")]});
+        assert_eq!(wecom_card_status(&view, &room), json!("resolved"), "a newer card (new task id) counts");
+        let view = json!({"cards": [card("wc_ada", "wrtask1", 1, "Acknowledged"), card("wc_bob", "wrtask1", 1, "Resolved")]});
+        assert_eq!(wecom_card_status(&view, &room), json!("mixed: acknowledged, resolved"));
+        let view = json!({"cards": [card("wc_ada", "wrtask1", 1, "Resolved")]});
+        assert_eq!(wecom_card_status(&view, &room), Value::Null, "Bob has no card");
+    }
 }

@@ -3,15 +3,19 @@
 //! responders. The demo has war rooms on Slack; after the Slack rooms are open, war rooms
 //! are switched to Feishu through the management API (one integration per tenant has
 //! them) and the Feishu rooms are fired, then likewise to the demo DingTalk app ("DingTalk
-//! (sandbox)", connected at start but without war rooms) for the DingTalk rooms. Open rooms
-//! stay where they were opened.
+//! (sandbox)", connected at start but without war rooms) for the DingTalk rooms, and last to
+//! the demo WeCom app ("WeCom (sandbox)", likewise) for the WeCom rooms. Open rooms stay
+//! where they were opened.
 //!
 //! Each room's chat, its card's message id and the card's own button values are read
 //! back from the sandbox view (`GET /sandbox/api/state`), as a person would see them; the
 //! three responders are linked by the room's creation (looked up by email, on DingTalk by
 //! the members' phones), so their clicks are a member's clicks. A DingTalk room's chat is
 //! the scene group's openConversationId, its card id the card's `outTrackId`, its buttons'
-//! values the button ids (`ack|inc_…`) the card callback carries back.
+//! values the button ids (`ack|inc_…`) the card callback carries back. A WeCom room's chat is
+//! the app group's chatid, its card id the `task_id` of the template card each member got
+//! 1:1 (the view shows the responders' copy in the group), its buttons' values the event
+//! keys (`ack|inc_…`) a click carries back.
 
 use super::stack::LocalStack;
 use super::{Config, LoadError, Platform};
@@ -31,7 +35,8 @@ pub struct Room {
     pub chat_id: String,
     /// Slack: the channel is private (`channel_type: group`).
     pub private: bool,
-    /// Slack `ts` / Feishu `message_id` / DingTalk `outTrackId` of the status card.
+    /// Slack `ts` / Feishu `message_id` / DingTalk `outTrackId` / WeCom `task_id` of the
+    /// status card.
     pub card_id: String,
     /// The card's Acknowledge and Resolve buttons, as the card carries them.
     pub ack: Button,
@@ -45,7 +50,8 @@ pub struct Button {
     /// Slack only.
     pub action_id: String,
     pub label: String,
-    /// Slack: the string value; Feishu: the value object; DingTalk: the button id string.
+    /// Slack: the string value; Feishu: the value object; DingTalk: the button id string;
+    /// WeCom: the event key string.
     pub value: Value,
 }
 
@@ -60,13 +66,14 @@ pub struct Rooms {
     pub feishu_integration: String,
 }
 
-/// Every room the load talks into. DingTalk's stand beside [`Rooms`] rather than in it:
-/// their callbacks are sent by the sandbox, so they need nothing signed, and `Rooms` keeps
-/// the shape the Lambda bench builds by hand.
+/// Every room the load talks into. DingTalk's and WeCom's stand beside [`Rooms`] rather
+/// than in it: their callbacks are sent by the sandboxes, so they need nothing signed, and
+/// `Rooms` keeps the shape the Lambda bench builds by hand.
 #[derive(Clone, Debug)]
 pub struct WarRooms {
     pub rooms: Rooms,
     pub dingtalk: Vec<Room>,
+    pub wecom: Vec<Room>,
 }
 
 impl WarRooms {
@@ -75,6 +82,7 @@ impl WarRooms {
             Platform::Slack => &self.rooms.slack,
             Platform::Feishu => &self.rooms.feishu,
             Platform::DingTalk => &self.dingtalk,
+            Platform::WeCom => &self.wecom,
         }
     }
 }
@@ -99,7 +107,8 @@ pub async fn prepare(http: &Client, stack: &LocalStack, config: &Config) -> Resu
     let integration = |platform: &str| {
         list["integrations"].as_array().into_iter().flatten().find(|i| i["platform"] == platform).and_then(|i| i["id"].as_str()).map(str::to_string)
     };
-    let (Some(slack), Some(feishu), Some(dingtalk)) = (integration("slack"), integration("feishu"), integration("dingtalk")) else {
+    let (Some(slack), Some(feishu), Some(dingtalk), Some(wecom)) = (integration("slack"), integration("feishu"), integration("dingtalk"), integration("wecom"))
+    else {
         return Err(fail(format!("the demo integrations are missing ({status}): {list}")));
     };
 
@@ -108,6 +117,8 @@ pub async fn prepare(http: &Client, stack: &LocalStack, config: &Config) -> Resu
     let feishu_incidents = fire_and_wait(http, stack, "feishu", config.rooms).await?;
     move_war_rooms(http, stack, &feishu, &dingtalk, "DingTalk").await?;
     let dingtalk_incidents = fire_and_wait(http, stack, "dingtalk", config.rooms).await?;
+    move_war_rooms(http, stack, &dingtalk, &wecom, "WeCom").await?;
+    let wecom_incidents = fire_and_wait(http, stack, "wecom", config.rooms).await?;
 
     let (status, state) = call(http, reqwest::Method::GET, format!("{base}/sandbox/api/state"), admin, None).await?;
     if status != 200 {
@@ -121,8 +132,8 @@ pub async fn prepare(http: &Client, stack: &LocalStack, config: &Config) -> Resu
         feishu_bot: bot("feishu")?,
         feishu_integration: feishu,
     };
-    // No DingTalk bot id is needed: the sandbox marks its robot message as an @-mention.
-    Ok(WarRooms { rooms, dingtalk: rooms_of(&state["dingtalk"], &dingtalk_incidents)? })
+    // No DingTalk or WeCom bot id is needed: the sandboxes write the @-mention themselves.
+    Ok(WarRooms { rooms, dingtalk: rooms_of(&state["dingtalk"], &dingtalk_incidents)?, wecom: rooms_of(&state["wecom"], &wecom_incidents)? })
 }
 
 /// Takes war rooms from one integration and gives them to another, as an admin does (one

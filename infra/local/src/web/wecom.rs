@@ -35,7 +35,13 @@ fn cards_for<'a>(c: &ChatView, cards: &'a [WeCard]) -> Vec<&'a WeCard> {
     let viewer = c.members.iter().find(|m| *m != WECOM_OWNER).or(c.members.first());
     let mut out = Vec::new();
     for incident in incidents_of(c) {
-        let mine = cards.iter().filter(|k| Some(&k.userid) == viewer && k.card.to_string().contains(&format!("|{incident}\"")));
+        // A live card names the incident in its button keys; a closed one (a notice card, no
+        // buttons) in its subtitle.
+        let names = |k: &&WeCard| {
+            let card = k.card.to_string();
+            card.contains(&format!("|{incident}\"")) || card.contains(&format!("Incident {incident}\""))
+        };
+        let mine = cards.iter().filter(|k| Some(&k.userid) == viewer).filter(names);
         if let Some(newest) = mine.max_by_key(|k| k.at_ms) {
             out.push(newest);
         }
