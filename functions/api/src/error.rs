@@ -85,6 +85,9 @@ pub fn platform(e: ImError) -> Failure {
             f.retry_after = Some(secs.max(1));
             f
         }
+        // What the platform has no API for (DingTalk and WeCom cannot list a bot's chats):
+        // not a failure of the platform, and retrying cannot help.
+        ImError::Rejected { code, message } if code == "unsupported" => Failure::conflict("not_supported", message),
         e => Failure::new(StatusCode::BAD_GATEWAY, "platform_error", e.to_string()),
     }
 }

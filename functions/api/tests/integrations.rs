@@ -131,4 +131,10 @@ async fn a_platform_rate_limit_on_chats_is_503_with_retry_after_and_other_failur
     assert_eq!(r.status, StatusCode::BAD_GATEWAY);
     assert_eq!(r.code(), "platform_error");
     assert!(r.message().contains("not_allowed_token_type"), "{}", r.message());
+
+    // DingTalk and WeCom have no API to list a bot's chats: said plainly, not a 502.
+    fake.fail_next(FakeOp::ListChats, ImError::Rejected { code: "unsupported".into(), message: "WeCom has no API to list the groups an app is in".into() });
+    let r = app.get(&format!("/api/v1/integrations/{}/chats", i.id), &t.key).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "not_supported"), "{}", r.text);
+    assert!(r.message().contains("no API to list"), "{}", r.message());
 }

@@ -21,7 +21,7 @@ const FIELDS: &[CredentialField] = &[
     CredentialField { name: "callback_aes_key", required: true, help: "\"Receive API\" EncodingAESKey (43 characters), from the same place" },
     CredentialField { name: "owner_userid", required: true, help: "the userid of the member who owns every war-room group (an app group needs two people)" },
     CredentialField { name: "bot_token", required: false, help: "the smart bot's callback Token (API mode, URL callback); blank: no @bot" },
-    CredentialField { name: "bot_aes_key", required: false, help: "the smart bot's callback EncodingAESKey (43 characters)" },
+    CredentialField { name: "bot_aes_key", required: false, help: "the smart bot's callback EncodingAESKey (43 characters); @bot needs both" },
 ];
 
 /// The stored credentials with the deployment's base override applied (the sandbox).
@@ -49,11 +49,9 @@ fn credentials(values: &FieldValues) -> Result<WeComCredentials, ConnectError> {
     let required = |name: &str| values.get(name).filter(|v| !v.trim().is_empty()).cloned().ok_or_else(|| ConnectError::BadRequest(format!("{name}: required")));
     let agent = required("agent_id")?;
     let agent_id = agent.trim().parse::<i64>().map_err(|_| ConnectError::BadRequest(format!("agent_id: the app's AgentId digits, got {agent:?}")))?;
+    // The smart bot needs both; with one of them only, there is no @bot (the setup says so).
     let bot_token = values.get("bot_token").cloned().unwrap_or_default();
-    let bot_aes_key = aes_key(values, "bot_aes_key", !bot_token.is_empty())?;
-    if bot_token.is_empty() && !bot_aes_key.is_empty() {
-        return Err(ConnectError::BadRequest("bot_token: required with bot_aes_key".into()));
-    }
+    let bot_aes_key = aes_key(values, "bot_aes_key", false)?;
     Ok(WeComCredentials {
         corp_id: required("corp_id")?,
         agent_id,
@@ -125,9 +123,16 @@ impl PlatformModule for WeComModule {
     fn setup(&self, _platforms: Option<&Platforms>, integration: &Integration, base: &str) -> Option<Value> {
         let url = format!("{base}/im/{}/events", integration.id);
         let checklist: Vec<Value> = REQUIRED_SETUP.iter().map(|(item, why)| json!({"item": item, "why": why})).collect();
+        let smart_bot = match _platforms.and_then(|p| stored(p, integration).ok()) {
+            Some(c) if c.has_bot() => "on",
+            Some(c) if !c.bot_token.is_empty() || !c.bot_aes_key.is_empty() => "off: set both bot_token and bot_aes_key",
+            _ => "off",
+        };
         Some(json!({
+            "event_request_url": url,
             "app_callback_url": url,
             "smart_bot_callback_url": url,
+            "smart_bot": smart_bot,
             "checklist": checklist,
         }))
     }
