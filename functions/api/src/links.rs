@@ -152,8 +152,10 @@ async fn link(
 ) -> ApiResult<Json<Value>> {
     let integration = lookup::integration(&state, &caller, &id).await?;
     let member = lookup::member(&state, &caller, &member_id).await?;
-    let user = body.im_user_id.trim();
-    if user.is_empty() || user.len() > 128 || user.chars().any(char::is_whitespace) {
+    // As documented: blanks (spaces, controls) around it are trimmed, none inside; at most
+    // 128 characters as sent.
+    let user = crate::validate::trimmed(&body.im_user_id).unwrap_or_default();
+    if user.is_empty() || body.im_user_id.chars().count() > 128 || user.chars().any(crate::validate::is_blank) {
         return Err(Failure::bad_request("im_user_id: must be 1 to 128 characters without spaces"));
     }
     let user = ImUserId::from(user);
