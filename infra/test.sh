@@ -13,9 +13,12 @@
 #   4. Alertmanager: Debian's prometheus-alertmanager installed if missing (the tests start
 #      their own instance, pointed at the bundle they serve).
 #   5. OpenAPI: docs/openapi.json validated with openapi-spec-validator.
-#   6. cargo test --workspace --locked -- --include-ignored (the #[ignore]d tests are the ones
-#      that need the emulator or Alertmanager; they read WARROOM_DYNAMODB_ENDPOINT /
-#      WARROOM_SQS_ENDPOINT, and find prometheus-alertmanager on PATH).
+#   6. cargo test: every test, the #[ignore]d ones included (they are the ones that need the
+#      emulator or Alertmanager; they read WARROOM_DYNAMODB_ENDPOINT / WARROOM_SQS_ENDPOINT,
+#      and find prometheus-alertmanager on PATH). Run by cargo-nextest when the machine has
+#      it (each test its own process, many at once: most tests wait on sockets and timers,
+#      not on the CPU; .config/nextest.toml), then the doc tests by cargo test; by
+#      `cargo test -- --include-ignored` alone where it has not.
 #   6b. Format and lints: cargo fmt --check (rustfmt.toml) and
 #      cargo clippy --workspace --all-targets -- -D warnings.
 #   7. Fuzz smoke: cargo-fuzz (pinned, installed into .tools/) builds every target of fuzz/
@@ -240,7 +243,16 @@ cargo_test() {
     # functions' own binaries, which `cargo test` builds only for packages with
     # integration tests.
     cargo build --workspace --locked --bins || return 1
-    # --no-fail-fast: one failing test binary must not hide the others.
+    # --no-fail-fast: one failing test must not hide the others.
+    if cargo nextest --version >/dev/null 2>&1; then
+        say "\$ cargo nextest run --workspace --locked --run-ignored all (profile: .config/nextest.toml)"
+        local rc=0
+        cargo nextest run --workspace --locked --no-fail-fast --run-ignored all || rc=1
+        say "\$ cargo test --workspace --locked --doc"
+        cargo test --workspace --locked --no-fail-fast --doc || rc=1
+        return $rc
+    fi
+    say "cargo-nextest not found: cargo test runs the test binaries one after another"
     cargo test --workspace --locked --no-fail-fast -- --include-ignored
 }
 

@@ -3,6 +3,7 @@
 //! and a local HTTP receiver standing in for the incident source's status callback.
 #![allow(dead_code)]
 
+pub mod assistant_world;
 pub mod corpus;
 pub mod faults;
 pub mod platform_app;

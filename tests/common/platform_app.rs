@@ -40,6 +40,17 @@ pub fn routers(state: &AppState) -> Router {
 impl PlatformApp {
     /// `platforms(public_url)` builds the adapters' configuration once the app's own URL is known.
     pub async fn start(platforms: impl FnOnce(&str) -> PlatformsConfig) -> Self {
+        Self::start_with_model(platforms, None).await
+    }
+
+    /// No IM platform configured beyond the production defaults, and no model.
+    pub async fn start_without_model() -> Self {
+        Self::start(|url| PlatformsConfig::production(url)).await
+    }
+
+    /// Like `start`, with the deployment's model (the assistant, the post-mortem) set for
+    /// the served routes and the worker alike.
+    pub async fn start_with_model(platforms: impl FnOnce(&str) -> PlatformsConfig, model: Option<&ModelSettings>) -> Self {
         warroom_testkit::logging::init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -49,6 +60,7 @@ impl PlatformApp {
         let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), clock.clone()));
         let loopback = warroom_sources::OutboundPolicy::allowing_loopback();
         let state = warroom_runtime::compose(store.clone(), queue.clone(), clock.clone(), SecretBox::from_key(&[9u8; 32]), platforms(&url), loopback).unwrap();
+        let state = warroom_runtime::with_models(state, model).unwrap();
         let router = routers(&state);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
@@ -68,6 +80,13 @@ impl PlatformApp {
 
     pub async fn drain(&self) {
         drain_queue(&self.queue, &self.state, &self.clock).await;
+    }
+
+    /// A management-API `PUT` with the admin key.
+    pub async fn put_json(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let resp = reqwest::Client::new().put(format!("{}{path}", self.url)).bearer_auth(&self.admin_key).json(&body).send().await.unwrap();
+        let code = resp.status().as_u16();
+        (code, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     pub async fn post(&self, path: &str, key: &str, body: serde_json::Value) -> (u16, serde_json::Value) {

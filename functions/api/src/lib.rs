@@ -21,6 +21,7 @@ pub mod keys;
 pub mod links;
 mod lookup;
 pub mod members;
+pub mod postmortem;
 pub mod settings;
 pub mod slack_app;
 pub mod validate;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(links::routes())
         .merge(members::routes())
         .merge(incidents::routes())
+        .merge(postmortem::routes())
         .merge(settings::routes())
         .merge(keys::routes())
         .merge(dead_letters::routes())

@@ -161,6 +161,7 @@ pub fn render(settings: &TenantSettings) -> Value {
         "auto_create_min_severity": settings.auto_create_min_severity,
         "private_chats": settings.private_chats,
         "auto_dismiss_after_minutes": settings.auto_dismiss_after_minutes,
+        "postmortem_on_resolve": settings.postmortem_on_resolve,
         "sources": sources,
     })
 }
@@ -182,6 +183,9 @@ pub fn apply(tenant: &mut Tenant, patch: Value, seal: &dyn Fn(&str) -> String) -
                 }
             }
             "private_chats" => next.private_chats = value.as_bool().ok_or_else(|| Failure::bad_request("private_chats: must be true or false"))?,
+            "postmortem_on_resolve" => {
+                next.postmortem_on_resolve = value.as_bool().ok_or_else(|| Failure::bad_request("postmortem_on_resolve: must be true or false"))?
+            }
             "auto_dismiss_after_minutes" => {
                 next.auto_dismiss_after_minutes = match &value {
                     Value::Null => None,
@@ -193,7 +197,7 @@ pub fn apply(tenant: &mut Tenant, patch: Value, seal: &dyn Fn(&str) -> String) -
             "sources" => next.sources = merge_sources(next.sources.take(), value, seal)?,
             other => {
                 return Err(Failure::bad_request(format!(
-                    "{other}: unknown field; expected auto_create_min_severity, private_chats, auto_dismiss_after_minutes or sources"
+                    "{other}: unknown field; expected auto_create_min_severity, private_chats, auto_dismiss_after_minutes, postmortem_on_resolve or sources"
                 )))
             }
         }

@@ -125,16 +125,18 @@ pub fn phone(value: &str) -> Result<Option<String>, String> {
 /// The longest URL the settings take.
 pub const URL_MAX: usize = 2048;
 
-/// An absolute `http://` or `https://` URL with a host, nothing blank inside.
+/// An absolute `http://` or `https://` URL with a host, nothing blank inside, no bracket
+/// in the host part (an IPv6 literal such as `[::1]` is not taken: name the host; a lone
+/// bracket there is no URL at all, and clients that split URLs choke on it).
 pub fn url_pattern() -> String {
-    format!(r"^{BLANK}*https?://[^\s\x00-\x1f\x7f-\x9f/?#:]{VISIBLE}*{BLANK}*$")
+    format!(r"^{BLANK}*https?://[^\s\x00-\x1f\x7f-\x9f/?#:\[\]][^\s\x00-\x1f\x7f-\x9f/?#\[\]]*(?:[/?#]{VISIBLE}*)?{BLANK}*$")
 }
 
 pub fn url(value: &str) -> Result<String, String> {
     let url = trimmed(value).unwrap_or("");
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() || host.starts_with(':') || value.chars().count() > URL_MAX || url.chars().any(is_blank) {
+    if host.is_empty() || host.starts_with(':') || host.contains(['[', ']']) || value.chars().count() > URL_MAX || url.chars().any(is_blank) {
         return Err(format!("{url:?} is not a valid URL"));
     }
     Ok(url.to_owned())

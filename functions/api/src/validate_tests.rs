@@ -45,7 +45,20 @@ fn caller_chosen_ids_are_plain_and_auto_is_reserved() {
 fn urls_are_http_or_https_with_a_host() {
     assert_eq!(url(" https://ops.example.com/cb?t=1 ").unwrap(), "https://ops.example.com/cb?t=1");
     assert!(url("http://alertmanager:9093").is_ok());
-    for bad in ["", "ftp://x", "https://", "https:///path", "http://:80", "https://a b", "HTTPS://x", "https://x/\u{7f}y"] {
+    assert!(url("https://x.example/cb?a[]=1").is_ok(), "brackets after the host are fine");
+    for bad in [
+        "",
+        "ftp://x",
+        "https://",
+        "https:///path",
+        "http://:80",
+        "https://a b",
+        "HTTPS://x",
+        "https://x/\u{7f}y",
+        "http://[::1]:9093",
+        "http://[x",
+        "http://a]b/c",
+    ] {
         assert!(url(bad).is_err(), "{bad:?}");
     }
 }

@@ -236,6 +236,21 @@ async fn objects(app: &App, t: &TenantCtx, tag: &str) -> Ids {
     let incident = app.store.update_incident(&incident).await.unwrap();
     let r = app.call(Method::GET, &format!("/api/v1/incidents/{}/war-room", incident.id), Some(&t.key), None).await;
     assert_eq!(r.status, StatusCode::OK, "fixture war room: {}", r.text);
+    let postmortem = warroom_core::Postmortem {
+        tenant_id: t.id.clone(),
+        incident_id: incident.id.clone(),
+        version: 1,
+        created_at: fixtures::T0,
+        requested_by: warroom_core::Actor::System,
+        model: warroom_core::ModelInfo { provider: "openai-compatible".into(), model: "m".into() },
+        prompt_version: "p".into(),
+        usage: None,
+        latency_ms: 1,
+        material: Default::default(),
+        review: warroom_core::postmortem::Review { summary: format!("review of {tag}"), ..Default::default() },
+        corrections: vec![],
+    };
+    app.store.put_postmortem(&postmortem).await.unwrap();
 
     let (_, key) = auth::new_key(&t.id, "second admin", KeyScope::Admin, fixtures::T0);
     app.store.put_api_key(&key).await.unwrap();
@@ -276,7 +291,7 @@ async fn snapshot(app: &App, t: &TenantCtx, ids: &Ids) -> String {
     let mut keys = s.list_api_keys(&t.id).await.unwrap();
     keys.sort_by(|x, y| x.key_hash.cmp(&y.key_hash));
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         s.get_tenant(&t.id).await.unwrap(),
         s.list_integrations(&t.id).await.unwrap(),
         s.war_room_integration(&t.id).await.unwrap(),
@@ -284,6 +299,7 @@ async fn snapshot(app: &App, t: &TenantCtx, ids: &Ids) -> String {
         s.list_links(&t.id, &integration, &LinkQuery::default()).await.unwrap(),
         s.get_incident(&t.id, &incident).await.unwrap(),
         s.list_timeline(&t.id, &incident).await.unwrap(),
+        s.list_postmortems(&t.id, &incident).await.unwrap(),
         s.list_incidents(&t.id, None, 100).await.unwrap(),
         keys,
         s.get_ephemeral(&run, fixtures::T0).await.unwrap(),

@@ -30,6 +30,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/members/{id}"),
     ("GET", "/api/v1/incidents"),
     ("GET", "/api/v1/incidents/{id}"),
+    ("GET", "/api/v1/incidents/{id}/postmortem"),
+    ("POST", "/api/v1/incidents/{id}/postmortem"),
     ("GET", "/api/v1/incidents/{id}/timeline"),
     ("GET", "/api/v1/incidents/{id}/war-room"),
     ("POST", "/api/v1/incidents/{id}/war-room"),

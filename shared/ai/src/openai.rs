@@ -137,7 +137,13 @@ impl OpenAiCompatible {
                 json!({ "role": role, "content": turn.content })
             })
             .collect();
-        let cap = if request.max_output_tokens == 0 { self.default_max_tokens } else { request.max_output_tokens.min(self.default_max_tokens.max(1)) };
+        // The settings' cap is an answer's; a post-mortem (a longer, structured text) may ask
+        // for up to four times it, never more.
+        let cap = if request.max_output_tokens == 0 {
+            self.default_max_tokens
+        } else {
+            request.max_output_tokens.min(self.default_max_tokens.max(1).saturating_mul(4))
+        };
         let mut body = json!({
             "model": self.model,
             "messages": messages,

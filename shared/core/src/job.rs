@@ -14,8 +14,19 @@ pub enum JobKind {
     LinkUsers { integration_id: IntegrationId, member_ids: Vec<MemberId> },
     /// Answer an @mention in a war room.
     AnswerMention { incident_id: IncidentId, chat_id: ChatId, message_id: MessageId },
-    /// Write the post-mortem from the chat history.
-    PostMortem { incident_id: IncidentId },
+    /// Draft the next version of the incident's post-mortem (see `Postmortem`).
+    PostMortem {
+        incident_id: IncidentId,
+        /// Who asked (the API's caller, a person in the room, Warroom on resolve).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        requested_by: Option<crate::timeline::Actor>,
+        /// The room it was asked in: told when it is ready, or why it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chat_id: Option<ChatId>,
+        /// The request's id: one request writes one version, however often its job runs.
+        #[serde(default)]
+        request: String,
+    },
     /// Wakes the incident up at `due` (auto-dismiss, end of a snooze). Runs in a group of
     /// its own, so waiting for it never holds up the incident's other jobs.
     Timer { incident_id: IncidentId, due: crate::time::Timestamp },
@@ -52,7 +63,7 @@ impl Job {
             JobKind::Reconcile { incident_id }
             | JobKind::SyncStatus { incident_id }
             | JobKind::AnswerMention { incident_id, .. }
-            | JobKind::PostMortem { incident_id }
+            | JobKind::PostMortem { incident_id, .. }
             | JobKind::Notice { incident_id, .. } => format!("inc.{incident_id}"),
             JobKind::LinkUsers { integration_id, .. } => format!("int.{integration_id}"),
             JobKind::Timer { incident_id, .. } => format!("timer.{incident_id}"),

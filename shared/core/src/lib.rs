@@ -10,6 +10,7 @@ pub mod job;
 pub mod lifecycle;
 pub mod links;
 pub mod ports;
+pub mod postmortem;
 pub mod ratelimit;
 pub mod tenant;
 pub mod time;
@@ -23,7 +24,7 @@ pub use integration::*;
 pub use job::{Job, JobKind};
 pub use lifecycle::{Action, Change, TransitionError};
 pub use ports::callbacks::{CallbackCodec, CallbackError, Click, EventDelivery, ImEvent, RawRequest, RawResponse};
-pub use ports::im::{ApiFamily, Capabilities, ChatSummary, CreateChat, CreatedChat, ImError, ImPlatform, ImResult, InviteResult, PlatformFactory};
+pub use ports::im::{ApiFamily, Capabilities, ChatSummary, CreateChat, CreatedChat, ImError, ImPlatform, ImResult, InviteResult, PlatformFactory, StreamRef};
 pub use ports::model::{
     ChatModel, ChatRequest, ChatTurn, Completion, FinishReason, ModelError, ModelEvent, ModelFactory, ModelInfo, ModelProvider, ModelSettings, ModelStream,
     Role, TokenUsage,
@@ -31,6 +32,7 @@ pub use ports::model::{
 pub use ports::queue::{Delivery, JobHandler, JobQueue, Outcome, QueueError, QueueResult};
 pub use ports::source::{SourceSync, SyncError, Synced};
 pub use ports::store::{ChatMessage, ChatRef, IncidentPage, Store, StoreError, StoreResult};
+pub use postmortem::Postmortem;
 pub use tenant::*;
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};
 pub use timeline::{Actor, TimelineAction, TimelineEntry};

@@ -32,11 +32,15 @@ pub struct TenantSettings {
     /// by `warroom-sources`; secrets inside are sealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sources: Option<serde_json::Value>,
+    /// Draft the AI post-mortem when an incident resolves (from the transcript taken before
+    /// its room is dismissed).
+    #[serde(default)]
+    pub postmortem_on_resolve: bool,
 }
 
 impl Default for TenantSettings {
     fn default() -> Self {
-        Self { auto_create_min_severity: None, private_chats: true, auto_dismiss_after_minutes: None, sources: None }
+        Self { auto_create_min_severity: None, private_chats: true, auto_dismiss_after_minutes: None, sources: None, postmortem_on_resolve: false }
     }
 }
 

@@ -48,6 +48,10 @@ pub enum TimelineAction {
     QuotaWarning,
     /// The assistant answered a question (model, tokens, times).
     AssistantAnswered,
+    /// A post-mortem version was drafted (model, tokens, times, where to read it).
+    PostmortemWritten,
+    /// A post-mortem could not be drafted, and why.
+    PostmortemFailed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -88,6 +88,7 @@ impl Engine {
             None => {}
         }
         self.enqueue_reconcile(&saved).await?;
+        self.postmortem_on_close(&tenant, incident.status.is_open(), &saved).await?;
         let sync = JobKind::SyncStatus { incident_id: saved.id.clone() };
         self.queue.send(&Job::new(saved.tenant_id.clone(), sync, format!("v{}", saved.version))).await?;
         for due in [saved.snoozed_until, saved.war_room.dismiss_at].into_iter().flatten() {

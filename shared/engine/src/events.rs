@@ -53,6 +53,12 @@ impl Engine {
                     self.reply_in_chat(&chat_ref.tenant_id, &chat_ref.incident_id, integration, &chat, &reply, &key).await?;
                     return Ok(EventOutcome::Command(reply));
                 }
+                if mentions_bot && crate::assistant::answer::asks_for_postmortem(&message.text) {
+                    let reply = self.postmortem_in_room(integration, &chat_ref, &chat, &message).await?;
+                    let key = crate::notice::notice_key("pm-asked", &[integration.id.as_str(), chat.as_str(), &message.id]);
+                    self.reply_in_chat(&chat_ref.tenant_id, &chat_ref.incident_id, integration, &chat, &reply, &key).await?;
+                    return Ok(EventOutcome::Command(reply));
+                }
                 if mentions_bot {
                     let kind = JobKind::AnswerMention {
                         incident_id: chat_ref.incident_id.clone(),
@@ -88,6 +94,40 @@ impl Engine {
                 Ok(EventOutcome::Revoked)
             }
             ImEvent::Handshake(_) | ImEvent::MemberJoined { .. } | ImEvent::Ignored(_) => Ok(EventOutcome::Ignored),
+        }
+    }
+
+    /// "@bot postmortem" in a room: queued once per message (a redelivery does not ask
+    /// twice); the answer says what happens next or why not.
+    async fn postmortem_in_room(
+        &self,
+        integration: &Integration,
+        chat_ref: &warroom_core::ChatRef,
+        chat: &ChatId,
+        message: &warroom_core::ChatMessage,
+    ) -> Result<String, EngineError> {
+        let Some(incident) = self.store.get_incident(&chat_ref.tenant_id, &chat_ref.incident_id).await? else {
+            return Ok("This room's incident is gone.".into());
+        };
+        let claim = format!("pm-asked:{}:{}", integration.id, crate::notice::notice_key("m", &[chat.as_str(), &message.id]));
+        if !self.store.claim_dedupe(&claim, std::time::Duration::from_secs(24 * 3600), self.clock.now()).await? {
+            return Ok("Drafting the post-mortem from this room's chat: it is posted here when ready.".into());
+        }
+        let asker = Actor::ImUser { platform: integration.platform, id: message.author.to_string() };
+        match self.request_postmortem(&incident, asker, Some(chat.clone())).await {
+            Ok(_) => Ok("Drafting the post-mortem from this room's chat: it is posted here when ready.".into()),
+            Err(crate::assistant::postmortem_job::RequestError::RateLimited { retry_after }) => {
+                let _ = self.store.release_dedupe(&claim).await;
+                Ok(format!(
+                    "Post-mortems are limited to {} a minute: ask again in {} s.",
+                    crate::assistant::postmortem_job::PER_MINUTE,
+                    retry_after.as_secs().max(1)
+                ))
+            }
+            Err(crate::assistant::postmortem_job::RequestError::Engine(e)) => {
+                let _ = self.store.release_dedupe(&claim).await;
+                Err(e)
+            }
         }
     }
 

@@ -56,11 +56,9 @@ impl Engine {
             }
             JobKind::AnswerMention { incident_id, chat_id, message_id } => self.answer_mention(tenant, incident_id, chat_id, message_id).await,
             JobKind::Notice { incident_id, chat_id, text, key } => self.send_queued_notice(tenant, incident_id, chat_id, text, key).await,
-            // Post-mortems arrive with the AI issue; until then the job is acknowledged and
-            // logged rather than left to clog the queue.
-            JobKind::PostMortem { .. } => {
-                tracing::info!(kind = ?job.kind, "AI jobs are not handled yet");
-                Ok(())
+            JobKind::PostMortem { incident_id, requested_by, chat_id, request } => {
+                let request = crate::assistant::postmortem_job::Request { requested_by: requested_by.as_ref(), chat: chat_id.as_ref(), id: request };
+                self.write_postmortem(tenant, incident_id, request).await
             }
         }
     }
@@ -94,7 +92,7 @@ fn incident_of(job: &Job) -> Option<&IncidentId> {
         JobKind::Reconcile { incident_id }
         | JobKind::SyncStatus { incident_id }
         | JobKind::AnswerMention { incident_id, .. }
-        | JobKind::PostMortem { incident_id }
+        | JobKind::PostMortem { incident_id, .. }
         | JobKind::Notice { incident_id, .. }
         | JobKind::Timer { incident_id, .. } => Some(incident_id),
         JobKind::LinkUsers { .. } => None,

@@ -155,6 +155,7 @@ impl Engine {
             self.schedule(&saved, due).await?;
         }
         self.enqueue_reconcile(&saved).await?;
+        self.postmortem_on_close(tenant, incident.status.is_open(), &saved).await?;
         Ok(IngestOutcome::Updated(saved.id))
     }
 

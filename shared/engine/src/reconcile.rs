@@ -24,7 +24,11 @@ impl Engine {
             WarRoomState::Dismissed | WarRoomState::DisbandedExternally => Ok(()),
             WarRoomState::None => {
                 let dismissed_before_created = incident.war_room.dismiss_at.is_some_and(|t| t <= pass.now);
-                if !incident.war_room.wanted || !incident.status.is_open() || dismissed_before_created {
+                // A create already begun (its idempotency key stored) may have made the chat
+                // before its answer was lost: it is finished even if the incident closed
+                // meanwhile, so the chat is found, recorded and dismissed, never left behind.
+                let begun = incident.war_room.create_key.is_some();
+                if !incident.war_room.wanted || (!begun && (!incident.status.is_open() || dismissed_before_created)) {
                     return Ok(());
                 }
                 let Some((integration, platform)) = self.war_room_platform(&incident).await? else { return Ok(()) };

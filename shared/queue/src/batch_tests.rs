@@ -70,7 +70,11 @@ impl JobHandler for ScriptedHandler {
 }
 
 fn delivery(incident: &str, key: &str) -> Delivery {
-    let job = Job::new("t1".into(), warroom_core::JobKind::PostMortem { incident_id: incident.into() }, key);
+    let job = Job::new(
+        "t1".into(),
+        warroom_core::JobKind::PostMortem { incident_id: incident.into(), requested_by: None, chat_id: None, request: String::new() },
+        key,
+    );
     Delivery { message_id: format!("m-{incident}-{key}"), receipt: format!("r-{incident}-{key}"), group: job.group(), body: job.to_json(), receive_count: 1 }
 }
 

@@ -44,7 +44,11 @@ async fn smoke_send_receive_defer_ack_and_redrive_on_the_emulator() {
     let name = format!("smoke-{}", warroom_core::ids::random_suffix());
     let q = create_fifo(&client, &name, Duration::from_secs(30), 2).await.unwrap();
     let job = Job::reconcile("t1".into(), "inc_a".into(), 1);
-    let long_key = Job::new("t1".into(), warroom_core::JobKind::PostMortem { incident_id: "inc_a".into() }, "k ".repeat(100));
+    let long_key = Job::new(
+        "t1".into(),
+        warroom_core::JobKind::PostMortem { incident_id: "inc_a".into(), requested_by: None, chat_id: None, request: String::new() },
+        "k ".repeat(100),
+    );
 
     q.send(&job).await.unwrap();
     q.send(&job).await.unwrap(); // deduplicated

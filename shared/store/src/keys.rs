@@ -129,6 +129,11 @@ pub fn chat_message(t: &TenantId, id: &IncidentId, at_ms: i64, message_id: &str)
 pub fn chat_message_id(t: &TenantId, id: &IncidentId, message_id: &str) -> Key {
     Key::new(incident_pk(t, id), format!("MSGID#{message_id}"))
 }
+pub const POSTMORTEM_PREFIX: &str = "PM#";
+/// Versions sort as numbers: zero-padded.
+pub fn postmortem(t: &TenantId, id: &IncidentId, version: u32) -> Key {
+    Key::new(incident_pk(t, id), format!("{POSTMORTEM_PREFIX}{version:06}"))
+}
 pub fn chat_pointer(i: &IntegrationId, chat: &ChatId) -> Key {
     Key::new(format!("CHAT#{i}#{chat}"), "CHAT")
 }

@@ -132,8 +132,14 @@ pub fn wants_json(messages: &[ChatMessage]) -> bool {
 }
 
 /// The post-mortem object: nothing in it that is not in the prompt, besides the marker and
-/// the counts in `summary`. `action_items` = chat lines mentioning `todo`, `action item` or
-/// `follow up`/`follow-up`.
+/// the counts in `summary`. It has the shape Warroom's post-mortem prompt asks for
+/// (`summary`, `impact`, `timeline[{at, event, who}]`, `decisions[{decision, by}]`,
+/// `root_cause{text, confirmed}`, `went_well`, `went_badly`, `action_items[{item, owner}]`)
+/// plus `marker`, `title`, `participants` and `messages`. Chat lines are sorted by words:
+/// `impact` / `customers` → impact; `decided` / `let's` / `we will` → decisions; `root cause`
+/// → root cause (confirmed when the line says `confirmed`); `worked` / `went well` → went
+/// well; `slow` / `missed` / `went badly` → went badly; `todo` / `action item` /
+/// `follow up` / `follow-up` → action items, owned by who said them.
 pub fn postmortem(messages: &[ChatMessage]) -> Value {
     let d = Digest::of(messages);
     let mut participants: Vec<&str> = Vec::new();
@@ -142,22 +148,27 @@ pub fn postmortem(messages: &[ChatMessage]) -> Value {
             participants.push(&c.who);
         }
     }
-    let timeline: Vec<Value> = d.chat_lines.iter().take(50).map(|c| json!({"at": c.at, "who": c.who, "what": c.what})).collect();
-    let action_items: Vec<&str> = d
-        .chat_lines
-        .iter()
-        .filter(|c| {
-            let l = c.what.to_lowercase();
-            l.contains("todo") || l.contains("action item") || l.contains("follow up") || l.contains("follow-up")
-        })
-        .map(|c| c.what.as_str())
-        .collect();
+    let says = |c: &&ChatLine, words: &[&str]| {
+        let l = c.what.to_lowercase();
+        words.iter().any(|w| l.contains(w))
+    };
+    let lines = |words: &[&str]| d.chat_lines.iter().filter(|c| says(c, words)).collect::<Vec<_>>();
+    let timeline: Vec<Value> = d.chat_lines.iter().take(50).map(|c| json!({"at": c.at, "event": c.what, "who": c.who})).collect();
+    let decisions: Vec<Value> = lines(&["decided", "let's", "we will"]).iter().map(|c| json!({"decision": c.what, "by": c.who})).collect();
+    let root = lines(&["root cause"]).first().map(|c| json!({"text": c.what, "confirmed": c.what.to_lowercase().contains("confirmed")}));
+    let texts = |words: &[&str]| lines(words).iter().map(|c| c.what.clone()).collect::<Vec<_>>();
+    let action_items: Vec<Value> = lines(&["todo", "action item", "follow up", "follow-up"]).iter().map(|c| json!({"item": c.what, "owner": c.who})).collect();
     json!({
         "marker": MARKER,
         "title": d.incident,
-        "summary": format!("{} chat lines from {} participants", d.chat_lines.len(), participants.len()),
+        "summary": format!("{}: {} chat lines from {} participants", d.incident.as_deref().unwrap_or("the incident"), d.chat_lines.len(), participants.len()),
+        "impact": texts(&["impact", "customers"]).join(" "),
         "participants": participants,
         "timeline": timeline,
+        "decisions": decisions,
+        "root_cause": root.unwrap_or_else(|| json!({"text": "", "confirmed": false})),
+        "went_well": texts(&["worked", "went well"]),
+        "went_badly": texts(&["slow", "missed", "went badly"]),
         "action_items": action_items,
         "messages": messages.len(),
     })
@@ -306,8 +317,9 @@ mod tests {
         let v: Value = serde_json::from_str(&compose(&m)).unwrap();
         assert_eq!(v["title"], "Incident: INC-7 payments API 500s");
         assert_eq!(v["participants"], json!(["alice", "Bob Chen"]));
-        assert_eq!(v["timeline"][1], json!({"at": "10:04", "who": "Bob Chen", "what": "restarted the primary"}));
-        assert_eq!(v["action_items"], json!(["TODO add a replica alarm"]));
+        assert_eq!(v["timeline"][1], json!({"at": "10:04", "who": "Bob Chen", "event": "restarted the primary"}));
+        assert_eq!(v["action_items"], json!([{"item": "TODO add a replica alarm", "owner": "alice"}]));
+        assert_eq!(v["root_cause"], json!({"text": "", "confirmed": false}));
     }
 
     #[test]

@@ -57,8 +57,8 @@ async fn a_system_prompt_asking_for_json_gets_a_postmortem_built_only_from_the_p
     let pm: Value = serde_json::from_str(v["choices"][0]["message"]["content"].as_str().unwrap()).expect("the answer is JSON");
     assert_eq!(pm["title"], "Incident: INC-42 checkout latency in eu-west");
     assert_eq!(pm["participants"], json!(["alice", "Bob", "carol"]));
-    assert_eq!(pm["timeline"][0], json!({"at": "09:58", "who": "alice", "what": "p99 is at 4s"}));
-    assert_eq!(pm["action_items"], json!(["TODO add a latency alarm"]));
+    assert_eq!(pm["timeline"][0], json!({"at": "09:58", "who": "alice", "event": "p99 is at 4s"}));
+    assert_eq!(pm["action_items"][0]["item"], "TODO add a latency alarm");
 }
 
 #[tokio::test]

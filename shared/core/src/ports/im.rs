@@ -113,7 +113,15 @@ pub enum ApiFamily {
     Reaction,
     /// The chat's topic / description.
     Topic,
+    /// Growing a streamed answer (Slack `chat.appendStream`, Feishu's card content
+    /// updates): its own limits, apart from posting messages.
+    Stream,
 }
+
+/// A streamed answer as the platform knows it: opaque to the engine, which keeps it so a
+/// retried answer job grows the same message. The adapter puts in it what its calls need.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StreamRef(pub String);
 
 #[async_trait]
 pub trait ImPlatform: Send + Sync {
@@ -188,6 +196,26 @@ pub trait ImPlatform: Send + Sync {
     async fn edit_answer(&self, chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
         let _ = (chat, message, text);
         Err(ImError::Rejected { code: "unsupported".into(), message: format!("{} answers cannot be edited", self.platform()) })
+    }
+    /// Starts the platform's own streaming message for an answer (Slack `chat.startStream`,
+    /// Feishu's CardKit streaming card), in the thread of `reply_to` where there are
+    /// threads, showing `first`. `Ok(None)`: this platform (or this app) has none, and the
+    /// engine posts the answer and edits it instead (`post_answer`, `edit_answer`).
+    async fn start_stream(&self, chat: &ChatId, reply_to: Option<&MessageId>, first: &str) -> ImResult<Option<StreamRef>> {
+        let _ = (chat, reply_to, first);
+        Ok(None)
+    }
+    /// Grows a started stream: `delta` is the new text, `so_far` the whole text with it
+    /// (platforms that replace the content take that one).
+    async fn append_stream(&self, chat: &ChatId, stream: &StreamRef, so_far: &str, delta: &str) -> ImResult<()> {
+        let _ = (chat, stream, so_far, delta);
+        Err(ImError::Rejected { code: "unsupported".into(), message: format!("{} has no streaming messages", self.platform()) })
+    }
+    /// Ends a stream with its final text (the answer and its sources): the message stops
+    /// showing that it is being written.
+    async fn stop_stream(&self, chat: &ChatId, stream: &StreamRef, final_text: &str) -> ImResult<()> {
+        let _ = (chat, stream, final_text);
+        Err(ImError::Rejected { code: "unsupported".into(), message: format!("{} has no streaming messages", self.platform()) })
     }
 }
 

@@ -157,6 +157,11 @@ pub trait Store: Send + Sync {
     async fn append_chat_message(&self, tenant: &TenantId, incident: &IncidentId, message: &ChatMessage) -> StoreResult<()>;
     /// Oldest first.
     async fn list_chat_messages(&self, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<ChatMessage>>;
+    /// Stores a new post-mortem version; a version already stored is refused
+    /// (`AlreadyExists`), never overwritten: two drafts racing for one number, one wins.
+    async fn put_postmortem(&self, postmortem: &crate::postmortem::Postmortem) -> StoreResult<()>;
+    /// Every version, oldest first (an incident has a handful).
+    async fn list_postmortems(&self, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<crate::postmortem::Postmortem>>;
 
     // --- short-lived state ---------------------------------------------------------------
     /// Claims a key until `now + ttl`: true for exactly one claimer; an expired claim can be

@@ -56,7 +56,7 @@ pub(crate) fn answers_bucket(tenant: &TenantId, chat: &ChatId) -> warroom_core::
 }
 
 /// The question without the platform's mention markup in front (`<@U123>`, `@Warroom`).
-fn without_mentions(text: &str) -> String {
+pub(crate) fn without_mentions(text: &str) -> String {
     let mut rest = text.trim();
     loop {
         if let Some(after) = rest.strip_prefix("<@").and_then(|r| r.split_once('>')).map(|(_, after)| after) {
@@ -67,6 +67,12 @@ fn without_mentions(text: &str) -> String {
             return rest.to_string();
         }
     }
+}
+
+/// "@bot postmortem" (or "post-mortem", "复盘"), any case, nothing else.
+pub(crate) fn asks_for_postmortem(text: &str) -> bool {
+    let rest = without_mentions(text).to_lowercase();
+    matches!(rest.trim().trim_start_matches('/').trim_end_matches(['.', '!', '?']), "postmortem" | "post-mortem" | "post mortem" | "复盘")
 }
 
 /// Claimed while a question is answered (and kept once it is): a question is answered once,
@@ -222,6 +228,15 @@ mod tests {
         assert_eq!(answer_key(&i, &long), answer_key(&i, &long));
         assert!(answer_key(&i, &long).len() < 60);
         assert_ne!(answer_key(&i, &MessageId::new("a")), answer_key(&i, &MessageId::new("b")));
+    }
+
+    #[test]
+    fn only_a_bare_postmortem_request_asks_for_one() {
+        assert!(asks_for_postmortem("<@U0BOT> postmortem"));
+        assert!(asks_for_postmortem("@Warroom Post-Mortem!"));
+        assert!(asks_for_postmortem("@bot 复盘"));
+        assert!(!asks_for_postmortem("<@U0BOT> what should the postmortem say about the db?"));
+        assert!(!asks_for_postmortem("<@U0BOT> status"));
     }
 
     #[test]

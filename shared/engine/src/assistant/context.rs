@@ -19,8 +19,8 @@ use warroom_core::{ChatMessage, Incident, TimelineEntry};
 /// Bumped when the instructions change: stored with every answer and post-mortem.
 pub const PROMPT_VERSION: &str = "assistant-2026-12-04";
 /// The fence around untrusted material.
-const FENCE: &str = "<<<DATA";
-const END_FENCE: &str = "DATA>>>";
+pub(crate) const FENCE: &str = "<<<DATA";
+pub(crate) const END_FENCE: &str = "DATA>>>";
 /// The share of the budget the timeline may take at most; the chat gets the rest.
 const TIMELINE_SHARE: f32 = 0.25;
 
@@ -57,12 +57,12 @@ pub struct Prompt {
 }
 
 /// Breaks any fence marker inside untrusted text, and control characters with it.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     let cleaned: String = text.chars().map(|c| if c.is_control() && c != '\n' && c != '\t' { ' ' } else { c }).collect();
     cleaned.replace("<<<", "< < <").replace(">>>", "> > >")
 }
 
-fn incident_block(incident: &Incident) -> String {
+pub(crate) fn incident_block(incident: &Incident) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Incident: {} ({})", quote(&incident.title), incident.id);
     let _ = writeln!(out, "Severity: {:?} · Status: {} · Source: {}", incident.severity, incident.status, quote(&incident.source.source));
@@ -83,7 +83,7 @@ fn incident_block(incident: &Incident) -> String {
     out
 }
 
-fn timeline_line(e: &TimelineEntry) -> (String, String) {
+pub(crate) fn timeline_line(e: &TimelineEntry) -> (String, String) {
     let who = match &e.actor {
         warroom_core::Actor::System => "Warroom".to_string(),
         warroom_core::Actor::Member { name, .. } => name.clone(),
@@ -95,7 +95,7 @@ fn timeline_line(e: &TimelineEntry) -> (String, String) {
 }
 
 /// The newest lines that fit `budget` tokens, oldest first, and how many were left out.
-fn newest_within<T>(items: &[T], budget: u32, line: impl Fn(&T) -> String) -> (Vec<(usize, String)>, usize) {
+pub(crate) fn newest_within<T>(items: &[T], budget: u32, line: impl Fn(&T) -> String) -> (Vec<(usize, String)>, usize) {
     let mut kept = Vec::new();
     let mut used = 0u32;
     for (i, item) in items.iter().enumerate().rev() {

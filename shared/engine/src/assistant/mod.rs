@@ -3,3 +3,5 @@
 
 pub mod answer;
 pub mod context;
+pub mod postmortem;
+pub mod postmortem_job;

@@ -77,3 +77,23 @@ async fn a_lost_card_post_in_a_chat_of_one_message_a_second_is_looked_for_once_a
         assert!(finds <= 3, "{dedupe:?}: the card was looked for {finds} times");
     }
 }
+
+#[tokio::test]
+async fn a_chat_whose_creation_answer_was_lost_is_found_and_dismissed_when_the_incident_closed_before_the_retry() {
+    let w = World::new().await;
+    super::scenario::dismiss_on_resolve(&w).await;
+    w.fake.lose_answer_next(FakeOp::CreateChat);
+    w.engine.ingest(&w.tenant, w.event(super::scenario::E1, Status::Triggered, 0, &["Ada"])).await.unwrap();
+    let inc = w.incident(super::scenario::E1).await;
+    assert!(w.engine.reconcile(&w.tenant, &inc.id).await.is_err(), "the create's answer is lost");
+    assert_eq!(w.fake.chats().len(), 1, "the platform made the chat all the same");
+    w.engine.ingest(&w.tenant, w.event(super::scenario::E1, Status::Resolved, 60, &["Ada"])).await.unwrap();
+    w.drain().await;
+
+    let inc = w.incident(super::scenario::E1).await;
+    assert_eq!(w.fake.chats().len(), 1, "found again, not made twice");
+    let chat = w.fake.chats().remove(0);
+    assert_eq!(inc.war_room.chat_id.as_ref(), Some(&chat.id), "recorded");
+    assert_eq!(inc.war_room.state, WarRoomState::Dismissed, "and dismissed as the closed incident wants, not left behind");
+    assert!(chat.disbanded, "{chat:?}");
+}

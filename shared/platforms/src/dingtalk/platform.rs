@@ -117,6 +117,7 @@ fn family_name(family: ApiFamily) -> &'static str {
         ApiFamily::Read => "read",
         ApiFamily::Reaction => "reaction",
         ApiFamily::Topic => "topic",
+        ApiFamily::Stream => "stream",
     }
 }
 

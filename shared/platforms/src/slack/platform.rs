@@ -241,6 +241,8 @@ impl ImPlatform for SlackPlatform {
             ApiFamily::Read => vec![self.bucket_per_minute("conversations.history", TIER3)],
             ApiFamily::Reaction => vec![self.bucket_per_minute("reactions.add", TIER3)],
             ApiFamily::Topic => vec![self.bucket_per_minute("conversations.setTopic", TIER2)],
+            // chat.appendStream is Tier 4 (reference ai.md, from slack-morphism's tiers).
+            ApiFamily::Stream => vec![self.bucket_per_minute("chat.appendStream", TIER4)],
         }
     }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use warroom_core::links::MAX_PAGE;
 use warroom_core::{
-    ChatId, ChatMessage, ChatRef, Incident, IncidentId, IncidentPage, IntegrationId, SourceRef, StoreError, StoreResult, TenantId, TimelineEntry,
+    ChatId, ChatMessage, ChatRef, Incident, IncidentId, IncidentPage, IntegrationId, Postmortem, SourceRef, StoreError, StoreResult, TenantId, TimelineEntry,
 };
 
 const VERSION: &str = "version";
@@ -163,6 +163,19 @@ pub(super) async fn append_chat_message(store: &DynamoStore, tenant: &TenantId, 
         // Either condition failing means this id is already captured: a redelivery is fine.
         Tx::Committed | Tx::ConditionFailed(_) => Ok(()),
     }
+}
+
+/// A new version only: the condition refuses one already stored.
+pub(super) async fn put_postmortem(store: &DynamoStore, pm: &Postmortem) -> StoreResult<()> {
+    let key = keys::postmortem(&pm.tenant_id, &pm.incident_id, pm.version);
+    match store.put_item(entity_item(pm, &key, "postmortem")?, Some(Expr::absent())).await? {
+        Written::Done(()) => Ok(()),
+        Written::ConditionFailed(_) => Err(StoreError::AlreadyExists { what: format!("post-mortem version {} of {}", pm.version, pm.incident_id) }),
+    }
+}
+
+pub(super) async fn list_postmortems(store: &DynamoStore, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<Postmortem>> {
+    store.query_all_as(keys::incident_pk(tenant, incident), keys::POSTMORTEM_PREFIX, "post-mortem").await
 }
 
 /// Oldest first (time, then id), one item per message id.

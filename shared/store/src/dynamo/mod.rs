@@ -178,6 +178,12 @@ impl Store for DynamoStore {
     async fn list_chat_messages(&self, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<ChatMessage>> {
         incidents::list_chat_messages(self, tenant, incident).await
     }
+    async fn put_postmortem(&self, postmortem: &warroom_core::Postmortem) -> StoreResult<()> {
+        incidents::put_postmortem(self, postmortem).await
+    }
+    async fn list_postmortems(&self, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<warroom_core::Postmortem>> {
+        incidents::list_postmortems(self, tenant, incident).await
+    }
 
     async fn release_dedupe(&self, key: &str) -> StoreResult<()> {
         self.delete_all(vec![crate::keys::dedupe(key)]).await

@@ -232,6 +232,14 @@ impl Store for EmbeddedStore {
         let (tenant, incident) = (tenant.clone(), incident.clone());
         db::read(&self.db, move |v| timeline::list_chat_messages(v, &tenant, &incident)).await
     }
+    async fn put_postmortem(&self, postmortem: &warroom_core::Postmortem) -> StoreResult<()> {
+        let pm = postmortem.clone();
+        db::write(&self.db, move |tx| timeline::put_postmortem(tx, &pm)).await
+    }
+    async fn list_postmortems(&self, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<warroom_core::Postmortem>> {
+        let (tenant, incident) = (tenant.clone(), incident.clone());
+        db::read(&self.db, move |v| timeline::list_postmortems(v, &tenant, &incident)).await
+    }
 
     async fn release_dedupe(&self, key: &str) -> StoreResult<()> {
         let key = key.to_owned();

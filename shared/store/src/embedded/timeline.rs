@@ -4,7 +4,7 @@ use super::tx::{View, WriteTx};
 use crate::keys;
 use crate::messages::{first_of_each_id, MessageMarker};
 use serde::de::IgnoredAny;
-use warroom_core::{ChatId, ChatMessage, ChatRef, IncidentId, IntegrationId, StoreError, StoreResult, TenantId, TimelineEntry};
+use warroom_core::{ChatId, ChatMessage, ChatRef, IncidentId, IntegrationId, Postmortem, StoreError, StoreResult, TenantId, TimelineEntry};
 
 /// Append-only: an entry id already present is refused, never overwritten.
 pub(super) fn append_timeline(tx: &mut WriteTx, entry: &TimelineEntry) -> StoreResult<()> {
@@ -43,6 +43,19 @@ pub(super) fn append_chat_message(tx: &mut WriteTx, tenant: &TenantId, incident:
         tx.put(&key, message)?;
     }
     tx.put(&marker, &MessageMarker { message_sk: key.sk })
+}
+
+/// A new version only, like a timeline entry.
+pub(super) fn put_postmortem(tx: &mut WriteTx, pm: &Postmortem) -> StoreResult<()> {
+    let key = keys::postmortem(&pm.tenant_id, &pm.incident_id, pm.version);
+    if tx.get_stored::<IgnoredAny>(&key)?.is_some() {
+        return Err(StoreError::AlreadyExists { what: format!("post-mortem version {} of {}", pm.version, pm.incident_id) });
+    }
+    tx.put(&key, pm)
+}
+
+pub(super) fn list_postmortems(v: &impl View, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<Postmortem>> {
+    v.scan(&keys::incident_pk(tenant, incident), keys::POSTMORTEM_PREFIX)
 }
 
 /// Oldest first (sort key `MSG#{at:015}#{id}`), one item per message id.

@@ -163,3 +163,36 @@ pub async fn a_message_id_redelivered_at_another_time_is_stored_once_per_inciden
     assert_eq!(got, vec![msg("m1", 20), msg("m0", 30), msg("m2", 30)], "by time, then id; the first capture of m1 kept");
     assert_eq!(store.list_chat_messages(&t, &other).await.unwrap(), vec![msg("m1", 40)]);
 }
+
+/// Post-mortem versions are kept in order; a version number is written once (two drafts
+/// racing for it: one is refused), and another incident's versions are its own.
+pub async fn post_mortem_versions_are_kept_in_order_and_never_overwritten(store: S) {
+    let t = tenant_id();
+    let (inc, other): (IncidentId, IncidentId) = ("inc_pm".into(), "inc_pm2".into());
+    let pm = |incident: &IncidentId, version: u32, summary: &str| Postmortem {
+        tenant_id: t.clone(),
+        incident_id: incident.clone(),
+        version,
+        created_at: Timestamp(T0.0 + i64::from(version)),
+        requested_by: Actor::System,
+        model: ModelInfo { provider: "openai-compatible".into(), model: "m".into() },
+        prompt_version: "p".into(),
+        usage: Some(TokenUsage { input: 10, output: 5 }),
+        latency_ms: 7,
+        material: Default::default(),
+        review: warroom_core::postmortem::Review { summary: summary.into(), ..Default::default() },
+        corrections: vec!["owner dropped".into()],
+    };
+    assert!(store.list_postmortems(&t, &inc).await.unwrap().is_empty());
+    for v in [2, 1, 10] {
+        store.put_postmortem(&pm(&inc, v, &format!("v{v}"))).await.unwrap();
+    }
+    let again = store.put_postmortem(&pm(&inc, 2, "second draft for 2")).await;
+    assert!(matches!(again, Err(StoreError::AlreadyExists { .. })), "{again:?}");
+    store.put_postmortem(&pm(&other, 1, "other")).await.unwrap();
+    let got = store.list_postmortems(&t, &inc).await.unwrap();
+    assert_eq!(got.iter().map(|p| p.version).collect::<Vec<_>>(), vec![1, 2, 10], "numeric order");
+    assert_eq!(got[1], pm(&inc, 2, "v2"), "round-trips whole; the first write of 2 stands");
+    assert_eq!(store.list_postmortems(&t, &other).await.unwrap().len(), 1);
+    assert!(store.list_postmortems(&"other-tenant".into(), &inc).await.unwrap().is_empty());
+}

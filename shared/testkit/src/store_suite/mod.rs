@@ -42,6 +42,7 @@ macro_rules! store_conformance {
             incidents::chats_lead_back_to_their_incident,
             incidents::captured_messages_are_ordered_and_stored_once,
             incidents::a_message_id_redelivered_at_another_time_is_stored_once_per_incident,
+            incidents::post_mortem_versions_are_kept_in_order_and_never_overwritten,
             shortlived::fifty_concurrent_dedupe_claims_have_exactly_one_winner,
             shortlived::an_expired_dedupe_claim_can_be_claimed_again,
             shortlived::a_released_dedupe_claim_can_be_claimed_again,
