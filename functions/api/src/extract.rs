@@ -24,6 +24,12 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Failure> {
+        // The console's in-process calls (`console::dispatch`) arrive already authenticated by
+        // its session. Only code in this process can put a `Caller` in the extensions: an HTTP
+        // client controls headers and body, never extensions.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let key = auth::authenticate(state.store().as_ref(), &parts.headers, KeyScope::Admin).await?;
         Ok(Caller { tenant: key.tenant_id, label: key.label, prefix: key.prefix })
     }

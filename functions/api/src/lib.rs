@@ -12,6 +12,7 @@
 
 pub mod cli;
 pub mod connect;
+pub mod console;
 pub mod dead_letters;
 pub mod error;
 pub mod extract;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(settings::routes())
         .merge(keys::routes())
         .merge(dead_letters::routes())
+        .merge(console::routes())
         // After the routes: it applies to the routes present when called.
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::no_such_route)

@@ -27,6 +27,7 @@ impl Banner<'_> {
         let loops = if self.workers == 1 { "1 worker loop".to_string() } else { format!("{} worker loops", self.workers) };
         out.push(format!("warroom-local: listening on {url} (data in {}, {loops})", self.data_dir));
         out.push(format!("  {:<48} incident intake (generic, alertmanager, pagerduty)", format!("{url}/hooks/{{source}}")));
+        out.push(format!("  {:<48} web console: sign in with the admin key", format!("{url}/console/")));
         out.push(format!("  {:<48} management API (docs/api.md)", format!("{url}/api/v1/")));
         out.push(format!("  {:<48} IM callbacks, OAuth and sign-in", format!("{url}/im/, /oauth/")));
         out.push(format!("  {:<48} health check", format!("{url}/healthz")));
@@ -133,6 +134,7 @@ mod tests {
         assert!(first.starts_with("warroom-local: listening on http://127.0.0.1:3000 "), "{first}");
         assert!(first.contains("wr_admin") && first.contains("Bearer wr_intake"), "{first}");
         assert!(first.contains("http://127.0.0.1:3000/sandbox/ "), "{first}");
+        assert!(first.contains("http://127.0.0.1:3000/console/ ") && first.contains("web console: sign in with the admin key"), "{first}");
         assert!(first.contains(": infra/demo.sh"), "defaults need no environment: {first}");
         banner.new_keys = false;
         banner.bundle_url = "http://127.0.0.1:4000";
