@@ -1,6 +1,7 @@
 //! The assistant end to end, over real HTTP both ways: a Slack war room (the Slack sandbox),
 //! the tenant's model an OpenAI-compatible server (the LLM sandbox). An @mention gets a reply
-//! in its thread at once, edited as the streamed answer arrives, finished with its sources;
+//! in its thread at once, grown in Slack's own stream (or edited where streams are refused) as
+//! the answer arrives, finished with its sources;
 //! the model was shown the incident, the room's newest messages and the question, and no
 //! secret; the timeline records the model, tokens and times. Without a model, one sentence
 //! says how to configure one; a bad key is said in the room, not retried forever.
@@ -26,7 +27,13 @@ async fn an_at_mention_gets_a_streamed_answer_in_its_thread_grounded_in_the_inci
     assert!(answer.text.contains("question=\"what is the state of the failover?\""), "{}", answer.text);
     assert!(answer.text.contains("Checkout errors e1"), "the model was shown the incident: {}", answer.text);
     assert!(answer.text.contains("Sources: ") && answer.text.contains("AI-generated"), "finished with its sources: {}", answer.text);
-    assert!(answer.edited, "edited as it streamed");
+    // Slack's own stream: started in the thread, grown by appends while the model wrote,
+    // stopped with the sources (never a message edited by hand, never left "streaming").
+    let calls: Vec<_> = w.slack.stream_appends().into_iter().filter(|c| c.ts == answer.ts).collect();
+    let appends = calls.iter().filter(|c| c.method == "chat.appendStream").count();
+    assert!(calls.first().is_some_and(|c| c.method == "chat.startStream") && appends >= 2, "{calls:?}");
+    assert_eq!(calls.last().map(|c| c.method.as_str()), Some("chat.stopStream"), "{calls:?}");
+    assert!(!answer.streaming, "stopped");
 
     let request = w.llm.last_request().expect("the model was called");
     let shown = serde_json::to_string(&request.messages).unwrap();
@@ -38,6 +45,18 @@ async fn an_at_mention_gets_a_streamed_answer_in_its_thread_grounded_in_the_inci
     assert!(noted.detail.contains("sandbox-gpt") && noted.detail.contains("tokens in") && noted.detail.contains("edits"), "{}", noted.detail);
     assert_eq!(inc.status, Status::Triggered, "the assistant advises; it changed nothing");
     let _ = &w.llm_base;
+}
+
+#[tokio::test]
+async fn where_slack_refuses_a_stream_the_answer_is_posted_at_once_and_edited_as_it_grows() {
+    let w = start(DEFAULT_API_KEY).await;
+    w.slack.refuse_streams_in(&w.channel);
+    let asked = w.say("U_ADA", "what is the state of the failover?", true).await;
+    w.app.drain().await;
+    let channel = w.slack.channel(&w.channel).unwrap();
+    let answer = channel.messages.iter().find(|m| m.bot_id.is_some() && m.thread_ts.as_deref() == Some(asked.as_str())).expect("an answer in the thread");
+    assert!(answer.edited && answer.text.contains("Sources: "), "posted, then edited to the end: {}", answer.text);
+    assert!(w.slack.stream_appends().iter().all(|c| c.method == "chat.startStream"), "only the refused start");
 }
 
 #[tokio::test]
@@ -105,4 +124,45 @@ async fn a_question_in_a_room_of_three_hundred_messages_is_answered_within_the_p
     let noted = w.app.timeline(&inc).await.into_iter().find(|e| e.action == TimelineAction::AssistantAnswered).unwrap();
     eprintln!("300-message room: prompt {} tokens (sandbox count), {}", request.prompt_tokens, noted.detail);
     assert!(noted.detail.contains("edits"), "{}", noted.detail);
+}
+
+/// The tenant's own model (`PUT /api/v1/settings`, `model`) answers instead of the
+/// deployment's; its key is sealed at rest and never shown again.
+#[tokio::test]
+async fn a_tenants_own_model_answers_instead_of_the_deployments_and_its_key_is_never_shown() {
+    let w = start(DEFAULT_API_KEY).await;
+    w.llm.set_chunk_delay(Duration::ZERO);
+    w.llm.add_api_key("sk-tenant-own-key-1");
+    w.llm.add_model("tenant-model");
+    let patch = serde_json::json!({"model": {"base_url": format!("{}/v1", w.llm_base), "model": "tenant-model", "api_key": "sk-tenant-own-key-1", "max_output_tokens": 300}});
+    let (code, body) = w.app.put_json("/api/v1/settings", patch).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["model"]["api_key"], "set");
+    assert!(!body.to_string().contains("sk-tenant-own-key-1"), "{body}");
+    let stored = w.app.store.get_tenant(&w.app.tenant).await.unwrap().unwrap();
+    let sealed = stored.settings.model.unwrap().api_key.unwrap();
+    assert!(!sealed.0.contains("sk-tenant-own-key-1"), "sealed at rest");
+
+    w.say("U_ADA", "what is the impact?", true).await;
+    w.app.drain().await;
+    let request = w.llm.last_request().expect("the model was called");
+    assert_eq!(request.model.as_deref(), Some("tenant-model"));
+    let channel = w.slack.channel(&w.channel).unwrap();
+    assert!(channel.messages.iter().any(|m| m.bot_id.is_some() && m.text.starts_with("[llm-sandbox]")), "answered by the tenant's model");
+}
+
+/// A tenant's model URL the deployment's outbound policy refuses (the instance metadata
+/// address) is never called: the room is told why, once.
+#[tokio::test]
+async fn a_tenant_model_url_the_outbound_policy_refuses_is_said_in_the_room_and_never_called() {
+    let w = start(DEFAULT_API_KEY).await;
+    let patch = serde_json::json!({"model": {"base_url": "http://169.254.169.254/v1", "model": "stolen-creds"}});
+    assert_eq!(w.app.put_json("/api/v1/settings", patch).await.0, 200);
+    w.say("U_ADA", "what changed?", true).await;
+    w.app.drain().await;
+    assert!(w.llm.requests().is_empty(), "nothing called");
+    let channel = w.slack.channel(&w.channel).unwrap();
+    let told: Vec<_> = channel.messages.iter().filter(|m| m.text.starts_with("The assistant could not answer")).collect();
+    assert_eq!(told.len(), 1, "{:?}", channel.messages.iter().map(|m| &m.text).collect::<Vec<_>>());
+    assert!(told[0].text.contains("169.254.169.254") && told[0].text.contains("outbound policy"), "{}", told[0].text);
 }

@@ -37,6 +37,11 @@ pub fn routers(state: &AppState) -> Router {
         .merge(api::router(state.clone()))
 }
 
+/// What the tests' peers need: loopback, where the sandboxes listen.
+fn loopback_policy() -> warroom_sources::OutboundPolicy {
+    warroom_sources::OutboundPolicy::allowing_loopback()
+}
+
 impl PlatformApp {
     /// `platforms(public_url)` builds the adapters' configuration once the app's own URL is known.
     pub async fn start(platforms: impl FnOnce(&str) -> PlatformsConfig) -> Self {
@@ -60,7 +65,7 @@ impl PlatformApp {
         let queue = Arc::new(MemoryQueue::new(MemoryQueueConfig::default(), clock.clone()));
         let loopback = warroom_sources::OutboundPolicy::allowing_loopback();
         let state = warroom_runtime::compose(store.clone(), queue.clone(), clock.clone(), SecretBox::from_key(&[9u8; 32]), platforms(&url), loopback).unwrap();
-        let state = warroom_runtime::with_models(state, model).unwrap();
+        let state = warroom_runtime::with_models_under(state, model, &loopback_policy()).unwrap();
         let router = routers(&state);
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 

@@ -24,6 +24,7 @@ mod lookup;
 pub mod members;
 pub mod postmortem;
 pub mod settings;
+pub mod settings_model;
 pub mod slack_app;
 pub mod validate;
 pub mod views;

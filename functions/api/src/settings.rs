@@ -39,6 +39,14 @@ const SECTIONS: [(&str, &[(&str, Kind)]); 3] = [
     ("pagerduty", &[("api_token", Kind::Secret), ("from_email", Kind::Email), ("webhook_secret", Kind::Secret), ("api_url", Kind::Url)]),
 ];
 
+/// What a secret is sealed for: status sync (`tenant:{id}:sync`) or the tenant's model
+/// (`tenant:{id}:model`), so one cannot be opened as the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretUse {
+    Sync,
+    Model,
+}
+
 /// What `GET` shows for a stored secret (and what `PUT` takes as "keep it").
 pub const SET: &str = "set";
 /// Secrets' lengths, in characters.
@@ -73,8 +81,9 @@ async fn update(State(state): State<AppState>, caller: Caller, headers: HeaderMa
         let mut tenant = lookup::tenant(&state, &caller).await?;
         let version = tenant.version;
         // A malformed patch is told as such (400/422) whatever the version it was based on.
-        let context = warroom_sources::secret_context(&tenant.id);
-        apply(&mut tenant, patch.clone(), &|plain| state.secrets.seal(plain, &context).0)?;
+        let (sync, model) = (warroom_sources::secret_context(&tenant.id), warroom_core::model_key_context(&tenant.id));
+        let seal = |plain: &str, usage: SecretUse| state.secrets.seal(plain, if usage == SecretUse::Sync { &sync } else { &model }).0;
+        apply(&mut tenant, patch.clone(), &seal)?;
         // `Some([])` is `*`: any current version.
         if let Some(wanted) = if_match.as_ref().filter(|w| !w.is_empty()) {
             if !wanted.contains(&version) {
@@ -162,12 +171,13 @@ pub fn render(settings: &TenantSettings) -> Value {
         "private_chats": settings.private_chats,
         "auto_dismiss_after_minutes": settings.auto_dismiss_after_minutes,
         "postmortem_on_resolve": settings.postmortem_on_resolve,
+        "model": crate::settings_model::render(&settings.model),
         "sources": sources,
     })
 }
 
 /// Applies a partial update; nothing changes unless all of it is valid.
-pub fn apply(tenant: &mut Tenant, patch: Value, seal: &dyn Fn(&str) -> String) -> ApiResult<()> {
+pub fn apply(tenant: &mut Tenant, patch: Value, seal: &dyn Fn(&str, SecretUse) -> String) -> ApiResult<()> {
     let Value::Object(patch) = patch else { return Err(Failure::bad_request("body: expected a JSON object")) };
     let mut next = tenant.settings.clone();
     for (key, value) in patch {
@@ -194,11 +204,12 @@ pub fn apply(tenant: &mut Tenant, patch: Value, seal: &dyn Fn(&str) -> String) -
                     })?),
                 }
             }
-            "sources" => next.sources = merge_sources(next.sources.take(), value, seal)?,
+            "sources" => next.sources = merge_sources(next.sources.take(), value, &|plain| seal(plain, SecretUse::Sync))?,
+            "model" => next.model = crate::settings_model::merge(next.model.take(), value, seal)?,
             other => {
                 return Err(Failure::bad_request(format!(
-                    "{other}: unknown field; expected auto_create_min_severity, private_chats, auto_dismiss_after_minutes, postmortem_on_resolve or sources"
-                )))
+                "{other}: unknown field; expected auto_create_min_severity, private_chats, auto_dismiss_after_minutes, postmortem_on_resolve, model or sources"
+            )))
             }
         }
     }
@@ -310,7 +321,7 @@ mod tests {
     fn tenant() -> Tenant {
         Tenant { id: "ten_1".into(), name: "t".into(), settings: TenantSettings::default(), created_at: warroom_core::Timestamp(0), version: 0 }
     }
-    fn seal(s: &str) -> String {
+    fn seal(s: &str, _: SecretUse) -> String {
         format!("sealed({})", s.len())
     }
 

@@ -15,11 +15,13 @@ mod errors;
 mod openai;
 pub mod sse;
 mod stream;
+mod tenant;
 
 pub use deployment::{settings_from_lookup, DeploymentModels, DEFAULT_MAX_TOKENS};
 pub use errors::MAX_RETRY_AFTER;
 pub use openai::{OpenAiCompatible, Timeouts};
 pub use stream::ChunkDecoder;
+pub use tenant::{KeyOpener, TenantModels, UrlCheck};
 
 use std::sync::Arc;
 use warroom_core::{ChatModel, ModelError, ModelProvider, ModelSettings};

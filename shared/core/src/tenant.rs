@@ -36,11 +36,14 @@ pub struct TenantSettings {
     /// its room is dismissed).
     #[serde(default)]
     pub postmortem_on_resolve: bool,
+    /// The tenant's own model; `None`: the deployment's (if any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<TenantModel>,
 }
 
 impl Default for TenantSettings {
     fn default() -> Self {
-        Self { auto_create_min_severity: None, private_chats: true, auto_dismiss_after_minutes: None, sources: None, postmortem_on_resolve: false }
+        Self { auto_create_min_severity: None, private_chats: true, auto_dismiss_after_minutes: None, sources: None, postmortem_on_resolve: false, model: None }
     }
 }
 
@@ -104,4 +107,43 @@ mod tests {
         assert!(!m.matches("grace"));
         assert!(!member("Grace", None).matches("example"));
     }
+}
+
+/// A tenant's own model for the assistant and post-mortems (`PUT /api/v1/settings`,
+/// `model`), in place of the deployment's. Its URL is checked against the deployment's
+/// outbound policy before every use (a tenant must not make the worker call into the
+/// deployment's own network).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantModel {
+    /// `openai-compatible` (OpenAI, DeepSeek, Qwen, Ollama, vLLM, …) or `azure-openai`.
+    pub provider: String,
+    /// The API base, ending in `/v1` for OpenAI-compatible servers (Azure: the resource).
+    pub base_url: String,
+    /// The model (Azure: the deployment).
+    pub model: String,
+    /// Sealed under [`model_key_context`]; `None`: the server takes no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<crate::integration::SealedCredentials>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_api_version: Option<String>,
+    /// The cap per answer; `None`: the deployment's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u32>,
+}
+
+impl std::fmt::Debug for TenantModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantModel")
+            .field("provider", &self.provider)
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "sealed"))
+            .field("max_output_tokens", &self.max_output_tokens)
+            .finish()
+    }
+}
+
+/// What a tenant's model key is sealed under: it opens for that tenant's model only.
+pub fn model_key_context(tenant: &TenantId) -> String {
+    format!("tenant:{tenant}:model")
 }

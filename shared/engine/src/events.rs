@@ -145,7 +145,18 @@ impl Engine {
         let Some(integration) = self.store.get_integration(integration_id).await? else { return Ok(()) };
         let platform = self.platforms.for_integration(&integration)?;
         let model = match (&self.models, self.store.get_tenant(tenant).await?) {
-            (Some(models), Some(t)) => models.for_tenant(&t).map_err(EngineError::Model)?,
+            (Some(models), Some(t)) => match models.for_tenant(&t) {
+                Ok(model) => model,
+                // The tenant's model settings cannot work (a refused URL, a key that does
+                // not open): said in the room and the timeline, not retried.
+                Err(e) => {
+                    let key = crate::notice::notice_key("mention-model", &[integration.id.as_str(), chat.as_str(), message.as_str()]);
+                    let text = format!("The assistant could not answer: {e}. An admin can check the model settings.");
+                    self.send_once(platform.as_ref(), &crate::notice::Notice { integration: &integration.id, chat, text: &text, key: &key }).await?;
+                    self.note(&incident, Actor::System, TimelineAction::IncidentUpdated, format!("the assistant could not answer an @mention: {e}")).await;
+                    return Ok(());
+                }
+            },
             _ => None,
         };
         // The "seen, working on it" mark; the answer matters more, so a failure here (no

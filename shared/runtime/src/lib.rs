@@ -203,7 +203,7 @@ impl Aws {
         let secrets = self.sealing_key(env).await?;
         let state = compose(self.store.clone(), self.queue.clone(), Arc::new(SystemClock), secrets, env.platforms.clone(), env.outbound.clone())?;
         let models = warroom_ai::settings_from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map_err(ConfigError::Model)?;
-        with_models(state, models.as_ref())
+        with_models_under(state, models.as_ref(), &env.outbound)
     }
 }
 
@@ -228,16 +228,30 @@ pub fn compose(
     Ok(AppState::new(engine, secrets, Settings { public_url }).with_platforms(platforms))
 }
 
-/// Gives the engine the deployment's model (`None`: the assistant says how to configure one).
-/// The client has a connect timeout but no overall one (a long answer streams for a while),
-/// and follows no redirects (the key must not travel elsewhere).
-pub fn with_models(mut state: AppState, settings: Option<&warroom_core::ModelSettings>) -> Result<AppState, ConfigError> {
-    let http = warroom_platforms::tls::http_client_builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| ConfigError::Http(e.to_string()))?;
-    let models = warroom_ai::DeploymentModels::new(settings, http).map_err(|e| ConfigError::Model(e.to_string()))?;
+/// [`with_models_under`] with tenants' own models held to public addresses.
+pub fn with_models(state: AppState, settings: Option<&warroom_core::ModelSettings>) -> Result<AppState, ConfigError> {
+    with_models_under(state, settings, &OutboundPolicy::public_only())
+}
+
+/// Gives the engine the deployment's model (`None`: the assistant says how to configure one)
+/// and each tenant's own (`PUT /api/v1/settings`, `model`), whose URL `outbound` must allow
+/// like a status-sync target's. The clients have a connect timeout but no overall one (a
+/// long answer streams for a while), and follow no redirects (the key must not travel
+/// elsewhere).
+pub fn with_models_under(mut state: AppState, settings: Option<&warroom_core::ModelSettings>, outbound: &OutboundPolicy) -> Result<AppState, ConfigError> {
+    let builder =
+        || warroom_platforms::tls::http_client_builder().connect_timeout(std::time::Duration::from_secs(10)).redirect(reqwest::redirect::Policy::none());
+    let http = builder().build().map_err(|e| ConfigError::Http(e.to_string()))?;
+    // Tenants' URLs resolve through the policy: a name pointing inside is refused at connect.
+    let tenant_http =
+        builder().dns_resolver(Arc::new(warroom_sources::PolicyResolver::new(outbound.clone()))).build().map_err(|e| ConfigError::Http(e.to_string()))?;
+    let policy = outbound.clone();
+    let check_url: warroom_ai::UrlCheck = Arc::new(move |url: &reqwest::Url| policy.check_url(url).map_err(|e| e.to_string()));
+    let secrets = state.secrets.clone();
+    let open_key: warroom_ai::KeyOpener = Arc::new(move |tenant: &warroom_core::TenantId, sealed: &warroom_core::SealedCredentials| {
+        secrets.open(sealed, &warroom_core::model_key_context(tenant)).map(|s| s.expose().to_string()).map_err(|e| e.to_string())
+    });
+    let models = warroom_ai::TenantModels::new(settings, http, tenant_http, check_url, open_key).map_err(|e| ConfigError::Model(e.to_string()))?;
     state.engine.models = Some(Arc::new(models));
     Ok(state)
 }

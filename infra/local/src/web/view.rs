@@ -153,16 +153,21 @@ fn feishu_message(m: &FeishuMessage) -> Message {
     Message { id: m.message_id.clone(), author: m.sender.clone(), from_bot: m.sender_type == "app", text, edited: m.updated_count > 0, thread: None, card }
 }
 
-/// The assistant's answer: a card with no header and only markdown blocks, shown as text.
+/// The assistant's answer: a card with no header and only markdown blocks, shown as text —
+/// a JSON 1.0 card of `lark_md` divs (an edited answer) or a JSON 2.0 CardKit card of
+/// `markdown` elements (a streamed one).
 fn is_answer_card(content: &Value) -> bool {
-    let elements = content["elements"].as_array();
-    content.get("header").is_none()
-        && elements.is_some_and(|e| !e.is_empty() && e.iter().all(|el| el["tag"] == "div" && el.pointer("/text/tag") == Some(&Value::from("lark_md"))))
+    let v1 = content["elements"]
+        .as_array()
+        .is_some_and(|e| !e.is_empty() && e.iter().all(|el| el["tag"] == "div" && el.pointer("/text/tag") == Some(&Value::from("lark_md"))));
+    let v2 = content.pointer("/body/elements").and_then(Value::as_array).is_some_and(|e| !e.is_empty() && e.iter().all(|el| el["tag"] == "markdown"));
+    content.get("header").is_none() && (v1 || v2)
 }
 
 fn answer_text(content: &Value) -> String {
-    let parts: Vec<String> = content["elements"].as_array().into_iter().flatten().map(|el| unescape(&str_at(el, "/text/content"))).collect();
-    parts.join("\n")
+    let v1 = content["elements"].as_array().into_iter().flatten().map(|el| unescape(&str_at(el, "/text/content")));
+    let v2 = content.pointer("/body/elements").and_then(Value::as_array).into_iter().flatten().map(|el| str_at(el, "/content"));
+    v1.chain(v2).collect::<Vec<String>>().join("\n")
 }
 
 /// Block Kit → card: header → title; section fields / texts `*Label*\nvalue` → facts

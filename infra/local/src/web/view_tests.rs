@@ -63,3 +63,12 @@ fn links_other_than_http_are_not_listed() {
     assert_eq!(text, "see this and that");
     assert_eq!(links, [Link { label: "that".into(), url: "https://x.example/?a&b".into() }]);
 }
+
+#[test]
+fn a_streamed_cardkit_answer_shows_as_the_bots_text_and_a_status_card_does_not() {
+    let streamed = serde_json::json!({"schema": "2.0", "config": {"streaming_mode": false}, "body": {"elements": [{"tag": "markdown", "element_id": "answer", "content": "The pool is exhausted.\n\nSources: 3 chat messages"}]}});
+    assert!(is_answer_card(&streamed));
+    assert_eq!(answer_text(&streamed), "The pool is exhausted.\n\nSources: 3 chat messages");
+    let status = serde_json::json!({"schema": "2.0", "header": {"title": {"content": "INC"}}, "body": {"elements": [{"tag": "markdown", "content": "x"}]}});
+    assert!(!is_answer_card(&status), "a card with a header is a status card");
+}

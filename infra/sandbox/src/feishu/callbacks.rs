@@ -175,6 +175,7 @@ impl FeishuSandbox {
                 created_at: now,
                 updated_at: now,
                 updated_count: 0,
+                parent_id: None,
             };
             if st.chat(chat_id).is_some_and(|c| !c.disbanded) {
                 st.message_index.insert(message_id, chat_id.to_string());

@@ -16,6 +16,11 @@ pub(crate) enum Route<'a> {
     ChatDelete(&'a str),
     MembersAdd(&'a str),
     MessageSend,
+    MessageReply(&'a str),
+    CardCreate,
+    CardUpdate(&'a str),
+    CardSettings(&'a str),
+    CardContent(&'a str, &'a str),
     MessagePatch(&'a str),
     MessageList,
     BatchGetId,
@@ -33,6 +38,11 @@ impl<'a> Route<'a> {
             ("DELETE", ["im", "v1", "chats", id]) => Route::ChatDelete(id),
             ("POST", ["im", "v1", "chats", id, "members"]) => Route::MembersAdd(id),
             ("POST", ["im", "v1", "messages"]) => Route::MessageSend,
+            ("POST", ["im", "v1", "messages", id, "reply"]) => Route::MessageReply(id),
+            ("POST", ["cardkit", "v1", "cards"]) => Route::CardCreate,
+            ("PUT", ["cardkit", "v1", "cards", id]) => Route::CardUpdate(id),
+            ("PATCH", ["cardkit", "v1", "cards", id, "settings"]) => Route::CardSettings(id),
+            ("PUT", ["cardkit", "v1", "cards", id, "elements", element, "content"]) => Route::CardContent(id, element),
             ("GET", ["im", "v1", "messages"]) => Route::MessageList,
             ("PATCH", ["im", "v1", "messages", id]) => Route::MessagePatch(id),
             ("POST", ["contact", "v3", "users", "batch_get_id"]) => Route::BatchGetId,
@@ -51,7 +61,10 @@ impl<'a> Route<'a> {
             Route::ChatGet(_) => &["im:chat", "im:chat:read", "im:chat:readonly"],
             Route::ChatDelete(_) => &["im:chat", "im:chat:delete"],
             Route::MembersAdd(_) => &["im:chat", "im:chat.members:write_only"],
-            Route::MessageSend => &["im:message", "im:message:send_as_bot", "im:message:send"],
+            // The reply page lists the same scopes as send.
+            Route::MessageSend | Route::MessageReply(_) => &["im:message", "im:message:send_as_bot", "im:message:send"],
+            // "创建与更新卡片(cardkit:card:write)" on every CardKit page.
+            Route::CardCreate | Route::CardUpdate(_) | Route::CardSettings(_) | Route::CardContent(..) => &["cardkit:card:write"],
             Route::MessagePatch(_) => &["im:message", "im:message:send_as_bot", "im:message:update"],
             Route::MessageList => &["im:message", "im:message:readonly", "im:message.history:readonly"],
             Route::BatchGetId => &["contact:user.id:readonly"],
@@ -61,7 +74,7 @@ impl<'a> Route<'a> {
     }
 
     fn is_message_write(&self) -> bool {
-        matches!(self, Route::MessageSend | Route::MessagePatch(_))
+        matches!(self, Route::MessageSend | Route::MessageReply(_) | Route::MessagePatch(_))
     }
 }
 

@@ -100,7 +100,12 @@ pub(crate) fn list(st: &State, req: &Req, app_id: &str) -> Reply {
 fn listed(st: &State, m: &Message, cards: CardContent) -> Value {
     let mut v = st.message_json(m);
     if m.msg_type == "interactive" && cards == CardContent::Projected {
-        let card: Value = serde_json::from_str(&m.content).unwrap_or(Value::Null);
+        let mut card: Value = serde_json::from_str(&m.content).unwrap_or(Value::Null);
+        // A card sent by `card_id` is listed as the card entity is now (UNCERTAIN, as the
+        // rendering itself).
+        if let Some(entity) = card["data"]["card_id"].as_str().filter(|_| card["type"] == "card").and_then(|id| st.cards.get(id)) {
+            card = entity.card.clone();
+        }
         v["body"]["content"] = json!(project_card(&card).to_string());
     }
     v

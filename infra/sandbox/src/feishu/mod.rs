@@ -7,12 +7,16 @@
 //! Each handler cites the page it follows; choices where the docs are silent are marked
 //! UNCERTAIN. Rate limits: see [`ratelimit`] docs.
 //!
+//! CardKit card entities (create, full update, settings, streamed element content) are in
+//! `cardkit`; a card sent by `card_id` shows in [`FeishuSandbox::chat`] as the entity is now.
+//!
 //! Serve [`FeishuSandbox::router`] anywhere (it answers `/open-apis/...`), point the adapter's
 //! base URL at it, register apps and users, then inspect [`FeishuSandbox::chats`] and
 //! [`FeishuSandbox::calls`].
 
 mod auth;
 mod callbacks;
+mod cardkit;
 mod chats;
 mod contact;
 pub mod crypto;
@@ -35,6 +39,7 @@ use axum::Router;
 use serde_json::Value;
 
 pub use callbacks::{CardReply, Delivery};
+pub use cardkit::{CardUpdate, CARD_OPS_PER_SECOND};
 pub use listing::project_card;
 
 use crate::hold::{HoldPoint, Holds, Release};
@@ -108,6 +113,11 @@ pub struct MessageView {
     pub content: Value,
     /// How many times it was updated (PATCH or a card-callback reply).
     pub updated_count: u32,
+    /// The message it replies to, if sent with `…/messages/:message_id/reply`.
+    pub parent_id: Option<String>,
+    /// For a card sent by `card_id` (whose `content` shows the card entity now): whether it
+    /// is still in streaming mode.
+    pub card_streaming: Option<bool>,
 }
 
 /// The Feishu sandbox. Cheap to clone; all clones share one world.
@@ -311,6 +321,11 @@ impl FeishuSandbox {
                     Route::ChatDelete(id) => chats::delete(st, &app_id, id),
                     Route::MembersAdd(id) => chats::add_members(st, req, &app_id, id),
                     Route::MessageSend => messages::send(st, req, &app_id, enforce),
+                    Route::MessageReply(id) => messages::reply(st, req, &app_id, id, enforce),
+                    Route::CardCreate => cardkit::create(st, req, &app_id),
+                    Route::CardUpdate(id) => cardkit::update(st, req, &app_id, id, enforce),
+                    Route::CardSettings(id) => cardkit::settings(st, req, &app_id, id, enforce),
+                    Route::CardContent(id, element) => cardkit::content(st, req, &app_id, id, element, enforce),
                     Route::MessagePatch(id) => messages::patch(st, req, &app_id, id, enforce),
                     Route::MessageList => listing::list(st, req, &app_id),
                     Route::BatchGetId => contact::batch_get_id(st, req, &app_id),

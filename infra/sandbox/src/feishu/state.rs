@@ -7,6 +7,7 @@ use rand::Rng;
 use serde_json::{json, Value};
 
 use super::callbacks::Delivery;
+use super::cardkit::{CardEntity, CardUpdate};
 use super::ratelimit::Limiter;
 use super::{CallRecord, ChatView, MessageView};
 
@@ -54,6 +55,8 @@ pub(crate) struct Message {
     pub created_at: Duration,
     pub updated_at: Duration,
     pub updated_count: u32,
+    /// The message this one replies to (`im/v1/messages/:message_id/reply`).
+    pub parent_id: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -117,6 +120,9 @@ pub(crate) struct State {
     pub chat_uuids: HashMap<(String, String, String), (String, Duration)>,
     pub message_uuids: HashMap<(String, String), (String, Duration)>,
     pub limiter: Limiter,
+    /// CardKit card entities by `card_id`, and the accepted streamed content updates.
+    pub cards: HashMap<String, CardEntity>,
+    pub card_log: Vec<CardUpdate>,
     pub calls: Vec<CallRecord>,
     pub deliveries: Vec<Delivery>,
 }
@@ -141,6 +147,8 @@ impl State {
             chat_uuids: HashMap::new(),
             message_uuids: HashMap::new(),
             limiter: Limiter::default(),
+            cards: HashMap::new(),
+            card_log: Vec::new(),
             calls: Vec::new(),
             deliveries: Vec::new(),
         }
@@ -213,7 +221,7 @@ impl State {
             members: chat.members.clone(),
             bots: chat.bots.clone(),
             disbanded: chat.disbanded,
-            messages: chat.messages.iter().map(message_view).collect(),
+            messages: chat.messages.iter().map(|m| self.message_view(m)).collect(),
         }
     }
 
@@ -247,14 +255,27 @@ impl State {
     }
 }
 
-pub(crate) fn message_view(m: &Message) -> MessageView {
-    MessageView {
-        message_id: m.message_id.clone(),
-        sender: m.sender_id.clone(),
-        sender_type: m.sender_type.to_string(),
-        msg_type: m.msg_type.clone(),
-        content: serde_json::from_str(&m.content).unwrap_or_else(|_| Value::String(m.content.clone())),
-        updated_count: m.updated_count,
+impl State {
+    /// A message as the chat shows it: a card sent by `card_id` shows the card entity as it is
+    /// now (its streamed text included).
+    pub fn message_view(&self, m: &Message) -> MessageView {
+        let mut content = serde_json::from_str(&m.content).unwrap_or_else(|_| Value::String(m.content.clone()));
+        let mut card_streaming = None;
+        let entity = content["data"]["card_id"].as_str().filter(|_| content["type"] == json!("card")).and_then(|id| self.cards.get(id));
+        if let Some(entity) = entity {
+            card_streaming = Some(entity.streaming());
+            content = entity.card.clone();
+        }
+        MessageView {
+            message_id: m.message_id.clone(),
+            sender: m.sender_id.clone(),
+            sender_type: m.sender_type.to_string(),
+            msg_type: m.msg_type.clone(),
+            content,
+            updated_count: m.updated_count,
+            parent_id: m.parent_id.clone(),
+            card_streaming,
+        }
     }
 }
 

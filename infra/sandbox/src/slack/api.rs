@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::ratelimit::Tier;
 use super::state::State;
-use super::{callbacks, chat, conversations, oauth, SlackSandbox};
+use super::{callbacks, chat, conversations, oauth, stream, SlackSandbox};
 use crate::hold::{HoldPoint, Release};
 
 /// An error answer: `error` plus any extra fields (`needed`, `errors`, …).
@@ -145,6 +145,11 @@ pub(crate) static METHODS: &[Spec] = &[
     Spec { name: "users.conversations", tier: Tier::T3, accepted: READ, public: &["channels:read"], private: &["groups:read"], handler: conversations::user_conversations },
     Spec { name: "chat.postMessage", tier: Tier::PerChannel, accepted: CHAT, public: CHAT, private: CHAT, handler: chat::post_message },
     Spec { name: "chat.update", tier: Tier::T3, accepted: CHAT, public: CHAT, private: CHAT, handler: chat::update },
+    Spec { name: "chat.startStream", tier: Tier::T2, accepted: CHAT, public: CHAT, private: CHAT, handler: stream::start },
+    Spec { name: "chat.appendStream", tier: Tier::T4, accepted: CHAT, public: CHAT, private: CHAT, handler: stream::append },
+    Spec { name: "chat.stopStream", tier: Tier::T2, accepted: CHAT, public: CHAT, private: CHAT, handler: stream::stop },
+    Spec { name: "conversations.replies", tier: Tier::T3, accepted: &["groups:history", "im:history", "mpim:history", "channels:history"],
+        public: &["channels:history"], private: &["groups:history"], handler: stream::replies },
     Spec { name: "chat.postEphemeral", tier: Tier::T4, accepted: CHAT, public: CHAT, private: CHAT, handler: chat::post_ephemeral },
     Spec { name: "reactions.add", tier: Tier::T3, accepted: &["reactions:write"], public: &["reactions:write"], private: &["reactions:write"], handler: chat::reactions_add },
     // users.lookupByEmail: the scrape lists only users:read.email (whether users:read is also

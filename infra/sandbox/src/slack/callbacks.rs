@@ -209,6 +209,7 @@ impl SlackSandbox {
                 edited: None,
                 thread_ts: None,
                 reactions: Vec::new(),
+                streaming: false,
             };
             c.messages.push(m);
             let channel_type = if c.is_private { "group" } else { "channel" };
@@ -297,6 +298,7 @@ pub(crate) async fn response_url(AxState(sb): AxState<SlackSandbox>, Path(id): P
                     edited: None,
                     thread_ts: None,
                     reactions: Vec::new(),
+                    streaming: false,
                 };
                 c.messages.push(m);
             }

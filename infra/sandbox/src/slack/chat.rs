@@ -56,7 +56,7 @@ impl Content {
 
 /// Checks shared by the posting methods: a visible channel, the scope, not archived, and the
 /// bot in the channel (or holding `chat:write.public` for a public one).
-fn postable(st: &State, caller: &Caller, spec: &Spec, args: &Args) -> Result<String, ApiError> {
+pub(crate) fn postable(st: &State, caller: &Caller, spec: &Spec, args: &Args) -> Result<String, ApiError> {
     let id = visible(st, caller, args.str("channel"), true)?;
     let c = &st.channels[&id];
     caller.require_kind(spec, c.is_private)?;
@@ -86,6 +86,7 @@ pub(crate) fn post_message(st: &mut State, caller: &Caller, spec: &Spec, args: &
         edited: None,
         thread_ts: args.str("thread_ts"),
         reactions: Vec::new(),
+        streaming: false,
     };
     let message = st.message_json(&caller.team_id, &msg);
     st.channels.get_mut(&id).expect("visible").messages.push(msg);
@@ -106,6 +107,10 @@ pub(crate) fn update(st: &mut State, caller: &Caller, spec: &Spec, args: &Args) 
     let idx = c.messages.iter().position(|m| m.ts == ts).ok_or_else(|| err("message_not_found"))?;
     if c.messages[idx].user.as_deref() != Some(caller.bot_user_id.as_str()) {
         return Err(err("cant_update_message"));
+    }
+    // "The message is currently streaming text and cannot be edited." (chat.update.json)
+    if c.messages[idx].streaming {
+        return Err(err("streaming_state_conflict"));
     }
     let content = content(args)?;
     if content.text.is_none() && content.blocks.is_none() && !content.attachments {

@@ -5,8 +5,8 @@
 //! authorize URL at `{base}/oauth/v2/authorize`.
 //!
 //! Emulated methods (tier, bot scopes, errors): see `api::METHODS` and the handlers in
-//! `conversations.rs` / `chat.rs`; callbacks to the app (events, clicks, handshake) in
-//! `callbacks.rs`.
+//! `conversations.rs` / `chat.rs` / `stream.rs` (streamed messages, conversations.replies);
+//! callbacks to the app (events, clicks, handshake) in `callbacks.rs`.
 
 mod api;
 mod callbacks;
@@ -15,6 +15,7 @@ mod conversations;
 mod oauth;
 mod ratelimit;
 mod state;
+mod stream;
 
 use std::sync::{Arc, Mutex};
 
@@ -25,6 +26,7 @@ use sha2::Sha256;
 
 pub use callbacks::CallbackError;
 use state::State;
+pub use stream::StreamAppend;
 
 use crate::hold::Holds;
 
@@ -64,6 +66,8 @@ pub struct MessageView {
     pub blocks: Option<Value>,
     pub edited: bool,
     pub thread_ts: Option<String>,
+    /// Started with chat.startStream and not stopped yet.
+    pub streaming: bool,
     pub reactions: Vec<ReactionView>,
 }
 

@@ -3,7 +3,7 @@
 //! `.await`). JSON renderers follow the object shapes of the docs examples scraped in
 //! slack-ruby/slack-api-ref (`docs.slack.dev/methods/*.json`, `examples`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use rand::distr::Alphanumeric;
@@ -62,6 +62,8 @@ pub(crate) struct Message {
     pub edited: Option<(String, String)>,
     pub thread_ts: Option<String>,
     pub reactions: Vec<(String, Vec<String>)>,
+    /// A chat.startStream message not stopped yet.
+    pub streaming: bool,
 }
 
 pub(crate) struct TokenInfo {
@@ -106,6 +108,9 @@ pub(crate) struct State {
     /// Envelopes sent, by event_id, with how many retries were sent since.
     pub events: HashMap<String, (Value, u32)>,
     pub event_order: Vec<String>,
+    /// Channels where chat.startStream is refused (`refuse_streams_in`).
+    pub no_streams: BTreeSet<String>,
+    pub stream_log: Vec<super::stream::StreamAppend>,
     counter: u64,
     last_ts_micros: u128,
 }
@@ -153,6 +158,8 @@ impl State {
             ephemerals: Vec::new(),
             events: HashMap::new(),
             event_order: Vec::new(),
+            no_streams: BTreeSet::new(),
+            stream_log: Vec::new(),
             counter: 0,
             last_ts_micros: 0,
         }
@@ -275,6 +282,7 @@ impl State {
                 blocks: m.blocks.clone(),
                 edited: m.edited.is_some(),
                 thread_ts: m.thread_ts.clone(),
+                streaming: m.streaming,
                 reactions: m.reactions.iter().map(|(n, u)| ReactionView { name: n.clone(), users: u.clone() }).collect(),
             })
             .collect();

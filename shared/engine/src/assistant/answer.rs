@@ -1,11 +1,13 @@
 //! The assistant's answer to an @mention (issue 13): the incident, its timeline and the room's
-//! chat (`context`), sent to the tenant's model, and the answer streamed into the room — a
-//! reply posted at once ("Thinking…"), edited as text arrives at the pace the chat's bucket
-//! allows, finished with the sources it was shown. Where answers cannot be edited (WeCom's
-//! app groups) it is sent once, complete. No model configured: one sentence saying how.
+//! chat (`context`), sent to the tenant's model, and the answer streamed into the room. Where
+//! the platform has its own streaming message (Slack `chat.startStream`, Feishu's CardKit
+//! card) the answer grows in it; elsewhere a reply is posted at once ("Thinking…") and edited
+//! as text arrives at the pace the chat's bucket allows; where answers cannot be edited
+//! (WeCom's app groups) it is sent once, complete. Every answer ends with the sources it was
+//! shown. No model configured: one sentence saying how.
 //!
-//! A retry (a model that failed mid-way, a rate limit) reuses the reply already posted,
-//! whose id is kept under the question's key, so a question never gets two replies.
+//! A retry (a model that failed mid-way, a rate limit) reuses the reply or stream already
+//! started, kept under the question's key, so a question never gets two replies.
 
 use super::context::{self, Prompt, SourceKind, PROMPT_VERSION};
 use crate::{Engine, EngineError};
@@ -24,6 +26,35 @@ const FINAL_WAIT: Duration = Duration::from_secs(10);
 const ANSWER_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 pub const NOT_CONFIGURED: &str = "The Warroom assistant has no model configured yet: an admin sets one for the deployment (WARROOM_MODEL_BASE_URL, WARROOM_MODEL and WARROOM_MODEL_API_KEY). Commands work without it: ack, resolve, snooze 30m | 2h | 8h.";
+
+/// Appends to a platform's own stream at least this far apart (Feishu allows 10 operations
+/// a second per card; Slack's appends are Tier 4): a steady trickle, not one call per token.
+const MIN_APPEND_GAP: Duration = Duration::from_millis(300);
+
+/// Where the answer grows: the platform's own stream, a message edited as it grows, or
+/// nothing yet (platforms that cannot edit get the answer once, complete).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Reply {
+    Message(MessageId),
+    Stream(StreamRef),
+}
+
+impl Reply {
+    /// As kept under the question's key (a plain message id, as before streams existed).
+    fn to_stored(&self) -> String {
+        match self {
+            Reply::Message(id) => id.to_string(),
+            Reply::Stream(s) => format!("stream:{}", s.0),
+        }
+    }
+
+    fn parse(stored: &str) -> Reply {
+        match stored.strip_prefix("stream:") {
+            Some(s) => Reply::Stream(StreamRef(s.to_string())),
+            None => Reply::Message(MessageId::new(stored)),
+        }
+    }
+}
 
 /// What one answer took, for the timeline and the note.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -119,19 +150,20 @@ impl Engine {
             temperature: Some(0.2),
         };
 
-        let editable = platform.capabilities().edit_answers;
         let key = answer_key(&integration.id, message);
-        let mut reply: Option<MessageId> = self.store.get_ephemeral(&key, self.clock.now()).await?.map(MessageId::new);
-        if editable && reply.is_none() {
-            self.throttle(platform, ApiFamily::Message, Some(chat)).await?;
-            let posted = platform.post_answer(chat, Some(message), THINKING).await?;
-            self.store.put_ephemeral(&key, posted.as_str(), ANSWER_TTL, self.clock.now()).await?;
-            reply = Some(posted);
+        let mut reply = self.store.get_ephemeral(&key, self.clock.now()).await?.map(|v| Reply::parse(&v));
+        if reply.is_none() {
+            reply = self.start_reply(platform, chat, message).await?;
+            if let Some(r) = &reply {
+                self.store.put_ephemeral(&key, &r.to_stored(), ANSWER_TTL, self.clock.now()).await?;
+            }
         }
 
         let mut stats = AnswerStats { prompt_tokens_estimated: prompt.tokens, omitted_messages: prompt.omitted_messages, ..Default::default() };
         let mut text = String::new();
         let mut last_edit = Instant::now();
+        // How much of `text` a stream has been sent.
+        let mut sent = 0;
         let mut stream = match model.stream(&request).await {
             Ok(stream) => stream,
             Err(e) => return Err(self.failed(platform, chat, message, reply.as_ref(), e).await),
@@ -147,10 +179,23 @@ impl Engine {
                         stats.first_text_ms = Some(started.elapsed().as_millis() as u64);
                     }
                     text.push_str(&delta);
-                    let due = last_edit.elapsed() >= MIN_EDIT_GAP;
-                    if let (Some(id), true) = (&reply, due) {
-                        if self.try_take(platform, ApiFamily::Message, Some(chat)).await {
-                            platform.edit_answer(chat, id, &format!("{text} …")).await?;
+                    // The platform's own stream takes frequent appends (what is not sent yet
+                    // goes with the next one); an edited message, fewer whole rewrites.
+                    let pace = match &reply {
+                        Some(Reply::Stream(_)) => Some((ApiFamily::Stream, MIN_APPEND_GAP)),
+                        Some(Reply::Message(_)) => Some((ApiFamily::Message, MIN_EDIT_GAP)),
+                        None => None,
+                    };
+                    if let Some((family, gap)) = pace {
+                        if last_edit.elapsed() >= gap && self.try_take(platform, family, Some(chat)).await {
+                            match &reply {
+                                Some(Reply::Stream(stream)) => {
+                                    platform.append_stream(chat, stream, &text, &text[sent..]).await?;
+                                    sent = text.len();
+                                }
+                                Some(Reply::Message(id)) => platform.edit_answer(chat, id, &format!("{text} …")).await?,
+                                None => {}
+                            }
                             stats.edits += 1;
                             last_edit = Instant::now();
                         }
@@ -170,9 +215,24 @@ impl Engine {
         Ok(stats)
     }
 
+    /// The reply a question gets at once: the platform's own stream where it has one (it
+    /// starts empty: Slack only appends, so a placeholder would stay), else a "Thinking…"
+    /// message where answers can be edited, else none (the answer comes whole).
+    async fn start_reply(&self, platform: &dyn ImPlatform, chat: &ChatId, question: &MessageId) -> Result<Option<Reply>, EngineError> {
+        self.throttle(platform, ApiFamily::Stream, Some(chat)).await?;
+        if let Some(stream) = platform.start_stream(chat, Some(question), "").await? {
+            return Ok(Some(Reply::Stream(stream)));
+        }
+        if !platform.capabilities().edit_answers {
+            return Ok(None);
+        }
+        self.throttle(platform, ApiFamily::Message, Some(chat)).await?;
+        Ok(Some(Reply::Message(platform.post_answer(chat, Some(question), THINKING).await?)))
+    }
+
     /// A model failure: retryable ones go back to the queue (the reply stays "Thinking…" and
     /// the retry reuses it); the others are said in the reply, since retrying cannot help.
-    async fn failed(&self, platform: &dyn ImPlatform, chat: &ChatId, question: &MessageId, reply: Option<&MessageId>, e: ModelError) -> EngineError {
+    async fn failed(&self, platform: &dyn ImPlatform, chat: &ChatId, question: &MessageId, reply: Option<&Reply>, e: ModelError) -> EngineError {
         if !e.is_retryable() {
             let text = format!("The assistant could not answer: {e}. An admin can check the model settings.");
             if let Err(post) = self.final_text(platform, chat, question, reply, &text).await {
@@ -184,20 +244,15 @@ impl Engine {
 
     /// The finished answer: the last edit, or the one message where edits are impossible.
     /// It waits for the chat's bucket a while (a person is waiting for it), then sends.
-    async fn final_text(
-        &self,
-        platform: &dyn ImPlatform,
-        chat: &ChatId,
-        question: &MessageId,
-        reply: Option<&MessageId>,
-        text: &str,
-    ) -> Result<(), EngineError> {
+    async fn final_text(&self, platform: &dyn ImPlatform, chat: &ChatId, question: &MessageId, reply: Option<&Reply>, text: &str) -> Result<(), EngineError> {
         let waited = Instant::now();
-        while waited.elapsed() < FINAL_WAIT && !self.try_take(platform, ApiFamily::Message, Some(chat)).await {
+        let family = if matches!(reply, Some(Reply::Stream(_))) { ApiFamily::Stream } else { ApiFamily::Message };
+        while waited.elapsed() < FINAL_WAIT && !self.try_take(platform, family, Some(chat)).await {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         match reply {
-            Some(id) => platform.edit_answer(chat, id, text).await?,
+            Some(Reply::Message(id)) => platform.edit_answer(chat, id, text).await?,
+            Some(Reply::Stream(stream)) => platform.stop_stream(chat, stream, text).await?,
             None => {
                 platform.post_answer(chat, Some(question), text).await?;
             }

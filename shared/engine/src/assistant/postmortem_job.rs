@@ -49,7 +49,10 @@ impl Engine {
             return Ok(());
         }
         let model = match (&self.models, self.store.get_tenant(tenant).await?) {
-            (Some(models), Some(t)) => models.for_tenant(&t).map_err(EngineError::Model)?,
+            (Some(models), Some(t)) => match models.for_tenant(&t) {
+                Ok(model) => model,
+                Err(e) => return self.postmortem_failed(&incident, &request, &format!("the model settings cannot be used: {e}")).await,
+            },
             _ => None,
         };
         let Some(model) = model else {

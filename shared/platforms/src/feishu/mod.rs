@@ -12,6 +12,7 @@ mod crypto;
 mod login;
 mod module;
 mod platform;
+mod stream;
 mod text;
 mod token;
 

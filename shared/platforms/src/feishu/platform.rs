@@ -3,6 +3,7 @@
 //! `larksuite/oapi-sdk-go` `service/im/v1/model.go` and `service/contact/v3/model.go`.
 
 use super::client::{pct, Client};
+use super::stream::Sequences;
 use super::text::{message_text, replace_placeholders, Placeholder};
 use super::{card::card_json, short_hash, FeishuCredentials, FEISHU_BASE, LARK_BASE};
 use async_trait::async_trait;
@@ -23,6 +24,9 @@ const MAX_PAGES: usize = 200;
 
 pub struct FeishuPlatform {
     client: Client,
+    /// The base of streamed cards' `sequence` numbers (see `stream`).
+    clock: Arc<dyn Clock>,
+    sequences: Sequences,
 }
 
 #[derive(Deserialize)]
@@ -81,7 +85,19 @@ fn parse<T: DeserializeOwned>(data: Value, what: &str) -> ImResult<T> {
 
 impl FeishuPlatform {
     pub fn new(credentials: FeishuCredentials, http: reqwest::Client, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { client: Client::new(credentials, http, store, clock) }
+        Self { client: Client::new(credentials, http, store, clock.clone()), clock, sequences: Sequences::default() }
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        self.clock.as_ref()
+    }
+
+    pub(crate) fn sequences(&self) -> &Sequences {
+        &self.sequences
     }
 
     fn app(&self) -> &str {
@@ -201,6 +217,16 @@ impl ImPlatform for FeishuPlatform {
         // or under the limit, with a little headroom for the time between take and call
         // (the benchmark's figures are in infra/bench).
         let mut b = vec![BucketSpec::within(format!("feishu.{app}.app"), 48, Duration::from_secs(1), 3)];
+        if family == ApiFamily::Stream {
+            // CardKit: "对于单个卡片实体，使用卡片和组件级 OpenAPI 操作卡片的频率上限为 10 次/秒"
+            // (streaming-updates-openapi-overview); the engine names the chat, not the card, so
+            // the chat keys it (two answers streaming at once in one chat share it: safe side).
+            // The content API itself: 1000/min per app (card-element/content page).
+            b.push(BucketSpec::within(format!("feishu.{app}.cardkit"), 999, Duration::from_secs(60), 500));
+            if let Some(chat) = chat {
+                b.push(BucketSpec::within(format!("feishu.{app}.stream.{chat}"), 9, Duration::from_secs(1), 3));
+            }
+        }
         if family == ApiFamily::Message {
             b.push(BucketSpec::within(format!("feishu.{app}.messages"), 999, Duration::from_secs(60), 500));
             if let Some(chat) = chat {
@@ -308,6 +334,21 @@ impl ImPlatform for FeishuPlatform {
     async fn edit_answer(&self, _chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
         let path = format!("/open-apis/im/v1/messages/{}", pct(message.as_str()));
         self.client.call(Method::PATCH, &path, Some(&json!({"content": answer_card(text).to_string()}))).await.map(drop)
+    }
+
+    /// A CardKit card in streaming mode, replying to the question (see `stream`); `Ok(None)`
+    /// where the app cannot (no `cardkit:card:write`, CardKit refused).
+    async fn start_stream(&self, chat: &ChatId, reply_to: Option<&MessageId>, first: &str) -> ImResult<Option<StreamRef>> {
+        self.stream_start(chat, reply_to, first).await
+    }
+
+    /// CardKit takes the full text each time (`so_far`).
+    async fn append_stream(&self, _chat: &ChatId, stream: &StreamRef, so_far: &str, _delta: &str) -> ImResult<()> {
+        self.stream_append(stream, so_far).await
+    }
+
+    async fn stop_stream(&self, _chat: &ChatId, stream: &StreamRef, final_text: &str) -> ImResult<()> {
+        self.stream_stop(stream, final_text).await
     }
 
     /// `uuid` = hash(chat, notice key): a retry within the hour is the message already sent.

@@ -14,6 +14,7 @@ mod manifest;
 mod module;
 mod oauth;
 mod platform;
+mod stream;
 mod types;
 mod util;
 mod verify;

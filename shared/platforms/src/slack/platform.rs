@@ -3,6 +3,7 @@
 use super::blocks::{is_card_of, is_notice, render_card, render_notice};
 use super::client::SlackClient;
 use super::error::{local, map_error_code, SlackApiError};
+use super::stream::Streamed;
 use super::types::Conversation;
 use super::types::HistoryMessage;
 use super::util::{parse_ts, sanitize_channel_name, truncate_chars, with_suffix};
@@ -14,7 +15,7 @@ use warroom_core::card::Card;
 use warroom_core::ratelimit::BucketSpec;
 use warroom_core::{
     ApiFamily, Capabilities, ChatId, ChatMessage, ChatSummary, CreateChat, CreatedChat, ImError, ImPlatform, ImResult, ImUserId, InviteResult, MessageId,
-    Platform,
+    Platform, StreamRef,
 };
 use warroom_secrets::Secret;
 
@@ -39,12 +40,18 @@ const INVITE_CHUNK: usize = 1000;
 pub struct SlackPlatform {
     client: SlackClient,
     credentials: SlackCredentials,
+    /// What this instance streamed into each answer (see `stream`).
+    streams: Streamed,
 }
 
 impl SlackPlatform {
     pub fn new(credentials: SlackCredentials, api_base: String, http: reqwest::Client) -> Self {
         let client = SlackClient::new(http, api_base, Secret::new(credentials.bot_token.clone()));
-        Self { client, credentials }
+        Self { client, credentials, streams: Streamed::default() }
+    }
+
+    pub(crate) fn streamed(&self) -> &Streamed {
+        &self.streams
     }
 
     /// How long one Web API call may take (default 10 s).
@@ -321,6 +328,20 @@ impl ImPlatform for SlackPlatform {
     /// `chat.update` (Tier 3: the engine paces edits through the chat's bucket).
     async fn edit_answer(&self, chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
         Ok(self.client.update_message(chat.as_str(), message.as_str(), text, None).await?)
+    }
+
+    /// `chat.startStream` in the question's thread (see `stream`); `Ok(None)` where Slack
+    /// refuses streams here.
+    async fn start_stream(&self, chat: &ChatId, reply_to: Option<&MessageId>, first: &str) -> ImResult<Option<StreamRef>> {
+        self.stream_start(chat, reply_to, first).await
+    }
+
+    async fn append_stream(&self, _chat: &ChatId, stream: &StreamRef, so_far: &str, delta: &str) -> ImResult<()> {
+        self.stream_append(stream, so_far, delta).await
+    }
+
+    async fn stop_stream(&self, _chat: &ChatId, stream: &StreamRef, final_text: &str) -> ImResult<()> {
+        self.stream_stop(stream, final_text).await
     }
 
     /// `conversations.archive`; archiving an archived channel is done already.
