@@ -85,6 +85,8 @@ setup_env() {
     export AWS_EC2_METADATA_DISABLED=true
     export SAM_CLI_TELEMETRY=0
     export PIP_DISABLE_PIP_VERSION_CHECK=1
+    # A fresh build gains nothing from incremental artefacts, which take gigabytes of disk.
+    export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
     if [[ ! -t 1 ]]; then
         export CARGO_TERM_COLOR=never
     fi

@@ -1,16 +1,18 @@
 # shellcheck shell=bash
-# The browser test of the sandbox view: headless Debian Chromium, driven by playwright-core
-# (infra/browser-test/ack.mjs), against a real warroom-local. Source after
-# infra/lib/common.sh; it defines functions only.
+# The browser tests of the sandbox view and of the web console: headless Debian Chromium,
+# driven by playwright-core (infra/browser-test/ack.mjs, then console.mjs with axe-core), against
+# one real warroom-local. Source after infra/lib/common.sh; it defines functions only.
 #
 #   browser_test [PYTHON]   installs Debian's chromium if /usr/bin/chromium is missing
 #                           (apt-get: needs root), runs `npm ci` in infra/browser-test when
 #                           node_modules is missing or package-lock.json changed, builds
 #                           warroom-local (debug), starts it on a free loopback port (PYTHON
 #                           picks the port, default python3) with a fresh data directory,
-#                           waits for /healthz, runs ack.mjs, stops the stack and returns the
-#                           test's status. Screenshot: $OUTPUT_DIR/sandbox-ack.png (or
-#                           sandbox-ack-failed.png); banner: $OUTPUT_DIR/
+#                           waits for /healthz, runs ack.mjs, then console.mjs against the
+#                           same stack (each with its own exit status), stops the stack and
+#                           returns non-zero if either failed. Screenshots: $OUTPUT_DIR/
+#                           sandbox-ack.png and console-*.png (or sandbox-ack-failed.png,
+#                           console-failed.png); banner: $OUTPUT_DIR/
 #                           warroom-local-browser.out; log (stderr): warroom-local-browser.log
 #                           in $WARROOM_TEST_LOG_DIR (else $OUTPUT_DIR).
 #   stop_browser_stack      stops what browser_test started (SIGTERM, SIGKILL after 5 s) and
@@ -57,7 +59,7 @@ stop_browser_stack() {
 }
 
 browser_test() { # [PYTHON]
-    local python=${1:-python3} out=${OUTPUT_DIR:-.test-output} url log rc=0
+    local python=${1:-python3} out=${OUTPUT_DIR:-.test-output} url log data rc=0 console_rc=0
     mkdir -p "$out"
     _browser_install_chromium || return 1
     say "$(/usr/bin/chromium --version 2>/dev/null | head -n 1)"
@@ -66,13 +68,22 @@ browser_test() { # [PYTHON]
     start_local_stack browser "$python" || return 1
     url=$LOCAL_STACK_URL
     log=$LOCAL_STACK_LOG
+    data=$LOCAL_STACK_DATA
 
     say "\$ WARROOM_URL=$url node $BROWSER_TEST_DIR/ack.mjs"
     WARROOM_URL=$url WARROOM_TEST_OUTPUT=$out node "$BROWSER_TEST_DIR/ack.mjs" || rc=$?
-    stop_browser_stack
     if ((rc != 0)); then
         say "the browser test failed (exit $rc); last lines of $log:"
         tail -n 20 "$log" || true
     fi
-    return "$rc"
+    # The console's test reads the demo keys from the stack's data directory.
+    say "\$ WARROOM_URL=$url WARROOM_DATA_DIR=$data node $BROWSER_TEST_DIR/console.mjs"
+    WARROOM_URL=$url WARROOM_DATA_DIR=$data WARROOM_TEST_OUTPUT=$out node "$BROWSER_TEST_DIR/console.mjs" || console_rc=$?
+    if ((console_rc != 0)); then
+        say "the console's browser test failed (exit $console_rc); last lines of $log:"
+        tail -n 20 "$log" || true
+    fi
+    stop_browser_stack
+    ((rc != 0)) && return "$rc"
+    return "$console_rc"
 }

@@ -47,6 +47,12 @@ async fn creating_and_dismissing_a_war_room_by_the_console_has_the_apis_effect()
     assert!(page.html.contains("Dismiss War Room") && !page.html.contains("Create War Room"));
     assert!(page.html.contains("War room created"), "the timeline shows the step: {}", page.html);
     assert!(page.html.contains("Invited: Ada (U_ADA)"), "invited members by name: {}", page.html);
+    let live = b.get(&format!("{path}/live")).await;
+    assert!(
+        live.html.contains(&format!(r#"href="{chat_url}""#)) && live.html.contains("Dismiss War Room"),
+        "the war-room buttons come with the live section, so View War Room appears without a reload: {}",
+        live.html
+    );
 
     let page = b.submit(&path, &format!("{path}/dismiss"), &[]).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
@@ -176,6 +182,11 @@ async fn a_feishu_app_is_added_by_its_form_and_its_urls_are_shown_to_copy() {
     let page = b.submit(&path, &format!("{path}/war-room/enable"), &[]).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     assert!(app.store.war_room_integration(&t.id).await.unwrap().is_some());
+
+    // The same app again: refused, with the way to the connected one (not only the API's route).
+    let page = b.submit("/console/integrations/new?platform=feishu", "/console/integrations", &right).await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.html);
+    assert!(page.html.contains("already_connected") && page.html.contains(&format!(r#"href="/console/integrations/{id}""#)), "{}", page.html);
 }
 
 #[tokio::test]

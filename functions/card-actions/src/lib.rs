@@ -15,12 +15,16 @@ use warroom_http::{clicks, ApiError, AppState, RawBody};
 /// Card callbacks are small; anything larger is not one.
 const MAX_BODY: usize = 64 * 1024;
 
+/// The callback routes, counted by `warroom_metrics::http` (platform when the path names it).
+const CALLBACK_ROUTES: &[warroom_metrics::http::CallbackRoute] = &[("/im/slack/interactions", "slack"), ("/im/{integration_id}/cards", "unknown")];
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/im/slack/interactions", post(slack_app_interaction))
         .route("/im/{integration_id}/cards", post(card_callback))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+        .with_state(state);
+    warroom_metrics::http::layer(router, CALLBACK_ROUTES)
 }
 
 async fn card_callback(
@@ -31,6 +35,7 @@ async fn card_callback(
 ) -> Result<Response, ApiError> {
     let integration_id = IntegrationId::new(integration_id);
     let integration = state.store().get_integration(&integration_id).await?.ok_or_else(|| ApiError::not_found("no such integration"))?;
+    warroom_metrics::http::note_platform(integration.platform.as_str());
     let codec =
         state.engine.platforms.callbacks(&integration).map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "platform_unavailable", e.to_string()))?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);

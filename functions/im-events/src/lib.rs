@@ -21,12 +21,16 @@ const MAX_BODY: usize = 256 * 1024;
 /// Platforms redeliver for hours at most; a day covers every retry schedule.
 const DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
+/// The callback routes, counted by `warroom_metrics::http` (platform when the path names it).
+const CALLBACK_ROUTES: &[warroom_metrics::http::CallbackRoute] = &[("/im/slack/events", "slack"), ("/im/{integration_id}/events", "unknown")];
+
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/im/slack/events", post(slack_app_event))
         .route("/im/{integration_id}/events", post(integration_event).get(integration_event))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+        .with_state(state);
+    warroom_metrics::http::layer(router, CALLBACK_ROUTES)
 }
 
 /// The callback as the codec sees it.
@@ -61,6 +65,7 @@ async fn integration_event(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let integration = state.store().get_integration(&IntegrationId::new(integration_id)).await?.ok_or_else(|| ApiError::not_found("no such integration"))?;
+    warroom_metrics::http::note_platform(integration.platform.as_str());
     let codec = codec_for(&state, &integration)?;
     let incoming = Incoming { method, query: query.unwrap_or_default(), headers, body };
     let delivery = incoming.decode(&state, codec.as_ref())?;

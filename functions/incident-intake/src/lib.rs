@@ -14,6 +14,7 @@ use warroom_core::{KeyScope, Tenant};
 use warroom_engine::{EngineError, IngestOutcome};
 use warroom_http::{auth, ApiError, AppState, RawBody};
 use warroom_intake::IntakeError;
+use warroom_metrics::IntakeOutcome;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -29,18 +30,43 @@ async fn receive(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if !warroom_intake::SOURCES.contains(&source.as_str()) {
+    // The label is the known source's own static name: a made-up path never becomes one.
+    let label = warroom_intake::SOURCES.iter().copied().find(|s| *s == source).unwrap_or("unknown");
+    let answer = apply(&state, label, &source, &headers, body).await;
+    if let Err(e) = &answer {
+        // Events already applied were counted one by one; the request's end counts once.
+        warroom_metrics::intake(label, if e.status.is_server_error() { IntakeOutcome::Failed } else { IntakeOutcome::Refused });
+    }
+    answer
+}
+
+async fn apply(
+    state: &AppState,
+    label: &'static str,
+    source: &str,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !warroom_intake::SOURCES.contains(&source) {
         return Err(ApiError::not_found(format!("unknown source {source:?}; use one of {}", warroom_intake::SOURCES.join(", "))));
     }
-    let key = auth::authenticate(state.store().as_ref(), &headers, KeyScope::Intake).await?;
+    let key = auth::authenticate(state.store().as_ref(), headers, KeyScope::Intake).await?;
     let tenant = state.store().get_tenant(&key.tenant_id).await?.ok_or_else(|| ApiError::unauthorized("the key's tenant no longer exists"))?;
-    let secret = if source == "pagerduty" { Some(pagerduty_secret(&state, &tenant)?) } else { None };
+    let secret = if source == "pagerduty" { Some(pagerduty_secret(state, &tenant)?) } else { None };
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let events = warroom_intake::parse(&source, &body, &header, secret.as_ref().map(|s| s.expose().as_bytes())).map_err(intake_error)?;
+    let events = warroom_intake::parse(source, &body, &header, secret.as_ref().map(|s| s.expose().as_bytes())).map_err(intake_error)?;
     let mut results = Vec::with_capacity(events.len());
     for event in events {
         let external_id = event.source.external_id.clone();
         let outcome = state.engine.ingest(&tenant.id, event).await.map_err(engine_error)?;
+        warroom_metrics::intake(
+            label,
+            match &outcome {
+                IngestOutcome::Created(_) => IntakeOutcome::Created,
+                IngestOutcome::Updated(_) => IntakeOutcome::Updated,
+                IngestOutcome::Ignored { .. } => IntakeOutcome::Ignored,
+            },
+        );
         results.push(match outcome {
             IngestOutcome::Created(id) => json!({"source_id": external_id, "incident_id": id, "outcome": "created"}),
             IngestOutcome::Updated(id) => json!({"source_id": external_id, "incident_id": id, "outcome": "updated"}),

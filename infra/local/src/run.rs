@@ -23,7 +23,7 @@ use crate::sandboxes::{self, DemoIdentity, Sandboxes};
 use crate::seed;
 use crate::server::{self, Draining, SandboxMounts};
 use crate::web::WebContext;
-use crate::worker::Workers;
+use crate::worker::{QueueWait, Workers};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +48,8 @@ struct Demo {
 }
 
 pub async fn run(options: Options) -> LocalResult<()> {
+    // Prometheus text for GET /metrics (WARROOM_METRICS=off: none); no thread, no listener.
+    warroom_metrics::install();
     let listener = bind(options.listen).await?;
     let addr = listener.local_addr().map_err(|e| LocalError::new(format!("cannot read the listening address: {e}")))?;
     let bundle_url = url_of(addr);
@@ -73,14 +75,16 @@ pub async fn run(options: Options) -> LocalResult<()> {
         None => real_platforms(&bundle_url)?,
     };
     let outbound = local_outbound()?;
-    let state = warroom_runtime::compose(store.clone(), queue.clone(), Arc::new(SystemClock), secrets, platforms, outbound.clone())
+    // Sends and receives go through `QueueWait`, which measures each job's wait in the queue.
+    let timed: Arc<dyn warroom_core::JobQueue> = Arc::new(QueueWait::new(queue.clone()));
+    let state = warroom_runtime::compose(store.clone(), timed.clone(), Arc::new(SystemClock), secrets, platforms, outbound.clone())
         .map_err(|e| LocalError::new(format!("cannot wire the bundle: {e}")))?;
     // The assistant's model: WARROOM_MODEL_* when set; else, in demo mode with in-process
     // sandboxes, the LLM sandbox; else none (the assistant says how to configure one).
     let from_env = warroom_ai::settings_from_lookup(|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map_err(LocalError::new)?;
     let in_process = demo.as_ref().is_some_and(|d| d.in_process.is_some());
     let model = from_env.or_else(|| in_process.then(|| sandboxes::llm_settings(&bundle_url)));
-    let state = warroom_runtime::with_models(state, model.as_ref()).map_err(|e| LocalError::new(e.to_string()))?;
+    let state = warroom_runtime::with_models_under(state, model.as_ref(), &outbound).map_err(|e| LocalError::new(e.to_string()))?;
 
     let seeded = seed::tenant(store.as_ref(), &data).await?;
     let tenant = seeded.keys.tenant_id.clone();
@@ -129,7 +133,7 @@ pub async fn run(options: Options) -> LocalResult<()> {
 
     let draining = Draining::default();
     let app = server::router(state.clone(), mounts, draining.clone());
-    let workers = Workers::start(options.workers, queue.clone(), state.engine.clone());
+    let workers = Workers::start(options.workers, queue.clone(), timed, state.engine.clone());
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let mut server = tokio::spawn(async move {
         axum::serve(listener, app)

@@ -1,5 +1,6 @@
 //! One router for the whole bundle: the five functions' routers exactly as their Lambdas
-//! run them, `GET /healthz`, and in demo mode the sandboxes, the sandbox web view and the
+//! run them, `GET /healthz` (cheap: the process answers), `GET /readyz` (the store and the
+//! queue answer), `GET /metrics` (Prometheus text), and in demo mode the sandboxes, the sandbox web view and the
 //! control endpoints under `/sandbox`.
 
 use crate::control::{self, ControlContext};
@@ -13,6 +14,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use warroom_core::{JobQueue, Store, TenantId};
 use warroom_http::AppState;
 
 /// Set at shutdown: the bundle stops taking requests while the workers finish (the
@@ -48,7 +50,11 @@ pub fn functions(state: AppState) -> Router {
 }
 
 pub fn router(state: AppState, sandbox: Option<SandboxMounts>, draining: Draining) -> Router {
-    let mut router = functions(state).route("/healthz", get(|| async { "ok" }));
+    let (store, queue) = (state.store().clone(), state.engine.queue.clone());
+    let mut router = functions(state)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(move || readyz(store.clone(), queue.clone())))
+        .route("/metrics", get(metrics_text));
     if let Some(mounts) = sandbox {
         router = router.merge(control::router(mounts.control));
         for (path, api) in mounts.apis {
@@ -99,6 +105,44 @@ async fn admit(State(admission): State<Admission>, request: Request, next: Next)
     handled.await.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
+/// How long `/readyz` waits for each check: a store stuck behind its writer is not ready.
+const READY_CHECK_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// 200 when a cheap store read and a cheap queue call both answer; else 503 naming each
+/// check that failed (`{"ready": false, "failed": {"store": "..."}}`).
+pub async fn readyz(store: Arc<dyn Store>, queue: Arc<dyn JobQueue>) -> Response {
+    let limit = |what: &str| format!("no answer within {} s ({what})", READY_CHECK_LIMIT.as_secs());
+    // A tenant that cannot exist: one point read, nothing written.
+    let probe = TenantId::new("readyz-probe");
+    let store_check = tokio::time::timeout(READY_CHECK_LIMIT, store.get_tenant(&probe));
+    let queue_check = tokio::time::timeout(READY_CHECK_LIMIT, queue.dead_letters(1));
+    let (store_result, queue_result) = tokio::join!(store_check, queue_check);
+    let mut failed = serde_json::Map::new();
+    match store_result {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => drop(failed.insert("store".into(), json!(e.to_string()))),
+        Err(_) => drop(failed.insert("store".into(), json!(limit("read")))),
+    }
+    match queue_result {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => drop(failed.insert("queue".into(), json!(e.to_string()))),
+        Err(_) => drop(failed.insert("queue".into(), json!(limit("peek")))),
+    }
+    if failed.is_empty() {
+        (StatusCode::OK, Json(json!({"ready": true}))).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"ready": false, "failed": failed}))).into_response()
+    }
+}
+
+/// The Prometheus text exposition (404 when metrics are off: `WARROOM_METRICS=off`).
+async fn metrics_text() -> Response {
+    match warroom_metrics::render() {
+        Some(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are off in this process (WARROOM_METRICS=off)\n").into_response(),
+    }
+}
+
 async fn refuse_while_draining(State(draining): State<Draining>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     if draining.is_on() && path != "/healthz" && !path.starts_with("/sandbox/") {
@@ -140,6 +184,51 @@ mod tests {
         let body: serde_json::Value = serde_json::from_slice(&to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
         assert_eq!(body["error"]["code"], "overloaded");
         assert_eq!(app.oneshot(req("GET", "/healthz")).await.unwrap().status(), StatusCode::OK);
+    }
+
+    /// A queue whose every call fails, as an unreachable queue would.
+    struct DownQueue;
+
+    #[async_trait::async_trait]
+    impl JobQueue for DownQueue {
+        async fn send(&self, _: &warroom_core::Job) -> warroom_core::QueueResult<()> {
+            Err(down())
+        }
+        async fn receive(&self, _: usize, _: std::time::Duration) -> warroom_core::QueueResult<Vec<warroom_core::Delivery>> {
+            Err(down())
+        }
+        async fn ack(&self, _: &str) -> warroom_core::QueueResult<()> {
+            Err(down())
+        }
+        async fn defer(&self, _: &str, _: std::time::Duration) -> warroom_core::QueueResult<()> {
+            Err(down())
+        }
+        async fn dead_letter(&self, _: &warroom_core::Delivery) -> warroom_core::QueueResult<()> {
+            Err(down())
+        }
+        async fn dead_letters(&self, _: usize) -> warroom_core::QueueResult<Vec<warroom_core::Delivery>> {
+            Err(down())
+        }
+        async fn redrive_dead_letters(&self) -> warroom_core::QueueResult<usize> {
+            Err(down())
+        }
+    }
+
+    fn down() -> warroom_core::QueueError {
+        warroom_core::QueueError::Unavailable { message: "connection refused".into(), retryable: true }
+    }
+
+    #[tokio::test]
+    async fn readyz_is_503_naming_the_queue_when_the_queue_does_not_answer() {
+        let store: Arc<dyn Store> = Arc::new(warroom_store::embedded::EmbeddedStore::open_temporary().unwrap());
+        let resp = readyz(store.clone(), Arc::new(DownQueue)).await;
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_slice(&to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
+        assert_eq!(body["ready"], false);
+        assert!(body["failed"]["queue"].as_str().unwrap().contains("connection refused"), "{body}");
+        assert!(body["failed"].get("store").is_none(), "{body}");
+        let queue = Arc::new(warroom_queue::MemoryQueue::new(warroom_queue::MemoryQueueConfig::default(), Arc::new(warroom_core::SystemClock)));
+        assert_eq!(readyz(store, queue).await.status(), StatusCode::OK);
     }
 
     #[tokio::test]

@@ -12,6 +12,11 @@ use warroom_core::{Delivery, Job, JobHandler, JobQueue, Outcome};
 use warroom_engine::Engine;
 use warroom_queue::{run_worker_loop, MemoryQueue};
 
+// Declared here (lib.rs lists the public modules): the loops receive through it.
+#[path = "queue_wait.rs"]
+mod queue_wait;
+pub use queue_wait::QueueWait;
+
 /// The engine, counting the jobs it is handling right now (to tell a quiet queue from a
 /// busy one at shutdown: deferred messages and messages being handled both look in flight).
 struct Tracked {
@@ -44,16 +49,13 @@ pub struct Workers {
 }
 
 impl Workers {
-    pub fn start(count: usize, queue: Arc<MemoryQueue>, engine: Engine) -> Self {
+    /// `receive_from`: the queue the loops take jobs from (`queue` itself, or `QueueWait`
+    /// over it so queue waits are measured); `queue` is read for the drain's idle check.
+    pub fn start(count: usize, queue: Arc<MemoryQueue>, receive_from: Arc<dyn JobQueue>, engine: Engine) -> Self {
         let active = Arc::new(AtomicUsize::new(0));
         let handler: Arc<dyn JobHandler> = Arc::new(Tracked { engine, active: active.clone() });
         let (shutdown, _) = watch::channel(false);
-        let loops = (0..count)
-            .map(|_| {
-                let queue: Arc<dyn JobQueue> = queue.clone();
-                tokio::spawn(run_worker_loop(queue, handler.clone(), shutdown.subscribe()))
-            })
-            .collect();
+        let loops = (0..count).map(|_| tokio::spawn(run_worker_loop(receive_from.clone(), handler.clone(), shutdown.subscribe()))).collect();
         Self { queue, active, shutdown, loops }
     }
 

@@ -35,6 +35,21 @@ pub enum JobKind {
     Notice { incident_id: IncidentId, chat_id: ChatId, text: String, key: String },
 }
 
+impl JobKind {
+    /// The kind as a metric label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            JobKind::Reconcile { .. } => "reconcile",
+            JobKind::SyncStatus { .. } => "sync_status",
+            JobKind::LinkUsers { .. } => "link_users",
+            JobKind::AnswerMention { .. } => "answer_mention",
+            JobKind::PostMortem { .. } => "post_mortem",
+            JobKind::Timer { .. } => "timer",
+            JobKind::Notice { .. } => "notice",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     pub tenant_id: TenantId,

@@ -47,6 +47,11 @@ impl Engine {
                 true
             })
             .await?;
+        if action == TimelineAction::CardPosted {
+            // The first card: the room is ready for its people.
+            let waited = saved.created_at.until(self.clock.now());
+            warroom_metrics::room_opened(platform.platform().as_str(), waited);
+        }
         self.note(&saved, Actor::System, action, card.summary()).await;
         if action == TimelineAction::CardUpdated {
             self.refresh_topic(platform, &chat, &card).await;

@@ -190,7 +190,14 @@ impl Engine {
         if !self.store.claim_dedupe(&claim, std::time::Duration::from_secs(7 * 24 * 3600), self.clock.now()).await? {
             return Ok(());
         }
-        match self.answer_with_model(&incident, &integration, platform.as_ref(), chat, message, model.as_ref()).await {
+        let started = std::time::Instant::now();
+        let answered = self.answer_with_model(&incident, &integration, platform.as_ref(), chat, message, model.as_ref()).await;
+        match &answered {
+            Ok(stats) => crate::assistant::record_model_call(&model.describe(), Ok(stats.usage), started.elapsed()),
+            Err(EngineError::Model(e)) => crate::assistant::record_model_call(&model.describe(), Err(e), started.elapsed()),
+            Err(_) => {}
+        }
+        match answered {
             Ok(stats) => {
                 self.note_answer(&incident, &model.describe(), &stats).await;
                 Ok(())

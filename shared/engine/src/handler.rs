@@ -153,6 +153,7 @@ impl JobHandler for Engine {
         tracing::warn!(kind = ?job.kind, attempt, error = %error, "job failed; will retry");
         if attempt >= MAX_ATTEMPTS {
             self.give_up(job, &error, attempt).await;
+            warroom_metrics::job(job.kind.label(), warroom_metrics::JobOutcome::GivenUp, Some(job.tenant_id.as_str()));
             return match self.queue.dead_letter(delivery).await {
                 Ok(()) => Outcome::Done,
                 // Could not park it: keep it, and try again later rather than lose it.

@@ -10,7 +10,9 @@ impl Engine {
         let Some(incident) = self.store.get_incident(tenant_id, incident_id).await? else { return Ok(()) };
         let Some(tenant) = self.store.get_tenant(tenant_id).await? else { return Ok(()) };
         let state = SourceState { status: incident.status, snoozed_until: incident.snoozed_until };
+        let label = source_label(&incident.source.source);
         if incident.synced == Some(state) {
+            warroom_metrics::status_sync(label, warroom_metrics::SyncOutcome::Skipped);
             return Ok(());
         }
         let source = Actor::Source { name: incident.source.source.clone() };
@@ -24,13 +26,29 @@ impl Engine {
                     })
                     .await?;
                 self.note(&saved, source, TimelineAction::SyncedToSource, done.detail).await;
+                warroom_metrics::status_sync(label, warroom_metrics::SyncOutcome::Ok);
                 Ok(())
             }
-            Err(e) if e.retryable => Err(EngineError::Sync(e)),
+            Err(e) if e.retryable => {
+                warroom_metrics::status_sync(label, warroom_metrics::SyncOutcome::Deferred);
+                Err(EngineError::Sync(e))
+            }
             Err(e) => {
+                warroom_metrics::status_sync(label, warroom_metrics::SyncOutcome::Failed);
                 self.note(&incident, source, TimelineAction::SyncFailed, format!("not synced to {}: {}", incident.source.source, e.message)).await;
                 Ok(())
             }
         }
+    }
+}
+
+/// Sources as metric labels: the ones Warroom knows, everything else `other` (a label never
+/// carries what a sender chose).
+fn source_label(source: &str) -> &'static str {
+    match source {
+        "generic" => "generic",
+        "alertmanager" => "alertmanager",
+        "pagerduty" => "pagerduty",
+        _ => "other",
     }
 }

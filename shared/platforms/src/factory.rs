@@ -3,6 +3,9 @@
 //! management API and the OAuth routes use.
 
 use crate::module::PlatformModule;
+// Declared here (not in lib.rs) so the metering stays beside the one place clients are made.
+#[path = "metered.rs"]
+mod metered;
 use crate::{registry, slack};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -156,7 +159,8 @@ fn unsupported(platform: Platform) -> ImError {
 
 impl PlatformFactory for Platforms {
     fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>> {
-        self.module_or_err(integration.platform)?.client(self, integration)
+        // Every client is metered: IM call counts, latency, 429 waits, revoked integrations.
+        self.module_or_err(integration.platform)?.client(self, integration).map(metered::metered)
     }
 
     fn required_scopes(&self, platform: Platform) -> Vec<(&'static str, &'static str)> {

@@ -3,10 +3,24 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 pub use warroom_core::ports::queue::{JobHandler, Outcome};
-use warroom_core::{Delivery, JobQueue};
+use warroom_core::{Delivery, Job, JobKind, JobQueue};
+use warroom_metrics::JobOutcome;
+
+/// The `kind` label of a job's metrics (its wire tag): a closed set, never an id.
+pub fn kind_label(kind: &JobKind) -> &'static str {
+    kind.label()
+}
+
+/// A body that does not parse: counted under this kind.
+const MALFORMED: &str = "malformed";
+
+fn count(job: Option<&Job>, outcome: JobOutcome) {
+    let (kind, tenant) = job.map_or((MALFORMED, None), |j| (kind_label(&j.kind), Some(j.tenant_id.as_str())));
+    warroom_metrics::job(kind, outcome, tenant);
+}
 
 /// What became of a batch. `failed_message_ids` lists every message that must not be
 /// deleted (deferred, retried and skipped), in delivery order: the Lambda worker returns
@@ -51,6 +65,11 @@ impl BatchReport {
 ///
 /// `ack_done`: whether to delete successful messages through the queue (local loop: true;
 /// Lambda: false — Lambda deletes the messages not listed as failures).
+///
+/// Metrics: every delivery counts once in `warroom_jobs_total` (processed, deferred, retried,
+/// skipped; a malformed body is `given_up`: it can only end in the dead-letter queue), and
+/// each handled job's run time in `warroom_job_run_seconds`. Queue wait needs the enqueue
+/// time, which a `Delivery` does not carry: the Lambda worker reads it from SQS.
 pub async fn process_batch(queue: &dyn JobQueue, handler: &dyn JobHandler, deliveries: Vec<Delivery>, ack_done: bool) -> BatchReport {
     let mut report = BatchReport::default();
     // Group → the delay its failure was deferred by (`None`: left for the visibility timeout).
@@ -60,6 +79,7 @@ pub async fn process_batch(queue: &dyn JobQueue, handler: &dyn JobHandler, deliv
         if let Some(delay) = failed_groups.get(&delivery.group).copied() {
             tracing::debug!(message_id = %delivery.message_id, group = %delivery.group, "skipped: an earlier message of its group failed");
             report.skipped += 1;
+            count(delivery.job().ok().as_ref(), JobOutcome::Skipped);
             report.failed_message_ids.push(delivery.message_id.clone());
             if let Some(delay) = delay {
                 defer_logged(queue, &delivery, delay).await;
@@ -67,8 +87,14 @@ pub async fn process_batch(queue: &dyn JobQueue, handler: &dyn JobHandler, deliv
             continue;
         }
 
-        let outcome = match delivery.job() {
-            Ok(job) => handler.handle(&job, &delivery).await,
+        let parsed = delivery.job();
+        let outcome = match &parsed {
+            Ok(job) => {
+                let started = Instant::now();
+                let outcome = handler.handle(job, &delivery).await;
+                warroom_metrics::job_run(kind_label(&job.kind), started.elapsed());
+                outcome
+            }
             Err(err) => {
                 tracing::error!(
                     message_id = %delivery.message_id,
@@ -80,6 +106,16 @@ pub async fn process_batch(queue: &dyn JobQueue, handler: &dyn JobHandler, deliv
                 Outcome::Retry(format!("malformed job: {err}"))
             }
         };
+        let job = parsed.as_ref().ok();
+        count(
+            job,
+            match (&outcome, job) {
+                (_, None) => JobOutcome::GivenUp,
+                (Outcome::Done, _) => JobOutcome::Processed,
+                (Outcome::Defer(_), _) => JobOutcome::Deferred,
+                (Outcome::Retry(_), _) => JobOutcome::Retried,
+            },
+        );
 
         match outcome {
             Outcome::Done => {
@@ -157,3 +193,46 @@ pub async fn run_worker_loop(queue: Arc<dyn JobQueue>, handler: Arc<dyn JobHandl
 #[cfg(test)]
 #[path = "batch_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod metric_tests {
+    use super::*;
+    use crate::memory::{MemoryQueue, MemoryQueueConfig};
+    use warroom_core::{ManualClock, Timestamp};
+
+    struct Answer;
+
+    #[async_trait::async_trait]
+    impl JobHandler for Answer {
+        async fn handle(&self, job: &Job, _: &Delivery) -> Outcome {
+            if job.dedup_key == "later" {
+                Outcome::Defer(Duration::from_secs(5))
+            } else {
+                Outcome::Done
+            }
+        }
+    }
+
+    fn delivery(incident: &str, key: &str, body: Option<&str>) -> Delivery {
+        let job = Job::reconcile("t1".into(), incident.into(), 1);
+        let job = Job { dedup_key: key.into(), ..job };
+        let body = body.map_or_else(|| job.to_json(), str::to_owned);
+        Delivery { message_id: format!("m-{key}"), receipt: format!("r-{key}"), group: job.group(), body, receive_count: 1 }
+    }
+
+    #[test]
+    fn every_delivery_counts_once_by_kind_and_outcome() {
+        let recorder = warroom_metrics::emf::EmfRecorder::new("Warroom");
+        let queue = MemoryQueue::new(MemoryQueueConfig::default(), Arc::new(ManualClock::at(Timestamp(0))));
+        let batch = vec![delivery("a", "now", None), delivery("b", "later", None), delivery("b", "after", None), delivery("c", "bad", Some("{}"))];
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        metrics::with_local_recorder(&recorder, || runtime.block_on(process_batch(&queue, &Answer, batch, false)));
+        let text = recorder.drain_lines(1_700_000_000_000).join("\n");
+        for (kind, outcome) in [("reconcile", "processed"), ("reconcile", "deferred"), ("reconcile", "skipped"), ("malformed", "given_up")] {
+            let line = text.lines().find(|l| l.contains(&format!(r#""kind":"{kind}""#)) && l.contains(&format!(r#""outcome":"{outcome}""#)));
+            assert!(line.is_some_and(|l| l.contains(r#""warroom_jobs_total":1"#)), "{kind}/{outcome} in {text}");
+        }
+        assert!(text.contains("warroom_job_run_seconds"), "{text}");
+        assert!(text.contains(r#""tenant":"t1""#), "the tenant rides along as a property: {text}");
+    }
+}

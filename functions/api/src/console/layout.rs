@@ -21,6 +21,8 @@ pub enum Notice {
     Failed(Refusal),
     /// A refusal the console itself makes (a form it cannot turn into an API call).
     Invalid(String),
+    /// Where to go next after a refusal: (console path, link text).
+    Link(String, String),
 }
 
 impl Notice {
@@ -34,7 +36,7 @@ impl Notice {
     /// The status the page answers with: the API's own on a refusal.
     pub fn status(&self) -> StatusCode {
         match self {
-            Notice::Done(_) => StatusCode::OK,
+            Notice::Done(_) | Notice::Link(..) => StatusCode::OK,
             Notice::Failed(r) => r.status,
             Notice::Invalid(_) => StatusCode::BAD_REQUEST,
         }
@@ -51,6 +53,7 @@ pub fn notice(n: &Notice) -> Markup {
             }
         },
         Notice::Invalid(text) => html! { p.notice.failed role="alert" { strong { "Not sent: " } (text) } },
+        Notice::Link(href, text) => html! { p.notice.next { a href=(href) { (text) } } },
     }
 }
 

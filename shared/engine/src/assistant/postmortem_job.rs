@@ -68,7 +68,9 @@ impl Engine {
             temperature: Some(0.1),
         };
         let started = Instant::now();
-        let completion = match model.complete(&ask).await {
+        let completion = model.complete(&ask).await;
+        crate::assistant::record_model_call(&model.describe(), completion.as_ref().map(|c| c.usage), started.elapsed());
+        let completion = match completion {
             Ok(c) => c,
             Err(e) if e.is_retryable() => return Err(EngineError::Model(e)),
             Err(e) => return self.postmortem_failed(&incident, &request, &format!("the model refused: {e}")).await,

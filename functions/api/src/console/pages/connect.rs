@@ -106,7 +106,16 @@ pub async fn connect(State(state): State<AppState>, form: Form) -> Response {
             let done = Notice::Done(format!("Connected \"{}\". Paste the URLs below into the app's settings.", text(&i, "name")));
             integrations::detail(&state, s, text(&i, "id"), vec![done], None).await
         }
-        Err(r) => new_page(&state, s, platform, Some(&form), vec![Notice::Failed(r)]),
+        Err(r) => {
+            let existing = (r.code == "already_connected").then(|| r.detail("integration_id").as_str().map(str::to_owned)).flatten();
+            let mut notices = vec![Notice::Failed(r)];
+            // The API's message names its own route; in the console the way is the detail page.
+            if let Some(id) = existing {
+                notices
+                    .push(Notice::Link(format!("/console/integrations/{}", enc(&id)), "Open the connected integration (Replace credentials is there)".into()));
+            }
+            new_page(&state, s, platform, Some(&form), notices)
+        }
     }
 }
 

@@ -76,10 +76,51 @@ async fn page(state: &AppState, session: &Session, id: &str, notices: Vec<Notice
     };
     let id = text(&i, "id");
     let base = format!("/console/incidents/{}", enc(id));
-    let w = &i["war_room"];
-    let (state_, phase) = (text(w, "state"), text(w, "phase"));
     let live = live_section(state, session, &i).await;
     let body = html! {
+        dl.facts {
+            dt { "Severity" } dd { (severity(&i)) }
+            dt { "Source" } dd { (text(&i["source"], "source")) " · " (text(&i["source"], "external_id")) }
+            dt { "Opened" } dd { (when(&i["created_at"])) }
+            @if let Some(url) = i["url"].as_str() {
+                dt { "In the source" } dd { @if let Some(u) = web_link(url) { a href=(u) rel="noopener noreferrer" { (u) } } @else { (url) } }
+            }
+        }
+        @if !text(&i, "description").is_empty() { h2 { "Description" } p { (text(&i, "description")) } }
+        @if let Some(labels) = i["labels"].as_object().filter(|l| !l.is_empty()) {
+            h2 { "Labels" }
+            dl.facts { @for (k, v) in labels { dt { (k) } dd { (v.as_str().unwrap_or("")) } } }
+        }
+        @if let Some(responders) = i["responders"].as_array().filter(|r| !r.is_empty()) {
+            h2 { "Responders" }
+            ul { @for r in responders {
+                li { (text(r, "name")) @if !text(r, "email").is_empty() { " <" (text(r, "email")) ">" }
+                     // `member_id` is only a hint (the engine matches responders when it
+                     // invites them, and does not always write it back): never "unmatched".
+                     @if let Some(m) = r["member_id"].as_str() { span.muted { " (member " (m) ")" } } }
+            } }
+        }
+        section #live data-live={ (base) "/live" } aria-label="War room and timeline" { (live) }
+    };
+    layout::render(text(&i, "title"), session, Section::Incidents, &notices, body)
+}
+
+/// What changes while the page is open: status, the war room, invitations, the timeline,
+/// the transcript. Served alone at `/live` for the page's script to swap in.
+async fn live_section(state: &AppState, session: &Session, i: &Value) -> Markup {
+    let id = text(i, "id");
+    let timeline = session.api.get(&format!("/api/v1/incidents/{}/timeline", enc(id))).await;
+    // The API has no transcript route yet: read it from the store for the incident the API
+    // has just shown to this caller (so it is this tenant's).
+    let transcript = state.store().list_chat_messages(&session.api.caller().tenant, &IncidentId::from(id)).await;
+    let w = &i["war_room"];
+    let names = im_names(session, w).await;
+    let who = |user: &str| names.get(user).map_or_else(|| user.to_owned(), |name| format!("{name} ({user})"));
+    let base = format!("/console/incidents/{}", enc(id));
+    let (state_, phase) = (text(w, "state"), text(w, "phase"));
+    // The war-room buttons are part of what updates live: *View War Room* appears once the
+    // chat exists, without a reload.
+    html! {
         div.actions {
             @if state_ == "none" && w["wanted"] != true {
                 form.inline method="post" action={ (base) "/war-room" } {
@@ -100,47 +141,12 @@ async fn page(state: &AppState, session: &Session, id: &str, notices: Vec<Notice
                 }
             }
         }
-        dl.facts {
-            dt { "Severity" } dd { (severity(&i)) }
-            dt { "Source" } dd { (text(&i["source"], "source")) " · " (text(&i["source"], "external_id")) }
-            dt { "Opened" } dd { (when(&i["created_at"])) }
-            @if let Some(url) = i["url"].as_str() {
-                dt { "In the source" } dd { @if let Some(u) = web_link(url) { a href=(u) rel="noopener noreferrer" { (u) } } @else { (url) } }
-            }
-        }
-        @if !text(&i, "description").is_empty() { h2 { "Description" } p { (text(&i, "description")) } }
-        @if let Some(labels) = i["labels"].as_object().filter(|l| !l.is_empty()) {
-            h2 { "Labels" }
-            dl.facts { @for (k, v) in labels { dt { (k) } dd { (v.as_str().unwrap_or("")) } } }
-        }
-        @if let Some(responders) = i["responders"].as_array().filter(|r| !r.is_empty()) {
-            h2 { "Responders" }
-            ul { @for r in responders {
-                li { (text(r, "name")) @if !text(r, "email").is_empty() { " <" (text(r, "email")) ">" }
-                     @if r["member_id"].is_null() { span.muted { " (no matching member)" } } }
-            } }
-        }
-        section #live data-live={ (base) "/live" } aria-label="War room and timeline" { (live) }
-    };
-    layout::render(text(&i, "title"), session, Section::Incidents, &notices, body)
-}
-
-/// What changes while the page is open: status, the war room, invitations, the timeline,
-/// the transcript. Served alone at `/live` for the page's script to swap in.
-async fn live_section(state: &AppState, session: &Session, i: &Value) -> Markup {
-    let id = text(i, "id");
-    let timeline = session.api.get(&format!("/api/v1/incidents/{}/timeline", enc(id))).await;
-    // The API has no transcript route yet: read it from the store for the incident the API
-    // has just shown to this caller (so it is this tenant's).
-    let transcript = state.store().list_chat_messages(&session.api.caller().tenant, &IncidentId::from(id)).await;
-    let w = &i["war_room"];
-    let names = im_names(session, w).await;
-    let who = |user: &str| names.get(user).map_or_else(|| user.to_owned(), |name| format!("{name} ({user})"));
-    html! {
         h2 { "Status" }
         dl.facts {
             dt { "Status" } dd { strong { (text(i, "status")) } @if !i["snoozed_until"].is_null() { " until " (when(&i["snoozed_until"])) } }
             dt { "War room" } dd { (humanize(text(w, "phase"))) }
+            // Named even when the platform gives no link to it (a sandbox, WeCom, DingTalk).
+            @if let Some(chat) = w["chat_id"].as_str() { dt { "Chat" } dd { code data-chat-id=(chat) { (chat) } } }
             @if let Some(by) = w.get("dismissed_by").filter(|b| !b.is_null()) { dt { "Dismissed by" } dd { (actor(by)) } }
             @if !w["dismiss_at"].is_null() { dt { "Dismissal at" } dd { (when(&w["dismiss_at"])) } }
             @if let Some(e) = w["last_error"].as_str() { dt { "Last error" } dd { (e) } }
@@ -162,8 +168,8 @@ async fn live_section(state: &AppState, session: &Session, i: &Value) -> Markup 
                 @let entries = t["entries"].as_array().cloned().unwrap_or_default();
                 @if entries.is_empty() { p { "Nothing yet." } }
                 ol.timeline { @for e in &entries {
-                    li { span.muted { (when(&e["at"])) } " · " strong { (humanize(text(e, "action"))) } " · " (actor(&e["actor"]))
-                         @if !text(e, "detail").is_empty() { br; (text(e, "detail")) } }
+                    li { span.muted { (when(&e["at"])) } " · " strong.action { (humanize(text(e, "action"))) } " · " span.actor { (actor(&e["actor"])) }
+                         @if !text(e, "detail").is_empty() { br; span.detail { (text(e, "detail")) } } }
                 } }
             }
             Err(r) => { p.notice.failed role="alert" { (r.message) } }

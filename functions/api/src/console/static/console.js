@@ -26,6 +26,9 @@
   // <form data-busy="Working…">: disables its button while the request runs.
   function setupForms() {
     document.querySelectorAll("form[data-confirm], form[data-busy]").forEach(function (form) {
+      // Called again after a live swap: bind each form once.
+      if (form.hasAttribute("data-bound")) return;
+      form.setAttribute("data-bound", "");
       form.addEventListener("submit", function (event) {
         var question = form.getAttribute("data-confirm");
         if (question && !window.confirm(question)) {
@@ -50,6 +53,8 @@
       var failures = 0;
       function refresh() {
         if (document.hidden) return;
+        // Not while someone is using it: a swap would close an open menu or drop the focus.
+        if (section.contains(document.activeElement) || section.querySelector("details[open]")) return;
         fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" }, redirect: "manual" })
           .then(function (response) {
             if (!response.ok) throw new Error("status " + response.status);
@@ -64,6 +69,7 @@
               return document.importNode(n, true);
             }));
             setupCopy();
+            setupForms();
           })
           .catch(function () {
             failures += 1;
