@@ -14,36 +14,20 @@
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 // Exits 0 when the page showed "acknowledged"; otherwise prints the step that failed and why.
 import { chromium } from 'playwright-core';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ARGS, CHROMIUM, OUT_DIR, StepError, harness, requireChromium } from './harness.mjs';
 
 const BASE = (process.env.WARROOM_URL || '').replace(/\/+$/, '');
 const PAGE_PATH = process.env.WARROOM_SANDBOX_PAGE || '/sandbox/';
-const OUT_DIR = process.env.WARROOM_TEST_OUTPUT || '.test-output';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// The network here is closed: no first-run, update, sync or QUIC traffic from the browser.
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TIMEOUTS = { page: 15_000, state: 10_000, fire: 15_000, card: 30_000, status: 20_000, whole: 120_000 };
 
-const started = Date.now();
-const log = (msg) => console.log(`[browser-test ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-
-class StepError extends Error {}
-async function step(name, timeoutMs, fn) {
-  log(`${name}…`);
-  try {
-    return await fn(timeoutMs);
-  } catch (e) {
-    const why = e instanceof StepError ? e.message : (e && e.name === 'TimeoutError' ? `not done within ${timeoutMs / 1000} s` : String(e && e.message || e));
-    throw new StepError(`${name}: ${why}`);
-  }
-}
+const { log, step } = harness('browser-test');
 
 async function main() {
   if (!BASE) throw new StepError('WARROOM_URL is not set (the running warroom-local, e.g. http://127.0.0.1:3000)');
-  if (!existsSync(CHROMIUM)) throw new StepError(`${CHROMIUM} not found: apt-get install chromium`);
+  requireChromium();
   mkdirSync(OUT_DIR, { recursive: true });
   const profile = mkdtempSync(path.join(tmpdir(), 'warroom-chromium-'));
   const problems = [];

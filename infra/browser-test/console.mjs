@@ -21,17 +21,13 @@
 //   CHROMIUM               the browser (default /usr/bin/chromium)
 // Exits 0 when every step passed and axe found nothing serious; otherwise prints why.
 import { chromium } from 'playwright-core';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ARGS, CHROMIUM, OUT_DIR, StepError, harness, requireChromium } from './harness.mjs';
 
 const BASE = (process.env.WARROOM_URL || '').replace(/\/+$/, '');
-const OUT_DIR = process.env.WARROOM_TEST_OUTPUT || '.test-output';
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// The same flags as ack.mjs: the network here is closed.
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TIMEOUTS = { page: 15_000, action: 20_000, room: 30_000, live: 20_000, whole: 240_000 };
 const WIDTHS = [1280, 390];
 const HEIGHT = 900;
@@ -42,19 +38,7 @@ const DINGTALK_APP = 'dingdemowarroom01';
 // the inline <script> that page.addScriptTag would add, and CDP evaluation is not subject to it.
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-const started = Date.now();
-const log = (msg) => console.log(`[console-test ${((Date.now() - started) / 1000).toFixed(1)}s] ${msg}`);
-
-class StepError extends Error {}
-async function step(name, timeoutMs, fn) {
-  log(`${name}…`);
-  try {
-    return await fn(timeoutMs);
-  } catch (e) {
-    const why = e instanceof StepError ? e.message : (e && e.name === 'TimeoutError' ? `not done within ${timeoutMs / 1000} s` : String(e && e.message || e));
-    throw new StepError(`${name}: ${why}`);
-  }
-}
+const { log, step } = harness('console-test');
 
 function demoKeys() {
   if (process.env.WARROOM_ADMIN_KEY && process.env.WARROOM_INTAKE_KEY) {
@@ -128,7 +112,7 @@ async function api(method, pathname, key, body) {
 
 async function main() {
   if (!BASE) throw new StepError('WARROOM_URL is not set (the running warroom-local, e.g. http://127.0.0.1:3000)');
-  if (!existsSync(CHROMIUM)) throw new StepError(`${CHROMIUM} not found: apt-get install chromium`);
+  requireChromium();
   const keys = demoKeys();
   mkdirSync(OUT_DIR, { recursive: true });
   const profile = mkdtempSync(path.join(tmpdir(), 'warroom-chromium-'));
