@@ -10,12 +10,13 @@
 #      plus a circular-dependency check that neither linter makes.
 #   3. DynamoDB/SQS emulator: moto in server mode (infra/moto_server.py) on a free loopback
 #      port, stopped on exit.
-#   4. Alertmanager: Debian's prometheus-alertmanager installed if missing (the tests start
-#      their own instance, pointed at the bundle they serve).
+#   4. Alertmanager and Prometheus: Debian's prometheus-alertmanager and prometheus installed
+#      if missing (the tests start their own instances: Alertmanager pointed at the bundle
+#      they serve, Prometheus scraping warroom-local's /metrics).
 #   5. OpenAPI: docs/openapi.json validated with openapi-spec-validator.
 #   6. cargo test: every test, the #[ignore]d ones included (they are the ones that need the
 #      emulator or Alertmanager; they read WARROOM_DYNAMODB_ENDPOINT / WARROOM_SQS_ENDPOINT,
-#      and find prometheus-alertmanager on PATH). Run by cargo-nextest when the machine has
+#      and find prometheus-alertmanager and prometheus on PATH). Run by cargo-nextest when the machine has
 #      it (each test its own process, many at once: most tests wait on sockets and timers,
 #      not on the CPU; .config/nextest.toml), then the doc tests by cargo test; by
 #      `cargo test -- --include-ignored` alone where it has not.
@@ -53,6 +54,8 @@ source infra/lib/common.sh
 source infra/lib/template_checks.sh
 # shellcheck source=infra/lib/alertmanager.sh
 source infra/lib/alertmanager.sh
+# shellcheck source=infra/lib/prometheus.sh
+source infra/lib/prometheus.sh
 # shellcheck source=infra/lib/stack.sh
 source infra/lib/stack.sh
 # shellcheck source=infra/lib/browser.sh
@@ -302,6 +305,7 @@ main() {
     check_step "Template lint" lint_template
     check_step "OpenAPI document" validate_openapi
     run_step "Alertmanager" ensure_alertmanager
+    run_step "Prometheus" ensure_prometheus
     run_step "DynamoDB/SQS emulator" start_emulator
     if [[ ${WARROOM_TEST_SKIP_CARGO:-} == 1 ]]; then
         skip_step "cargo test" "WARROOM_TEST_SKIP_CARGO=1"
