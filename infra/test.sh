@@ -7,7 +7,8 @@
 #      infra/requirements-test.txt or python3's version changed; a lock that does not pin
 #      what the .txt names (edited without making the lock again) fails the step.
 #   2. Template lint: cfn-lint and `sam validate --lint` on template.yaml (warnings fail too),
-#      plus a circular-dependency check that neither linter makes.
+#      plus a circular-dependency check that neither linter makes, and a runbook in
+#      docs/operability.md for every alarm.
 #   3. DynamoDB/SQS emulator: moto in server mode (infra/moto_server.py) on a free loopback
 #      port, stopped on exit.
 #   4. Alertmanager and Prometheus: Debian's prometheus-alertmanager and prometheus installed
@@ -178,6 +179,8 @@ lint_template() {
     "$VENV_BIN/sam" validate --lint --region us-east-1 --template-file template.yaml || rc=1
     say "\$ check_template_cycles (infra/lib/template_checks.sh)"
     check_template_cycles "$VENV_BIN/python" template.yaml || rc=1
+    say "\$ check_alarm_runbooks (infra/lib/template_checks.sh)"
+    check_alarm_runbooks "$VENV_BIN/python" template.yaml docs/operability.md || rc=1
     return "$rc"
 }
 

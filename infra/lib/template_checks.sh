@@ -81,3 +81,36 @@ if cycles:
 print(f"no circular dependency among {len(resources)} resources after the SAM transform")
 PY
 }
+
+# Fails when an alarm of the template has no runbook: every AWS::CloudWatch::Alarm must
+# have a `### <LogicalId>` section in docs/operability.md, and its AlarmDescription must
+# point at that section's anchor — the page an operator opens when it fires.
+# Usage: check_alarm_runbooks PYTHON TEMPLATE RUNBOOK
+check_alarm_runbooks() {
+    "$1" - "$2" "$3" <<'PY'
+import re
+import sys
+
+from samtranslator.yaml_helper import yaml_parse
+
+with open(sys.argv[1]) as f:
+    resources = yaml_parse(f.read()).get("Resources", {})
+with open(sys.argv[2]) as f:
+    sections = set(re.findall(r"^### (\w+)\s*$", f.read(), flags=re.M))
+problems = []
+alarms = [n for n, r in resources.items() if r.get("Type") == "AWS::CloudWatch::Alarm"]
+for name in alarms:
+    description = str(resources[name].get("Properties", {}).get("AlarmDescription", ""))
+    if name not in sections:
+        problems.append(f"{name}: no '### {name}' runbook in {sys.argv[2]}")
+    if f"{sys.argv[2]}#{name.lower()}" not in description:
+        problems.append(f"{name}: its AlarmDescription does not point at {sys.argv[2]}#{name.lower()}")
+for stale in sorted(s for s in sections if s.endswith("Alarm") and s not in alarms):
+    problems.append(f"{stale}: a runbook for an alarm the template does not have")
+for p in problems:
+    print(p)
+if problems:
+    sys.exit(1)
+print(f"{len(alarms)} alarms, each with its runbook")
+PY
+}

@@ -52,6 +52,7 @@ impl JobHandler for Handler {
             Outcome::Done => "done",
             Outcome::Defer(_) => "deferred",
             Outcome::Retry(_) => "retried",
+            Outcome::GaveUp => "given_up",
         };
         *self.counts.outcomes.lock().unwrap().entry(name).or_default() += 1;
         outcome

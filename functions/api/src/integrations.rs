@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use warroom_core::{Integration, IntegrationStatus, StoreError};
 use warroom_http::AppState;
+use warroom_platforms::health;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -20,20 +21,41 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/integrations/{id}/chats", get(chats))
 }
 
-fn view(state: &AppState, i: &Integration) -> Value {
-    views::integration_detail(state, i)
+/// The integration's detail with its `health`: when its IM calls last succeeded, their last
+/// failure, and whether its token works (`warroom_platforms::health`).
+async fn view(state: &AppState, i: &Integration) -> ApiResult<Value> {
+    let mut detail = views::integration_detail(state, i);
+    let now = state.engine.clock.now();
+    let recorded = health::read(state.store().as_ref(), &i.id, now).await?;
+    let missing = detail.get("missing_permissions").and_then(Value::as_array).is_some_and(|m| !m.is_empty());
+    let last_error = recorded.last_error.as_ref().map(|e| json!({ "at": e.at.to_rfc3339(), "code": e.code, "message": e.message }));
+    if let Value::Object(fields) = &mut detail {
+        fields.insert(
+            "health".into(),
+            json!({
+                "token": recorded.token(i, missing).as_str(),
+                "last_ok_at": recorded.last_ok_at.map(|t| t.to_rfc3339()),
+                "last_error_at": recorded.last_error.as_ref().map(|e| e.at.to_rfc3339()),
+                "last_error": last_error,
+            }),
+        );
+    }
+    Ok(detail)
 }
 
 async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     let integrations = state.store().list_integrations(&caller.tenant).await?;
-    let items: Vec<Value> = integrations.iter().map(|i| view(&state, i)).collect();
+    let mut items = Vec::with_capacity(integrations.len());
+    for i in &integrations {
+        items.push(view(&state, i).await?);
+    }
     Ok(Json(json!({ "integrations": items })))
 }
 
 /// The detail, with the platform quota used where the platform has one (DingTalk).
 async fn show(State(state): State<AppState>, caller: Caller, PathParams(id): PathParams<String>) -> ApiResult<Json<Value>> {
     let integration = lookup::integration(&state, &caller, &id).await?;
-    let mut detail = view(&state, &integration);
+    let mut detail = view(&state, &integration).await?;
     if let (Some(platforms), Value::Object(fields)) = (state.platforms.as_deref(), &mut detail) {
         if let Some(usage) = match platforms.module(integration.platform) {
             Some(module) => module.usage(platforms, &integration).await,
@@ -116,7 +138,7 @@ async fn enable_war_room(State(state): State<AppState>, caller: Caller, PathPara
     }
     tracing::info!(tenant = %caller.tenant, integration = %integration.id, key = %caller.prefix, "war room enabled");
     let saved = lookup::integration(&state, &caller, &id).await?;
-    Ok(Json(view(&state, &saved)))
+    Ok(Json(view(&state, &saved).await?))
 }
 
 async fn disable_war_room(State(state): State<AppState>, caller: Caller, PathParams(id): PathParams<String>) -> ApiResult<Json<Value>> {
@@ -124,7 +146,7 @@ async fn disable_war_room(State(state): State<AppState>, caller: Caller, PathPar
     state.store().disable_war_room(&caller.tenant, &integration.id).await?;
     tracing::info!(tenant = %caller.tenant, integration = %integration.id, key = %caller.prefix, "war room disabled");
     let saved = lookup::integration(&state, &caller, &id).await?;
-    Ok(Json(view(&state, &saved)))
+    Ok(Json(view(&state, &saved).await?))
 }
 
 async fn chats(State(state): State<AppState>, caller: Caller, PathParams(id): PathParams<String>) -> ApiResult<Json<Value>> {

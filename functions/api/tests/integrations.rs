@@ -138,3 +138,28 @@ async fn a_platform_rate_limit_on_chats_is_503_with_retry_after_and_other_failur
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "not_supported"), "{}", r.text);
     assert!(r.message().contains("no API to list"), "{}", r.message());
 }
+
+#[tokio::test]
+async fn the_detail_shows_when_the_integration_last_worked_and_its_last_failure() {
+    use warroom_platforms::health::HealthLog;
+    let app = App::new();
+    let t = app.tenant("acme").await;
+    let (i, _) = app.integration(&t.id, Platform::Feishu, &App::all_scopes()).await;
+    let r = app.get(&format!("/api/v1/integrations/{}", i.id), &t.key).await;
+    assert_eq!(r.body["health"], serde_json::json!({"token": "unknown", "last_ok_at": null, "last_error_at": null, "last_error": null}));
+
+    let log = HealthLog::new(app.store.clone(), app.clock.clone());
+    log.record(&i.id, Ok(())).await;
+    let r = app.get("/api/v1/integrations", &t.key).await;
+    let health = &r.body["integrations"][0]["health"];
+    assert_eq!(health["token"], "valid", "{health}");
+    assert_eq!(health["last_ok_at"], app.state.engine.clock.now().to_rfc3339());
+
+    // Later, the platform refuses the credentials: revoked, with the platform's words.
+    app.clock.advance(Duration::from_secs(61));
+    log.record(&i.id, Err(&ImError::Unauthorized("app_access_token invalid".into()))).await;
+    let r = app.get(&format!("/api/v1/integrations/{}", i.id), &t.key).await;
+    assert_eq!(r.body["health"]["token"], "revoked", "{}", r.text);
+    assert_eq!(r.body["health"]["last_error"]["code"], "unauthorized");
+    assert!(r.body["health"]["last_error"]["message"].as_str().unwrap().contains("app_access_token invalid"), "{}", r.text);
+}

@@ -289,7 +289,7 @@ impl JobHandler for CountingHandler {
         let outcome = self.engine.handle(job, delivery).await;
         c.busy_us.fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         match &outcome {
-            Outcome::Done => c.done.fetch_add(1, Ordering::Relaxed),
+            Outcome::Done | Outcome::GaveUp => c.done.fetch_add(1, Ordering::Relaxed),
             Outcome::Defer(d) => {
                 c.deferred_ms.fetch_add(d.as_millis() as u64, Ordering::Relaxed);
                 c.deferrals.fetch_add(1, Ordering::Relaxed)

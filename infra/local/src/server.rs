@@ -231,6 +231,56 @@ mod tests {
         assert_eq!(readyz(store, queue).await.status(), StatusCode::OK);
     }
 
+    /// The real DynamoDB store's client, pointed at `endpoint` with one attempt per call.
+    fn dynamo_store_at(endpoint: &str) -> Arc<dyn Store> {
+        use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+        let config = aws_sdk_dynamodb::config::Builder::new()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+            .endpoint_url(endpoint)
+            .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+            .http_client(warroom_runtime::sdk_http::http_client())
+            .build();
+        Arc::new(warroom_store::dynamo::DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), "warroom"))
+    }
+
+    async fn failed_store(store: Arc<dyn Store>) -> String {
+        let queue = Arc::new(warroom_queue::MemoryQueue::new(warroom_queue::MemoryQueueConfig::default(), Arc::new(warroom_core::SystemClock)));
+        let resp = readyz(store, queue).await;
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = serde_json::from_slice(&to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
+        assert_eq!(body["ready"], false);
+        assert!(body["failed"].get("queue").is_none(), "{body}");
+        body["failed"]["store"].as_str().unwrap_or_else(|| panic!("the store named in {body}")).to_owned()
+    }
+
+    #[tokio::test]
+    async fn readyz_is_503_naming_the_store_when_its_endpoint_refuses_connections() {
+        // A port that was free a moment ago: nothing listens there now.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let why = failed_store(dynamo_store_at(&format!("http://127.0.0.1:{port}"))).await;
+        assert!(!why.is_empty());
+    }
+
+    #[tokio::test]
+    async fn readyz_is_503_within_its_limit_when_the_store_accepts_and_never_answers() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        // Accepts connections and holds them open without a byte in answer.
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        let started = std::time::Instant::now();
+        let why = failed_store(dynamo_store_at(&endpoint)).await;
+        assert!(why.contains("no answer within 2 s"), "{why}");
+        assert!(started.elapsed() < READY_CHECK_LIMIT + std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+        held.abort();
+    }
+
     #[tokio::test]
     async fn a_callback_whose_caller_hangs_up_still_runs_to_its_end() {
         let finished = Arc::new(AtomicBool::new(false));

@@ -1,7 +1,7 @@
 //! `GET /metrics` and `GET /readyz` of a running `warroom-local` in demo mode: an incident
 //! drives a war room open in the Slack sandbox and a card click comes back, then the
 //! Prometheus text shows the intake event, the jobs, the IM calls and the callback, and
-//! no tenant, user or chat id.
+//! no tenant, user or chat id; the API shows the Slack integration's health as valid.
 
 mod support;
 
@@ -50,6 +50,12 @@ async fn metrics_show_the_war_room_s_work_and_readyz_answers() {
     for prefix in must {
         assert!(sample(&text, prefix).is_some_and(|v| v >= 1.0), "{prefix} missing or zero in:\n{text}");
     }
+    // The API's per-integration health: the war room's calls went through, so the token works.
+    let integrations = get(&format!("{}/api/v1/integrations", stack.url), admin).await;
+    let slack = integrations["integrations"].as_array().unwrap().iter().find(|i| i["platform"] == "slack").expect("the demo's Slack app").clone();
+    assert_eq!(slack["health"]["token"], "valid", "{slack}");
+    assert!(slack["health"]["last_ok_at"].is_string(), "{slack}");
+
     let tenant = get(&format!("{}/api/v1/incidents/{incident}", stack.url), admin).await["tenant_id"].as_str().map(str::to_owned);
     for private in [Some(incident.clone()), tenant, Some("U_ADA".into()), Some("ada@example.com".into())].into_iter().flatten() {
         assert!(!text.contains(&private), "{private} in /metrics");

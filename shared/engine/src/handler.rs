@@ -153,9 +153,9 @@ impl JobHandler for Engine {
         tracing::warn!(kind = ?job.kind, attempt, error = %error, "job failed; will retry");
         if attempt >= MAX_ATTEMPTS {
             self.give_up(job, &error, attempt).await;
-            warroom_metrics::job(job.kind.label(), warroom_metrics::JobOutcome::GivenUp, Some(job.tenant_id.as_str()));
             return match self.queue.dead_letter(delivery).await {
-                Ok(()) => Outcome::Done,
+                // Counted as given up by the batch (once, not also as processed).
+                Ok(()) => Outcome::GaveUp,
                 // Could not park it: keep it, and try again later rather than lose it.
                 Err(e) => Outcome::Retry(format!("could not move the job to the dead-letter queue: {e}")),
             };

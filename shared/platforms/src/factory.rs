@@ -5,7 +5,8 @@
 use crate::module::PlatformModule;
 // Declared here (not in lib.rs) so the metering stays beside the one place clients are made.
 #[path = "metered.rs"]
-mod metered;
+pub(crate) mod metered;
+use crate::health::HealthLog;
 use crate::{registry, slack};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -71,6 +72,7 @@ pub struct Platforms {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     modules: Vec<Arc<dyn PlatformModule>>,
+    health: Arc<HealthLog>,
 }
 
 /// Credentials are sealed for their integration: a sealed value copied onto another
@@ -95,7 +97,8 @@ impl Platforms {
     ) -> Result<Self, reqwest::Error> {
         // Short connect, bounded total.
         let http = crate::tls::http_client_builder().connect_timeout(Duration::from_secs(3).min(timeout)).timeout(timeout).build()?;
-        Ok(Self { config, timeout, secrets, http, store, clock, modules: registry::modules() })
+        let health = Arc::new(HealthLog::new(store.clone(), clock.clone()));
+        Ok(Self { config, timeout, secrets, http, store, clock, modules: registry::modules(), health })
     }
 
     /// The bound on each IM API call.
@@ -159,8 +162,10 @@ fn unsupported(platform: Platform) -> ImError {
 
 impl PlatformFactory for Platforms {
     fn for_integration(&self, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>> {
-        // Every client is metered: IM call counts, latency, 429 waits, revoked integrations.
-        self.module_or_err(integration.platform)?.client(self, integration).map(metered::metered)
+        // Every client is metered: IM call counts, latency, 429 waits, revoked integrations,
+        // and the integration's own health record.
+        let client = self.module_or_err(integration.platform)?.client(self, integration)?;
+        Ok(metered::metered_with_health(client, self.health.clone(), integration.id.clone()))
     }
 
     fn required_scopes(&self, platform: Platform) -> Vec<(&'static str, &'static str)> {

@@ -6,6 +6,7 @@
 pub mod dingtalk;
 mod factory;
 pub mod feishu;
+pub mod health;
 pub mod module;
 pub mod registry;
 pub mod slack;

@@ -14,20 +14,30 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Instant;
 use warroom_core::ratelimit::BucketSpec;
+use warroom_core::IntegrationId;
 use warroom_core::{
     ApiFamily, Capabilities, Card, ChatId, ChatMessage, ChatSummary, CreateChat, CreatedChat, ImError, ImPlatform, ImResult, ImUserId, InviteResult, MessageId,
     Platform, StreamRef,
 };
 use warroom_metrics::{ImOutcome, UnhealthyReason};
 
-/// `inner`, counted.
+use crate::health::HealthLog;
+
+/// `inner`, counted (the tests'; the factory's clients also keep health).
+#[cfg(test)]
 pub fn metered(inner: Arc<dyn ImPlatform>) -> Arc<dyn ImPlatform> {
-    Arc::new(Metered { platform: inner.platform().as_str(), inner })
+    Arc::new(Metered { platform: inner.platform().as_str(), inner, health: None })
+}
+
+/// `inner`, counted, and each outcome noted in `integration`'s health (health.rs).
+pub fn metered_with_health(inner: Arc<dyn ImPlatform>, health: Arc<HealthLog>, integration: IntegrationId) -> Arc<dyn ImPlatform> {
+    Arc::new(Metered { platform: inner.platform().as_str(), inner, health: Some((health, integration)) })
 }
 
 struct Metered {
     platform: &'static str,
     inner: Arc<dyn ImPlatform>,
+    health: Option<(Arc<HealthLog>, IntegrationId)>,
 }
 
 /// The `family` label: the rate-limit families of `ApiFamily`, plus `scopes` and `read`.
@@ -64,6 +74,9 @@ impl Metered {
             Err(ImError::Unauthorized(_)) => warroom_metrics::integration_unhealthy(self.platform, UnhealthyReason::Revoked),
             Err(ImError::MissingPermission { .. }) => warroom_metrics::integration_unhealthy(self.platform, UnhealthyReason::MissingPermission),
             _ => {}
+        }
+        if let Some((health, integration)) = &self.health {
+            health.record(integration, result.as_ref().map(|_| ())).await;
         }
         result
     }

@@ -67,7 +67,8 @@ impl BatchReport {
 /// Lambda: false — Lambda deletes the messages not listed as failures).
 ///
 /// Metrics: every delivery counts once in `warroom_jobs_total` (processed, deferred, retried,
-/// skipped; a malformed body is `given_up`: it can only end in the dead-letter queue), and
+/// skipped; `given_up` for a job the handler parked in the dead-letter queue and for a
+/// malformed body, which can only end there), and
 /// each handled job's run time in `warroom_job_run_seconds`. Queue wait needs the enqueue
 /// time, which a `Delivery` does not carry: the Lambda worker reads it from SQS.
 pub async fn process_batch(queue: &dyn JobQueue, handler: &dyn JobHandler, deliveries: Vec<Delivery>, ack_done: bool) -> BatchReport {
@@ -112,13 +113,14 @@ pub async fn process_batch(queue: &dyn JobQueue, handler: &dyn JobHandler, deliv
             match (&outcome, job) {
                 (_, None) => JobOutcome::GivenUp,
                 (Outcome::Done, _) => JobOutcome::Processed,
+                (Outcome::GaveUp, _) => JobOutcome::GivenUp,
                 (Outcome::Defer(_), _) => JobOutcome::Deferred,
                 (Outcome::Retry(_), _) => JobOutcome::Retried,
             },
         );
 
         match outcome {
-            Outcome::Done => {
+            Outcome::Done | Outcome::GaveUp => {
                 report.done += 1;
                 if ack_done {
                     if let Err(err) = queue.ack(&delivery.receipt).await {
@@ -207,6 +209,8 @@ mod metric_tests {
         async fn handle(&self, job: &Job, _: &Delivery) -> Outcome {
             if job.dedup_key == "later" {
                 Outcome::Defer(Duration::from_secs(5))
+            } else if job.dedup_key == "dead" {
+                Outcome::GaveUp
             } else {
                 Outcome::Done
             }
@@ -221,14 +225,21 @@ mod metric_tests {
     }
 
     #[test]
-    fn every_delivery_counts_once_by_kind_and_outcome() {
+    fn every_delivery_counts_once_by_kind_and_outcome_and_a_job_given_up_is_not_also_processed() {
         let recorder = warroom_metrics::emf::EmfRecorder::new("Warroom");
         let queue = MemoryQueue::new(MemoryQueueConfig::default(), Arc::new(ManualClock::at(Timestamp(0))));
-        let batch = vec![delivery("a", "now", None), delivery("b", "later", None), delivery("b", "after", None), delivery("c", "bad", Some("{}"))];
+        let batch = vec![
+            delivery("a", "now", None),
+            delivery("b", "later", None),
+            delivery("b", "after", None),
+            delivery("c", "bad", Some("{}")),
+            delivery("d", "dead", None),
+        ];
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         metrics::with_local_recorder(&recorder, || runtime.block_on(process_batch(&queue, &Answer, batch, false)));
         let text = recorder.drain_lines(1_700_000_000_000).join("\n");
-        for (kind, outcome) in [("reconcile", "processed"), ("reconcile", "deferred"), ("reconcile", "skipped"), ("malformed", "given_up")] {
+        let counts = [("reconcile", "processed"), ("reconcile", "deferred"), ("reconcile", "skipped"), ("reconcile", "given_up"), ("malformed", "given_up")];
+        for (kind, outcome) in counts {
             let line = text.lines().find(|l| l.contains(&format!(r#""kind":"{kind}""#)) && l.contains(&format!(r#""outcome":"{outcome}""#)));
             assert!(line.is_some_and(|l| l.contains(r#""warroom_jobs_total":1"#)), "{kind}/{outcome} in {text}");
         }

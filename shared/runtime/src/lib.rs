@@ -1,7 +1,8 @@
 //! What each function's `main.rs` calls before handing its router or handler to the
 //! Lambda runtime: tracing, configuration, clients built once per cold start.
 
-mod sdk_http;
+/// The AWS SDK clients' HTTP client (public for tests that build a client by hand).
+pub mod sdk_http;
 mod sealing_key;
 
 pub use sealing_key::SealingKeySource;

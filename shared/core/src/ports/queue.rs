@@ -80,6 +80,9 @@ pub enum Outcome {
     /// Failed: leave it for the visibility timeout; after too many receives it reaches
     /// the dead-letter queue.
     Retry(String),
+    /// Given up: the handler moved the job to the dead-letter queue, so it is deleted here
+    /// like a done one but counted as given up, not as processed.
+    GaveUp,
 }
 
 #[async_trait]

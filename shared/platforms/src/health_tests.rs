@@ -1,0 +1,113 @@
+use super::*;
+use crate::factory::metered::metered_with_health;
+use warroom_core::{ChatId, IntegrationStatus, ManualClock, Platform, SealedCredentials, TenantId};
+use warroom_store::embedded::EmbeddedStore;
+use warroom_testkit::fake_platform::{FakeOp, FakePlatform};
+
+fn integration(id: &str) -> Integration {
+    Integration {
+        tenant_id: TenantId::new("t1"),
+        id: IntegrationId::new(id),
+        platform: Platform::Feishu,
+        name: "feishu".into(),
+        external_id: None,
+        credentials: SealedCredentials::default(),
+        granted_scopes: vec![],
+        war_room_enabled: false,
+        status: IntegrationStatus::Active,
+        created_at: Timestamp(0),
+        updated_at: Timestamp(0),
+        version: 0,
+    }
+}
+
+struct World {
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    log: Arc<HealthLog>,
+    fake: FakePlatform,
+}
+
+/// A chat the fake knows (its calls on unknown chats answer `ChatGone`).
+async fn open_chat(client: &Arc<dyn warroom_core::ImPlatform>) -> ChatId {
+    let request = warroom_core::CreateChat { name: "inc".into(), topic: String::new(), private: true, idempotency_key: "k".into() };
+    client.create_chat(&request).await.unwrap().chat_id
+}
+
+fn world() -> World {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_temporary().unwrap());
+    let clock = Arc::new(ManualClock::at(Timestamp::from_secs(1_800_000_000)));
+    let log = Arc::new(HealthLog::new(store.clone(), clock.clone()));
+    World { store, clock, log, fake: FakePlatform::new(Platform::Feishu) }
+}
+
+#[tokio::test]
+async fn a_success_and_a_refusal_are_recorded_and_the_refusal_after_the_success_reads_as_revoked() {
+    let w = world();
+    let i = integration("int-1");
+    let client = metered_with_health(Arc::new(w.fake.clone()), w.log.clone(), i.id.clone());
+    let chat = open_chat(&client).await;
+    client.send_text(&chat, "hello").await.unwrap();
+    let health = read(w.store.as_ref(), &i.id, w.clock.now()).await.unwrap();
+    assert_eq!(health.last_ok_at, Some(w.clock.now()));
+    assert_eq!(health.last_error, None);
+    assert_eq!(health.token(&i, false), TokenState::Valid);
+    assert_eq!(health.token(&i, true), TokenState::MissingPermissions);
+
+    w.clock.advance(Duration::from_secs(5));
+    w.fake.fail_next(FakeOp::SendText, ImError::Unauthorized("token revoked".into()));
+    assert!(client.send_text(&chat, "again").await.is_err());
+    let health = read(w.store.as_ref(), &i.id, w.clock.now()).await.unwrap();
+    let error = health.last_error.clone().expect("the refusal");
+    assert_eq!((error.code.as_str(), error.at), ("unauthorized", w.clock.now()));
+    assert!(error.message.contains("token revoked"), "{error:?}");
+    assert_eq!(health.token(&i, false), TokenState::Revoked);
+
+    let mut rotated = i.clone();
+    rotated.updated_at = w.clock.now().plus(Duration::from_secs(1));
+    assert_eq!(health.token(&rotated, false), TokenState::Valid, "credentials replaced after the refusal");
+}
+
+#[tokio::test]
+async fn successes_are_written_at_most_once_a_minute_and_a_missing_chat_is_not_an_integration_failure() {
+    let w = world();
+    let i = integration("int-2");
+    let client = metered_with_health(Arc::new(w.fake.clone()), w.log.clone(), i.id.clone());
+    let chat = open_chat(&client).await;
+    client.send_text(&chat, "one").await.unwrap();
+    let first = w.clock.now();
+    w.clock.advance(Duration::from_secs(30));
+    client.send_text(&chat, "two").await.unwrap();
+    assert_eq!(read(w.store.as_ref(), &i.id, w.clock.now()).await.unwrap().last_ok_at, Some(first), "written again within the minute");
+    w.clock.advance(Duration::from_secs(31));
+    client.send_text(&chat, "three").await.unwrap();
+    assert_eq!(read(w.store.as_ref(), &i.id, w.clock.now()).await.unwrap().last_ok_at, Some(w.clock.now()));
+
+    w.fake.fail_next(FakeOp::SendText, ImError::ChatGone);
+    assert!(client.send_text(&chat, "gone").await.is_err());
+    assert_eq!(read(w.store.as_ref(), &i.id, w.clock.now()).await.unwrap().last_error, None);
+}
+
+#[tokio::test]
+async fn an_integration_never_called_is_unknown_and_a_revoked_one_is_revoked_whatever_its_calls_said() {
+    let w = world();
+    let mut i = integration("int-3");
+    let health = read(w.store.as_ref(), &i.id, w.clock.now()).await.unwrap();
+    assert_eq!(health, IntegrationHealth::default());
+    assert_eq!(health.token(&i, false), TokenState::Unknown);
+    i.status = IntegrationStatus::Revoked;
+    let ok = IntegrationHealth { last_ok_at: Some(w.clock.now()), last_error: None };
+    assert_eq!(ok.token(&i, false), TokenState::Revoked);
+}
+
+#[tokio::test]
+async fn one_integrations_health_is_not_anothers() {
+    let w = world();
+    let (a, b) = (integration("int-a"), integration("int-b"));
+    let client = metered_with_health(Arc::new(w.fake.clone()), w.log.clone(), a.id.clone());
+    w.fake.fail_next(FakeOp::SendText, ImError::Transient("503".into()));
+    let chat = open_chat(&client).await;
+    assert!(client.send_text(&chat, "x").await.is_err());
+    assert_eq!(read(w.store.as_ref(), &a.id, w.clock.now()).await.unwrap().last_error.map(|e| e.code), Some("unavailable".into()));
+    assert_eq!(read(w.store.as_ref(), &b.id, w.clock.now()).await.unwrap(), IntegrationHealth::default());
+}
