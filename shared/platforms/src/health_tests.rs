@@ -1,24 +1,11 @@
 use super::*;
 use crate::factory::metered::metered_with_health;
-use warroom_core::{ChatId, IntegrationStatus, ManualClock, Platform, SealedCredentials, TenantId};
+use warroom_core::{ChatId, IntegrationStatus, ManualClock, Platform, TenantId};
 use warroom_store::embedded::EmbeddedStore;
 use warroom_testkit::fake_platform::{FakeOp, FakePlatform};
 
-fn integration(id: &str) -> Integration {
-    Integration {
-        tenant_id: TenantId::new("t1"),
-        id: IntegrationId::new(id),
-        platform: Platform::Feishu,
-        name: "feishu".into(),
-        external_id: None,
-        credentials: SealedCredentials::default(),
-        granted_scopes: vec![],
-        war_room_enabled: false,
-        status: IntegrationStatus::Active,
-        created_at: Timestamp(0),
-        updated_at: Timestamp(0),
-        version: 0,
-    }
+fn integration() -> Integration {
+    warroom_testkit::fixtures::integration(&TenantId::new("t1"), Platform::Feishu)
 }
 
 struct World {
@@ -44,7 +31,7 @@ fn world() -> World {
 #[tokio::test]
 async fn a_success_and_a_refusal_are_recorded_and_the_refusal_after_the_success_reads_as_revoked() {
     let w = world();
-    let i = integration("int-1");
+    let i = integration();
     let client = metered_with_health(Arc::new(w.fake.clone()), w.log.clone(), i.id.clone());
     let chat = open_chat(&client).await;
     client.send_text(&chat, "hello").await.unwrap();
@@ -71,7 +58,7 @@ async fn a_success_and_a_refusal_are_recorded_and_the_refusal_after_the_success_
 #[tokio::test]
 async fn successes_are_written_at_most_once_a_minute_and_a_missing_chat_is_not_an_integration_failure() {
     let w = world();
-    let i = integration("int-2");
+    let i = integration();
     let client = metered_with_health(Arc::new(w.fake.clone()), w.log.clone(), i.id.clone());
     let chat = open_chat(&client).await;
     client.send_text(&chat, "one").await.unwrap();
@@ -91,7 +78,7 @@ async fn successes_are_written_at_most_once_a_minute_and_a_missing_chat_is_not_a
 #[tokio::test]
 async fn an_integration_never_called_is_unknown_and_a_revoked_one_is_revoked_whatever_its_calls_said() {
     let w = world();
-    let mut i = integration("int-3");
+    let mut i = integration();
     let health = read(w.store.as_ref(), &i.id, w.clock.now()).await.unwrap();
     assert_eq!(health, IntegrationHealth::default());
     assert_eq!(health.token(&i, false), TokenState::Unknown);
@@ -103,7 +90,7 @@ async fn an_integration_never_called_is_unknown_and_a_revoked_one_is_revoked_wha
 #[tokio::test]
 async fn one_integrations_health_is_not_anothers() {
     let w = world();
-    let (a, b) = (integration("int-a"), integration("int-b"));
+    let (a, b) = (integration(), integration());
     let client = metered_with_health(Arc::new(w.fake.clone()), w.log.clone(), a.id.clone());
     w.fake.fail_next(FakeOp::SendText, ImError::Transient("503".into()));
     let chat = open_chat(&client).await;
