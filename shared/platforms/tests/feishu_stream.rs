@@ -182,3 +182,30 @@ fn the_stream_bucket_keeps_one_chat_under_ten_operations_a_second() {
     assert!(per_chat.max_in_window(Duration::from_secs(1)) <= i64::from(CARD_OPS_PER_SECOND), "{per_chat:?}");
     assert!(p.buckets(ApiFamily::Stream, None).iter().all(|b| !b.key.contains("stream.")));
 }
+
+/// The card answers (no CardKit): (lark_md text, replied-to message).
+fn card_answers(w: &World) -> Vec<(String, Option<String>)> {
+    let view = w.sandbox.chat(w.chat.as_str()).unwrap();
+    view.messages
+        .iter()
+        .filter(|m| m.sender_type == "app")
+        .map(|m| (m.content.pointer("/elements/0/text/content").and_then(Value::as_str).unwrap_or_default().to_string(), m.parent_id.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_answer_without_streaming_replies_to_its_question_and_its_edits_stay_there() {
+    let w = world().await;
+    let p = w.platform();
+    let id = p.post_answer(&w.chat, Some(&w.question), "Thinking…").await.unwrap();
+    p.edit_answer(&w.chat, &id, "The pool shrank at 10:02.").await.unwrap();
+    assert_eq!(card_answers(&w), [("The pool shrank at 10:02.".to_string(), Some(w.question.as_str().to_string()))]);
+}
+
+#[tokio::test]
+async fn an_answer_to_a_question_that_cannot_be_replied_to_goes_to_the_chat() {
+    let w = world().await;
+    let id = w.platform().post_answer(&w.chat, Some(&MessageId::new("om_recalled_long_ago")), "Here is what I know.").await.unwrap();
+    assert!(!id.as_str().is_empty());
+    assert_eq!(card_answers(&w), [("Here is what I know.".to_string(), None)]);
+}

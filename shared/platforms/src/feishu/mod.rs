@@ -5,6 +5,7 @@
 //! Every API fact comes from `shared/reference/platforms/feishu.md` unless a comment cites
 //! another source; "UNCERTAIN" marks what could not be confirmed.
 
+mod answer;
 mod card;
 mod client;
 mod codec;

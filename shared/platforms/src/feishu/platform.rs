@@ -158,7 +158,7 @@ impl FeishuPlatform {
         Ok(all)
     }
 
-    async fn send(&self, chat: &ChatId, msg_type: &str, content: String, uuid: Option<String>) -> ImResult<MessageId> {
+    pub(crate) async fn send(&self, chat: &ChatId, msg_type: &str, content: String, uuid: Option<String>) -> ImResult<MessageId> {
         let mut body = json!({"receive_id": chat.as_str(), "msg_type": msg_type, "content": content});
         if let Some(uuid) = uuid {
             body["uuid"] = json!(uuid);
@@ -327,13 +327,14 @@ impl ImPlatform for FeishuPlatform {
 
     /// A card with one markdown element: a card can be PATCHed as the answer grows (text
     /// messages cannot be patched; reference §3, and 5 patches a second per message).
-    async fn post_answer(&self, chat: &ChatId, _reply_to: Option<&MessageId>, text: &str) -> ImResult<MessageId> {
-        self.send(chat, "interactive", answer_card(text).to_string(), None).await
+    /// A reply to the question where it can be (see answer.rs).
+    async fn post_answer(&self, chat: &ChatId, reply_to: Option<&MessageId>, text: &str) -> ImResult<MessageId> {
+        self.answer_card_reply(chat, reply_to, text).await
     }
 
     async fn edit_answer(&self, _chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
         let path = format!("/open-apis/im/v1/messages/{}", pct(message.as_str()));
-        self.client.call(Method::PATCH, &path, Some(&json!({"content": answer_card(text).to_string()}))).await.map(drop)
+        self.client.call(Method::PATCH, &path, Some(&json!({"content": super::answer::answer_card(text).to_string()}))).await.map(drop)
     }
 
     /// A CardKit card in streaming mode, replying to the question (see `stream`); `Ok(None)`
@@ -406,13 +407,6 @@ impl ImPlatform for FeishuPlatform {
 
 #[path = "find.rs"]
 mod find;
-
-/// The assistant's answer as a JSON 1.0 card: a `lark_md` block, `update_multi` so a PATCH
-/// shows to everyone (reference §3).
-fn answer_card(text: &str) -> serde_json::Value {
-    let text = text.replace('<', "&lt;").replace('>', "&gt;");
-    json!({"config": {"wide_screen_mode": true, "update_multi": true}, "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": text}}]})
-}
 
 #[cfg(test)]
 #[path = "platform_tests.rs"]
