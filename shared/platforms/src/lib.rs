@@ -11,6 +11,7 @@ pub mod module;
 pub mod registry;
 pub mod slack;
 pub mod tls;
+mod token_cache;
 pub mod wecom;
 
 pub use factory::{Platforms, PlatformsConfig, SlackApp, DEFAULT_HTTP_TIMEOUT};

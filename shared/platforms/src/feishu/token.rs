@@ -12,10 +12,11 @@
 
 use super::client::{classify, Failure, Sent};
 use super::FeishuCredentials;
+use crate::token_cache::TokenCache;
 use serde::Deserialize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use warroom_core::{Clock, ImError, ImResult, Store, Timestamp};
+use warroom_core::{Clock, ImError, ImResult, Store};
 use warroom_secrets::Secret;
 
 pub(crate) const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
@@ -36,65 +37,27 @@ struct TokenAnswer {
     expire: Option<u64>,
 }
 
-struct Cached {
-    token: Secret,
-    until: Timestamp,
-}
-
 pub(crate) struct Tokens {
     credentials: FeishuCredentials,
     http: reqwest::Client,
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    memo: Mutex<Option<Cached>>,
+    cache: TokenCache,
 }
 
 impl Tokens {
     pub(crate) fn new(credentials: FeishuCredentials, http: reqwest::Client, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { credentials, http, store, clock, memo: Mutex::new(None) }
+        let cache = TokenCache::new(format!("feishu-token:{}", credentials.app_id), MARGIN, store, clock);
+        Self { credentials, http, cache }
     }
 
-    fn key(&self) -> String {
-        format!("feishu-token:{}", self.credentials.app_id)
-    }
-
-    fn remember(&self, token: &str, until: Timestamp) {
-        *self.memo.lock().unwrap_or_else(|p| p.into_inner()) = Some(Cached { token: Secret::new(token), until });
-    }
-
-    /// The shared token: this instance's copy, else the Store's, else a fresh one.
+    /// The shared token (token_cache.rs): this instance's copy, else the Store's, else a
+    /// fresh one.
     pub(crate) async fn current(&self) -> ImResult<Secret> {
-        let now = self.clock.now();
-        if let Some(c) = self.memo.lock().unwrap_or_else(|p| p.into_inner()).as_ref().filter(|c| c.until > now) {
-            return Ok(c.token.clone());
-        }
-        match self.store.get_ephemeral(&self.key(), now).await {
-            Ok(Some(token)) => {
-                // The Store does not say how long is left; keep our copy for a minute at
-                // most so a refresh by another instance is picked up soon enough.
-                self.remember(&token, now.plus(Duration::from_secs(60)));
-                return Ok(Secret::new(token));
-            }
-            Ok(None) => {}
-            // A cache outage must not stop the war room: fetch a token directly.
-            Err(e) => tracing::warn!(app_id = %self.credentials.app_id, error = %e, "token cache unreadable"),
-        }
-        self.refresh().await
+        self.cache.current(|| self.fetch()).await
     }
 
-    /// A new token from Feishu, stored for everyone (after an invalid-token answer, or
-    /// when none is cached).
+    /// A new token, stored for everyone.
     pub(crate) async fn refresh(&self) -> ImResult<Secret> {
-        let (token, expire) = self.fetch().await?;
-        let now = self.clock.now();
-        // `expire` is at most 2 h; a (theoretical) very short one still gets cached briefly.
-        let ttl = Duration::from_secs(expire).checked_sub(MARGIN).filter(|d| !d.is_zero()).unwrap_or(Duration::from_secs(expire / 2));
-        if let Err(e) = self.store.put_ephemeral(&self.key(), token.expose(), ttl, now).await {
-            tracing::warn!(app_id = %self.credentials.app_id, error = %e, "token cache not writable");
-        }
-        self.remember(token.expose(), now.plus(ttl));
-        tracing::debug!(app_id = %self.credentials.app_id, ttl_secs = ttl.as_secs(), "fetched a tenant_access_token");
-        Ok(token)
+        self.cache.refresh(|| self.fetch()).await
     }
 
     async fn fetch(&self) -> ImResult<(Secret, u64)> {
