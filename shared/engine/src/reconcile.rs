@@ -165,13 +165,23 @@ impl Engine {
             };
             let key = crate::notice::notice_key("unl", &[incident.id.as_str(), &person.key]);
             self.send_once(platform, &crate::notice::Notice { integration: &integration.id, chat, text: &text, key: &key }).await?;
-            incident = self.save_with(&incident, |inc| inc.war_room.unlinked_reported.insert(person.key.clone())).await?;
-            self.note(&incident, Actor::System, TimelineAction::ResponderUnlinked, format!("{}: {why}", person.display)).await;
+            // Noted by the one run whose write recorded it (a redelivered job racing this
+            // one finds it recorded and notes nothing).
+            let mut recorded = false;
+            incident = self
+                .save_with(&incident, |inc| {
+                    recorded = inc.war_room.unlinked_reported.insert(person.key.clone());
+                    recorded
+                })
+                .await?;
+            if recorded {
+                self.note(&incident, Actor::System, TimelineAction::ResponderUnlinked, format!("{}: {why}", person.display)).await;
+            }
         }
         Ok(incident)
     }
 
-    async fn invite(
+    pub(crate) async fn invite(
         &self,
         platform: &dyn ImPlatform,
         chat: &warroom_core::ChatId,
@@ -187,21 +197,31 @@ impl Engine {
         self.throttle(platform, ApiFamily::Members, Some(chat)).await?;
         let result = platform.add_members(chat, &users).await?;
         let permanent: Vec<_> = result.failed.iter().filter(|(_, e)| !e.is_retryable()).cloned().collect();
+        // What this run's write recorded first: the timeline notes those only, so two runs of
+        // the same job (a redelivery past the visibility timeout) note each invite once —
+        // the incident's versioned write lets only one of them record it.
+        let (mut invited_now, mut failed_now) = (Vec::new(), Vec::new());
         let saved = self
             .save_with(&incident, |inc| {
-                inc.war_room.invited.extend(result.invited.iter().cloned());
+                invited_now = result.invited.iter().filter(|u| inc.war_room.invited.insert((*u).clone())).cloned().collect();
+                failed_now.clear();
                 for (user, error) in &permanent {
-                    inc.war_room.invite_failed.insert(user.clone(), error.to_string());
+                    if !inc.war_room.invite_failed.contains_key(user) {
+                        inc.war_room.invite_failed.insert(user.clone(), error.to_string());
+                        failed_now.push((user.clone(), error.clone()));
+                    }
                 }
-                true
+                !invited_now.is_empty() || !failed_now.is_empty()
             })
             .await?;
         let name_of = |u: &warroom_core::ImUserId| pending.iter().find(|r| &r.user == u).map(|r| r.display.clone()).unwrap_or_else(|| u.to_string());
-        for user in &result.invited {
+        for user in &invited_now {
             self.note(&saved, Actor::System, TimelineAction::MemberInvited, format!("{} ({user})", name_of(user))).await;
         }
-        for (user, error) in &result.failed {
-            self.note(&saved, Actor::System, TimelineAction::InviteFailed, format!("{} ({user}): {error}", name_of(user))).await;
+        // Passing failures are noted on every attempt (each is one); lasting ones once.
+        let retrying = result.failed.iter().filter(|(_, e)| e.is_retryable()).cloned();
+        for (user, error) in failed_now.into_iter().chain(retrying) {
+            self.note(&saved, Actor::System, TimelineAction::InviteFailed, format!("{} ({user}): {error}", name_of(&user))).await;
         }
         // A passing failure (rate limit, outage) for some users: try them again later.
         if let Some((_, e)) = result.failed.iter().find(|(_, e)| e.is_retryable()) {
