@@ -4,6 +4,7 @@
 //! would. Tests start them on loopback ports; the local stack mounts them in-process (or runs
 //! them in the `warroom-sandbox` process). [`hold`]: holding one call in flight, for crash tests.
 
+pub mod bedrock;
 pub mod dingtalk;
 pub mod feishu;
 pub mod hold;

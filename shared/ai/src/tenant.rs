@@ -14,6 +14,10 @@ pub type KeyOpener = Arc<dyn Fn(&TenantId, &SealedCredentials) -> Result<String,
 
 pub struct TenantModels {
     deployment: Option<Arc<dyn ChatModel>>,
+    /// The deployment's client: for Bedrock, whose endpoint is AWS's, not the tenant's word.
+    http: reqwest::Client,
+    /// Whether the deployment enabled Bedrock for tenants (`WARROOM_BEDROCK_ENABLED=true`).
+    bedrock: bool,
     /// For tenants' own URLs: resolves through the outbound policy, follows no redirect.
     tenant_http: reqwest::Client,
     check_url: UrlCheck,
@@ -28,12 +32,30 @@ impl TenantModels {
         check_url: UrlCheck,
         open_key: KeyOpener,
     ) -> Result<Self, ModelError> {
-        Ok(Self { deployment: deployment.map(|s| build(s, http)).transpose()?, tenant_http, check_url, open_key })
+        let bedrock = std::env::var("WARROOM_BEDROCK_ENABLED").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        Ok(Self { deployment: deployment.map(|s| build(s, http.clone())).transpose()?, http, bedrock, tenant_http, check_url, open_key })
+    }
+
+    /// Overrides `WARROOM_BEDROCK_ENABLED` (read by [`TenantModels::new`]).
+    pub fn with_bedrock_enabled(mut self, enabled: bool) -> Self {
+        self.bedrock = enabled;
+        self
     }
 
     /// The settings a tenant's own model stands for, key unsealed, URL checked.
     pub fn settings_of(&self, tenant: &Tenant) -> Result<Option<ModelSettings>, ModelError> {
         let Some(own) = &tenant.settings.model else { return Ok(None) };
+        let max_output_tokens = own.max_output_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+        if own.provider == "bedrock" {
+            if !self.bedrock {
+                return Err(ModelError::BadRequest(
+                    "the tenant's model is on Bedrock, which this deployment has not enabled (deploy with EnableBedrock=true, or choose another model with PUT /api/v1/settings)".into(),
+                ));
+            }
+            // The deployment's role and AWS's endpoint: nothing here is the tenant's URL or key.
+            let provider = ModelProvider::Bedrock { model_id: own.model.clone(), region: own.region.clone(), endpoint_url: None };
+            return Ok(Some(ModelSettings { provider, max_output_tokens }));
+        }
         let url = reqwest::Url::parse(&own.base_url).map_err(|e| ModelError::BadRequest(format!("the tenant's model URL is not a URL: {e}")))?;
         (self.check_url)(&url).map_err(|why| ModelError::BadRequest(format!("the tenant's model URL is refused: {why}")))?;
         let api_key = match &own.api_key {
@@ -50,7 +72,7 @@ impl TenantModels {
             other => return Err(ModelError::BadRequest(format!("the tenant's model provider {other:?} is not one this deployment builds"))),
         };
         let provider = ModelProvider::OpenAiCompatible { base_url: own.base_url.clone(), model: own.model.clone(), api_key, azure_api_version };
-        Ok(Some(ModelSettings { provider, max_output_tokens: own.max_output_tokens.unwrap_or(DEFAULT_MAX_TOKENS) }))
+        Ok(Some(ModelSettings { provider, max_output_tokens }))
     }
 }
 
@@ -59,6 +81,7 @@ impl ModelFactory for TenantModels {
         match self.settings_of(tenant)? {
             // Built per use: an adapter is a few strings over a shared client, and a
             // settings change then applies at once on every instance.
+            Some(settings @ ModelSettings { provider: ModelProvider::Bedrock { .. }, .. }) => build(&settings, self.http.clone()).map(Some),
             Some(settings) => build(&settings, self.tenant_http.clone()).map(Some),
             None => Ok(self.deployment.clone()),
         }
@@ -89,6 +112,7 @@ mod tests {
             provider: "openai-compatible".into(),
             base_url: url.into(),
             model: "qwen-plus".into(),
+            region: None,
             api_key: key.map(|k| SealedCredentials(k.into())),
             azure_api_version: None,
             max_output_tokens: Some(300),
@@ -119,5 +143,20 @@ mod tests {
         let e = m.for_tenant(&tenant(Some(own("https://x.example/v1", Some("sealed-for-t2"))))).err().unwrap();
         assert!(matches!(&e, ModelError::Unauthorized(msg) if msg.contains("PUT /api/v1/settings")), "{e:?}");
         assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn a_tenants_bedrock_model_needs_the_deployment_to_enable_it_and_never_takes_the_tenants_url() {
+        let mut bedrock = own("http://169.254.169.254/ignored", None);
+        bedrock.provider = "bedrock".into();
+        bedrock.model = "amazon.nova-lite-v1:0".into();
+        bedrock.region = Some("eu-west-1".into());
+        let e = models(None).with_bedrock_enabled(false).for_tenant(&tenant(Some(bedrock.clone()))).err().unwrap();
+        assert!(matches!(&e, ModelError::BadRequest(m) if m.contains("EnableBedrock")), "{e:?}");
+        let m = models(None).with_bedrock_enabled(true);
+        let s = m.settings_of(&tenant(Some(bedrock.clone()))).unwrap().unwrap();
+        assert_eq!(s.provider, ModelProvider::Bedrock { model_id: "amazon.nova-lite-v1:0".into(), region: Some("eu-west-1".into()), endpoint_url: None });
+        assert_eq!(s.max_output_tokens, 300);
+        assert_eq!(m.for_tenant(&tenant(Some(bedrock))).unwrap().unwrap().describe().provider, "bedrock");
     }
 }

@@ -257,12 +257,16 @@ async fn a_model_that_refuses_max_tokens_is_asked_again_with_max_completion_toke
 }
 
 #[tokio::test]
-async fn build_makes_openai_compatible_models_and_refuses_bedrock_for_now() {
+async fn build_makes_openai_compatible_and_bedrock_models() {
     let server = Server::start(vec![]).await;
     let built = build(&settings(server.base(), None), http()).unwrap();
     assert_eq!((built.describe().provider.as_str(), built.describe().model.as_str()), ("openai-compatible", "gpt-4o-mini"));
-    let bedrock = ModelSettings { provider: ModelProvider::Bedrock { model_id: "anthropic.claude-3-haiku".into(), region: None }, max_output_tokens: 100 };
-    assert_eq!(build(&bedrock, http()).err(), Some(ModelError::BadRequest("Bedrock is not built into this deployment yet".into())));
+    let bedrock = ModelSettings {
+        provider: ModelProvider::Bedrock { model_id: "anthropic.claude-3-haiku".into(), region: None, endpoint_url: None },
+        max_output_tokens: 100,
+    };
+    // Nothing is called (credentials, region) until the first answer.
+    assert_eq!(build(&bedrock, http()).unwrap().describe().provider, "bedrock");
     for bad in ["ftp://x/v1", "not a url"] {
         assert!(matches!(OpenAiCompatible::new(&settings(bad.into(), None), http()), Err(ModelError::BadRequest(_))), "{bad}");
     }

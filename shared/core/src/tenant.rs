@@ -115,12 +115,17 @@ mod tests {
 /// deployment's own network).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantModel {
-    /// `openai-compatible` (OpenAI, DeepSeek, Qwen, Ollama, vLLM, …) or `azure-openai`.
+    /// `openai-compatible` (OpenAI, DeepSeek, Qwen, Ollama, vLLM, …), `azure-openai` or
+    /// `bedrock` (with the deployment's IAM role: no key, no URL).
     pub provider: String,
-    /// The API base, ending in `/v1` for OpenAI-compatible servers (Azure: the resource).
+    /// The API base, ending in `/v1` for OpenAI-compatible servers (Azure: the resource);
+    /// empty for Bedrock.
     pub base_url: String,
-    /// The model (Azure: the deployment).
+    /// The model (Azure: the deployment; Bedrock: the model or inference-profile id).
     pub model: String,
+    /// Bedrock's region; `None`: the deployment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// Sealed under [`model_key_context`]; `None`: the server takes no key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<crate::integration::SealedCredentials>,
@@ -137,6 +142,7 @@ impl std::fmt::Debug for TenantModel {
             .field("provider", &self.provider)
             .field("base_url", &self.base_url)
             .field("model", &self.model)
+            .field("region", &self.region)
             .field("api_key", &self.api_key.as_ref().map(|_| "sealed"))
             .field("max_output_tokens", &self.max_output_tokens)
             .finish()

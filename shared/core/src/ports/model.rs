@@ -1,6 +1,6 @@
 //! The `ChatModel` port: what the AI assistant (streamed answers in war rooms) and the
 //! AI post-mortem need from a large language model. The OpenAI-compatible adapter lives in
-//! `warroom-ai`; Bedrock is planned. Streaming is a pull interface ([`ModelStream::next`])
+//! `warroom-ai`, beside the Bedrock one. Streaming is a pull interface ([`ModelStream::next`])
 //! so the domain needs no futures crate: the caller decides how often to push text to the
 //! IM (each platform has its own edit cadence and rate limits).
 
@@ -198,6 +198,10 @@ pub enum ModelProvider {
         /// `None`: the function's own region.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         region: Option<String>,
+        /// Tests and sandboxes only (`WARROOM_BEDROCK_ENDPOINT_URL`); `None`: AWS's endpoint
+        /// for the region. Never taken from a tenant.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        endpoint_url: Option<String>,
     },
 }
 
@@ -212,7 +216,9 @@ impl fmt::Debug for ModelProvider {
                 .field("api_key", &api_key.as_ref().map(|_| "[redacted]"))
                 .field("azure_api_version", azure_api_version)
                 .finish(),
-            ModelProvider::Bedrock { model_id, region } => f.debug_struct("Bedrock").field("model_id", model_id).field("region", region).finish(),
+            ModelProvider::Bedrock { model_id, region, endpoint_url } => {
+                f.debug_struct("Bedrock").field("model_id", model_id).field("region", region).field("endpoint_url", endpoint_url).finish()
+            }
         }
     }
 }
@@ -331,7 +337,7 @@ mod tests {
         assert_eq!(serde_json::from_value::<ModelSettings>(json).unwrap(), openai_settings());
         let bedrock: ModelSettings =
             serde_json::from_str(r#"{"provider":{"kind":"bedrock","model_id":"anthropic.claude-3-haiku-20240307-v1:0"},"max_output_tokens":500}"#).unwrap();
-        assert_eq!(bedrock.provider, ModelProvider::Bedrock { model_id: "anthropic.claude-3-haiku-20240307-v1:0".into(), region: None });
+        assert_eq!(bedrock.provider, ModelProvider::Bedrock { model_id: "anthropic.claude-3-haiku-20240307-v1:0".into(), region: None, endpoint_url: None });
         let local: ModelSettings =
             serde_json::from_str(r#"{"provider":{"kind":"openai_compatible","base_url":"http://ollama:11434/v1","model":"qwen2.5"},"max_output_tokens":500}"#)
                 .unwrap();
