@@ -32,7 +32,7 @@ async fn request(State(state): State<AppState>, caller: Caller, PathParams(id): 
     if !configured {
         return Err(Failure::conflict(
             "model_not_configured",
-            "no model is configured for the assistant: set WARROOM_MODEL_BASE_URL, WARROOM_MODEL and WARROOM_MODEL_API_KEY (SAM parameters ModelBaseUrl, ModelName, ModelApiKey)",
+            "no model is configured for the assistant: set the tenant's own with PUT /api/v1/settings (model), or the deployment's: WARROOM_MODEL_BASE_URL, WARROOM_MODEL and WARROOM_MODEL_API_KEY (SAM parameters ModelBaseUrl, ModelName, ModelApiKey), or ModelProvider=bedrock with ModelName set to a Bedrock model id",
         ));
     }
     let actor = Actor::ApiKey { label: caller.label.clone() };
