@@ -272,6 +272,8 @@ async fn a_question_to_the_smart_bot_is_answered_by_the_smart_bot_with_the_teams
     let said = w.sandbox.mention_bot(&url, AGENT, &chatid, "ada", "what is going on?").await.unwrap();
     assert_eq!(said.passive.status, 200);
     w.app.drain().await;
+    // The answer streams: the smart bot shows it as WeCom's refreshes fetch it.
+    assert!(w.sandbox.streams_settled(std::time::Duration::from_secs(15)).await, "{:?}", w.sandbox.view().streams);
     let chat = w.sandbox.chat(&chatid).unwrap();
     let answer = chat.messages.iter().find(|m| matches!(m.sender, Sender::Bot(_)) && m.text.contains("[llm-sandbox]"));
     let answer = answer.unwrap_or_else(|| panic!("the smart bot answered: {:?}", chat.messages.iter().map(|m| (&m.sender, &m.text)).collect::<Vec<_>>()));

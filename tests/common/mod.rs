@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod assistant_world;
+pub mod cn_assistant;
 pub mod corpus;
 pub mod faults;
 pub mod platform_app;

@@ -15,6 +15,7 @@ use axum::Router;
 use std::sync::Arc;
 use std::time::Duration;
 use warroom_core::{CallbackCodec, ImEvent, Integration, IntegrationId, Platform, RawRequest, RawResponse};
+use warroom_engine::EventOutcome;
 use warroom_http::{ApiError, AppState, RawBody};
 
 const MAX_BODY: usize = 256 * 1024;
@@ -42,6 +43,14 @@ struct Incoming {
 }
 
 impl Incoming {
+    /// The platform's answer to the handled event, where it carries data (WeCom's smart-bot
+    /// streams); else the plain acknowledgement.
+    async fn answer(&self, state: &AppState, codec: &dyn CallbackCodec, answer_queued: bool) -> RawResponse {
+        let header = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let request = RawRequest { method: self.method.as_str(), query: &self.query, header: &header, body: &self.body, now: state.clock().now() };
+        codec.event_answer(&request, answer_queued).await.unwrap_or_else(|| codec.event_ack())
+    }
+
     fn decode(&self, state: &AppState, codec: &dyn CallbackCodec) -> Result<warroom_core::EventDelivery, ApiError> {
         let header = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let request = RawRequest { method: self.method.as_str(), query: &self.query, header: &header, body: &self.body, now: state.clock().now() };
@@ -74,7 +83,7 @@ async fn integration_event(
             return Ok(raw(warroom_http::clicks::apply_click(&state, codec.as_ref(), &integration.id, click).await?));
         }
     }
-    handle(&state, codec.as_ref(), &integration, delivery).await
+    handle(&state, codec.as_ref(), &integration, delivery, &incoming).await
 }
 
 async fn slack_app_event(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap, RawBody(body): RawBody) -> Result<Response, ApiError> {
@@ -94,21 +103,32 @@ async fn slack_app_event(State(state): State<AppState>, RawQuery(query): RawQuer
         tracing::info!(team = %team, "event from a Slack workspace with no integration; ignored");
         return Ok(raw(codec.event_ack()));
     };
-    handle(&state, codec.as_ref(), &integration, delivery).await
+    handle(&state, codec.as_ref(), &integration, delivery, &incoming).await
 }
 
-async fn handle(state: &AppState, codec: &dyn CallbackCodec, integration: &Integration, delivery: warroom_core::EventDelivery) -> Result<Response, ApiError> {
+async fn handle(
+    state: &AppState,
+    codec: &dyn CallbackCodec,
+    integration: &Integration,
+    delivery: warroom_core::EventDelivery,
+    incoming: &Incoming,
+) -> Result<Response, ApiError> {
     if let ImEvent::Handshake(answer) = delivery.event {
         return Ok(raw(answer));
     }
     if let Some(id) = &delivery.delivery_id {
         let key = format!("event:{}:{id}", integration.id);
         if !state.store().claim_dedupe(&key, DEDUPE_WINDOW, state.clock().now()).await? {
-            return Ok(raw(codec.event_ack()));
+            // A redelivery gets the same answer as the first (a WeCom stream already started).
+            return Ok(raw(incoming.answer(state, codec, false).await));
         }
     }
+    let mut answer_queued = false;
     match state.engine.handle_im_event(integration, delivery.event).await {
-        Ok(outcome) => tracing::debug!(integration = %integration.id, ?outcome, "event handled"),
+        Ok(outcome) => {
+            answer_queued = outcome == EventOutcome::MentionQueued && has_model(state, integration).await;
+            tracing::debug!(integration = %integration.id, ?outcome, "event handled")
+        }
         Err(e) if e.is_retryable() => {
             // Let the platform redeliver: forget the claim so the retry is not dropped.
             if let Some(id) = &delivery.delivery_id {
@@ -119,7 +139,18 @@ async fn handle(state: &AppState, codec: &dyn CallbackCodec, integration: &Integ
         }
         Err(e) => tracing::error!(integration = %integration.id, error = %e, "event could not be applied"),
     }
-    Ok(raw(codec.event_ack()))
+    Ok(raw(incoming.answer(state, codec, answer_queued).await))
+}
+
+/// Whether the assistant can answer in this tenant at all: a platform that starts its answer
+/// in the callback (WeCom's stream) does so only then; without a model the job says so in a
+/// message, and a started stream would wait for an answer that never comes.
+async fn has_model(state: &AppState, integration: &Integration) -> bool {
+    let Some(models) = &state.engine.models else { return false };
+    match state.store().get_tenant(&integration.tenant_id).await {
+        Ok(Some(tenant)) => matches!(models.for_tenant(&tenant), Ok(Some(_))),
+        _ => false,
+    }
 }
 
 fn codec_for(state: &AppState, integration: &Integration) -> Result<Arc<dyn CallbackCodec>, ApiError> {

@@ -8,5 +8,7 @@ mod api;
 mod callbacks;
 #[path = "dingtalk/cards.rs"]
 mod cards;
+#[path = "dingtalk/streaming.rs"]
+mod streaming;
 #[path = "dingtalk/support.rs"]
 mod support;

@@ -77,6 +77,8 @@ fn create_card(st: &mut State, body: &Value, app_id: &str) -> Result<String, Rep
         callback_route_key: route_key,
         updated_count: 0,
         created_at: now,
+        streamed: Vec::new(),
+        finalized: false,
     });
     Ok(out_track_id.to_string())
 }

@@ -26,6 +26,7 @@ pub(crate) enum Route {
     CardDeliver,
     CardCreateAndDeliver,
     CardUpdate,
+    CardStreaming,
     UserByMobile,
 }
 
@@ -46,6 +47,7 @@ impl Route {
             ("POST", "/v1.0/card/instances/deliver") => Route::CardDeliver,
             ("POST", "/v1.0/card/instances/createAndDeliver") => Route::CardCreateAndDeliver,
             ("PUT", "/v1.0/card/instances") => Route::CardUpdate,
+            ("PUT", "/v1.0/card/streaming") => Route::CardStreaming,
             ("POST", "/topapi/v2/user/getbymobile") => Route::UserByMobile,
             _ => return None,
         })
@@ -61,6 +63,8 @@ impl Route {
             Route::GroupInfo | Route::GroupMembers => &["qyapi_chat_read", "qyapi_chat_base_read"],
             Route::RobotSend => &["qyapi_robot_sendmsg"],
             Route::CardRegister | Route::CardCreate | Route::CardDeliver | Route::CardCreateAndDeliver | Route::CardUpdate => &["Card.Instance.Write"],
+            // "权限要求 Card.Streaming.Write-AI卡片流式更新权限" (api-streamingupdate).
+            Route::CardStreaming => &["Card.Streaming.Write"],
             Route::UserByMobile => &["qyapi_get_member_by_mobile"],
         }
     }

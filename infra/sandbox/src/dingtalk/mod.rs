@@ -28,6 +28,7 @@ pub mod ratelimit;
 mod reply;
 mod sandbox;
 mod state;
+mod streaming;
 pub mod view;
 
 use std::collections::HashMap;
@@ -44,6 +45,8 @@ pub use callbacks::{CallbackError, CardClick, Delivery};
 pub use events::EventAck;
 pub use ratelimit::Edition;
 pub use sandbox::DingTalkSandbox;
+pub use state::StreamUpdate;
+pub use streaming::MAX_CONTENT as STREAM_MAX_CONTENT;
 pub use view::{view, CardView, GroupView, MessageView, SandboxView};
 
 use crate::hold::{HoldPoint, Release};
@@ -51,8 +54,15 @@ use reply::{bad_param, Gen, Reply};
 
 /// Every permission point a war room asks for (Q5: Flashduty's list; `Card.Instance.Write` for
 /// the card platform).
-pub const WAR_ROOM_PERMISSIONS: &[&str] =
-    &["qyapi_chat_manage", "qyapi_chat_read", "qyapi_chat_base_read", "qyapi_robot_sendmsg", "qyapi_get_member_by_mobile", "Card.Instance.Write"];
+pub const WAR_ROOM_PERMISSIONS: &[&str] = &[
+    "qyapi_chat_manage",
+    "qyapi_chat_read",
+    "qyapi_chat_base_read",
+    "qyapi_robot_sendmsg",
+    "qyapi_get_member_by_mobile",
+    "Card.Instance.Write",
+    "Card.Streaming.Write",
+];
 
 /// How the sandbox behaves.
 #[derive(Clone, Debug)]

@@ -8,7 +8,7 @@ use axum::Router;
 use super::gate::{self, Route};
 use super::reply::{not_found, Gen, Reply};
 use super::state::{App, State, User};
-use super::{auth, cards, contact, groups, messages, AppConfig, CallRecord, Req, SandboxConfig};
+use super::{auth, cards, contact, groups, messages, streaming, AppConfig, CallRecord, Req, SandboxConfig};
 use crate::hold::Holds;
 
 /// The DingTalk sandbox. Cheap to clone; all clones share one world.
@@ -202,6 +202,7 @@ impl DingTalkSandbox {
             Route::CardDeliver => cards::deliver(st, req, &app),
             Route::CardCreateAndDeliver => cards::create_and_deliver(st, req, &app),
             Route::CardUpdate => cards::update(st, req, &app),
+            Route::CardStreaming => streaming::update(st, req, &app),
             Route::UserByMobile => contact::get_by_mobile(st, req),
         };
         (Some(app), reply)

@@ -74,6 +74,23 @@ pub(crate) struct Card {
     pub callback_route_key: Option<String>,
     pub updated_count: u32,
     pub created_at: Duration,
+    /// `PUT /v1.0/card/streaming` calls it took, oldest first (`streaming`).
+    pub streamed: Vec<StreamUpdate>,
+    /// An `isFinalize` or `isError` stream ended it.
+    pub finalized: bool,
+}
+
+/// One accepted streaming update of an AI card.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StreamUpdate {
+    pub guid: String,
+    pub key: String,
+    pub content: String,
+    pub is_full: bool,
+    pub finalize: bool,
+    pub error: bool,
+    #[serde(skip)]
+    pub at: Duration,
 }
 
 #[derive(Clone, Debug)]

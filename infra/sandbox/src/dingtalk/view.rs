@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::state::{Card, Group, Message, State};
+use super::state::{Card, Group, Message, State, StreamUpdate};
 use super::DingTalkSandbox;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -73,6 +73,10 @@ pub struct CardView {
     /// Updates by API or by a click's answer.
     pub updated_count: u32,
     pub created_at_ms: u64,
+    /// AI-card streaming updates (`PUT /v1.0/card/streaming`), oldest first.
+    pub streamed: Vec<StreamUpdate>,
+    /// Ended by `isFinalize` / `isError`.
+    pub finalized: bool,
 }
 
 /// The whole world as the view shows it.
@@ -128,6 +132,8 @@ fn card_view(st: &State, c: &Card) -> CardView {
         callback_route_key: c.callback_route_key.clone(),
         updated_count: c.updated_count,
         created_at_ms: st.wall_ms(c.created_at) as u64,
+        streamed: c.streamed.clone(),
+        finalized: c.finalized,
     }
 }
 

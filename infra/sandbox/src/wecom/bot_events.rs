@@ -60,6 +60,7 @@ fn apply_stream(st: &mut State, agent_id: i64, bot_id: &str, chatid: &str, user:
     let now = st.now();
     let shown = json!({"id": id, "content": content, "finish": finish});
     if let Some(s) = st.streams.iter_mut().find(|s| s.id == id && s.agent_id == agent_id) {
+        s.shown.push(content.clone());
         s.content = content;
         s.finish = finish;
         let message_id = s.message_id.clone();
@@ -73,7 +74,8 @@ fn apply_stream(st: &mut State, agent_id: i64, bot_id: &str, chatid: &str, user:
     let message = bot_message(bot_id, "stream", shown, now);
     let message_id = message.id.clone();
     st.bot_chat(chatid, user).messages.push(message);
-    st.streams.push(Stream { id, agent_id, chatid: chatid.to_string(), user: user.to_string(), content, finish, polls: 0, started_at, message_id });
+    let shown = vec![content.clone()];
+    st.streams.push(Stream { id, agent_id, chatid: chatid.to_string(), user: user.to_string(), content, finish, polls: 0, shown, started_at, message_id });
     true
 }
 
@@ -130,6 +132,8 @@ struct Outgoing {
     task_id: Option<String>,
     response_url: Option<String>,
     msgid: String,
+    /// Apply the passive reply to the sandbox's world (not for a refresh sent by hand).
+    apply: bool,
 }
 
 impl WeComSandbox {
@@ -160,7 +164,7 @@ impl WeComSandbox {
         let (status, body) = self.send(delivery.clone()).await?;
         let passive = open_passive(&keys, Endpoint::Bot(out.agent_id), status, body);
         let reply: Option<Value> = passive.plaintext.as_deref().and_then(|p| serde_json::from_str(p).ok());
-        let applied = reply.as_ref().and_then(|r| {
+        let applied = reply.as_ref().filter(|_| out.apply).and_then(|r| {
             let mut st = self.lock();
             apply_reply(&mut st, out.agent_id, &out.chatid, &out.user, out.started_at, out.task_id.as_deref(), r)
         });
@@ -205,8 +209,11 @@ impl WeComSandbox {
             task_id: None,
             response_url: Some(response_url),
             msgid,
+            apply: true,
         };
-        self.send_bot(url, out).await
+        let exchange = self.send_bot(url, out).await?;
+        self.poll_if_streaming(url, agent_id, &exchange);
+        Ok(exchange)
     }
 
     /// `user` clicks the button `event_key` of the bot card `task_id` in group `chatid`.
@@ -246,6 +253,7 @@ impl WeComSandbox {
             task_id: Some(task_id.into()),
             response_url: Some(response_url),
             msgid,
+            apply: true,
         };
         self.send_bot(url, out).await
     }
@@ -283,6 +291,33 @@ impl WeComSandbox {
             task_id: None,
             response_url: None,
             msgid,
+            apply: true,
+        };
+        self.send_bot(url, out).await
+    }
+
+    /// A stream-refresh callback for any `stream_id`, signed and encrypted as WeCom sends one,
+    /// whether or not the sandbox knows the stream (WeCom only asks for streams it was
+    /// given: this is for a bundle's answer to a replayed or expired id). Nothing is applied.
+    pub async fn send_stream_refresh(&self, url: &str, agent_id: i64, stream_id: &str, chatid: &str, user: &str) -> Result<BotExchange, CallbackError> {
+        let app = self.app(agent_id)?;
+        let msgid = alnum(32);
+        let payload = json!({
+            "msgid": msgid, "aibotid": app.bot_id, "chatid": chatid, "chattype": "group",
+            "from": {"userid": user}, "msgtype": "stream", "stream": {"id": stream_id},
+        });
+        let started_at = self.lock().now();
+        let out = Outgoing {
+            agent_id,
+            kind: "stream",
+            payload,
+            chatid: chatid.into(),
+            user: user.into(),
+            started_at,
+            task_id: None,
+            response_url: None,
+            msgid,
+            apply: false,
         };
         self.send_bot(url, out).await
     }

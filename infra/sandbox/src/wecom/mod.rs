@@ -30,6 +30,7 @@ pub mod ratelimit;
 mod reply;
 mod sandbox;
 mod state;
+mod stream_poll;
 pub mod view;
 mod xml;
 
@@ -53,6 +54,7 @@ pub use cards::RESPONSE_CODE_TTL;
 pub use reply::codes;
 pub use sandbox::WeComSandbox;
 pub use state::{Dropped, Sender};
+pub use stream_poll::DEFAULT_POLL_EVERY as STREAM_POLL_EVERY;
 pub use view::{AppView, CardView, ChatView, MessageView, SandboxView, StreamView, UserView};
 
 use crate::hold::{HoldPoint, Release};

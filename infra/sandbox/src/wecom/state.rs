@@ -135,6 +135,9 @@ pub(crate) struct Stream {
     pub content: String,
     pub finish: bool,
     pub polls: u32,
+    /// Every content the stream showed, in order (the reply to the question, then each
+    /// refresh's).
+    pub shown: Vec<String>,
     /// The user's message that started it: polling stops 6 min after (notes Q1).
     pub started_at: Duration,
     /// The chat message showing it.
@@ -173,6 +176,9 @@ pub(crate) struct State {
     pub codes: HashMap<String, ResponseCode>,
     pub bot_codes: HashMap<String, BotCode>,
     pub streams: Vec<Stream>,
+    /// How often the smart bot polls an unfinished stream by itself (`stream_poll`); `None`:
+    /// only when a test calls `poll_stream`.
+    pub stream_poll_every: Option<Duration>,
     pub dropped: Vec<Dropped>,
     pub tokens: HashMap<String, Token>,
     pub latest_token: HashMap<i64, String>,
@@ -204,6 +210,7 @@ impl State {
             codes: HashMap::new(),
             bot_codes: HashMap::new(),
             streams: Vec::new(),
+            stream_poll_every: Some(super::stream_poll::DEFAULT_POLL_EVERY),
             dropped: Vec::new(),
             tokens: HashMap::new(),
             latest_token: HashMap::new(),

@@ -88,6 +88,8 @@ pub struct StreamView {
     pub content: String,
     pub finish: bool,
     pub polls: u32,
+    /// What it showed, reply by reply (the typewriter as WeCom's client saw it).
+    pub shown: Vec<String>,
 }
 
 fn message_view(st: &State, m: &ChatMessage) -> MessageView {
@@ -170,6 +172,7 @@ impl WeComSandbox {
                 content: s.content.clone(),
                 finish: s.finish,
                 polls: s.polls,
+                shown: s.shown.clone(),
             })
             .collect();
         SandboxView {

@@ -186,3 +186,32 @@ async fn the_control_routes_mention_the_bot_expire_tokens_and_show_the_war_room(
     assert_eq!(view["streams"][0]["finish"], true);
     assert!(view["apps"][0].get("secret").is_none() && !view.to_string().contains("app-secret-01"), "no secrets in the view");
 }
+
+#[tokio::test]
+async fn after_a_stream_reply_the_bot_polls_by_itself_until_the_stream_finishes_and_the_view_shows_each_step() {
+    let fx = start().await;
+    fx.sb.set_stream_polling(Some(Duration::from_millis(20)));
+    let polls = Arc::new(AtomicU32::new(0));
+    let counter = polls.clone();
+    let (url, _) = receiver(move |req| {
+        let Ok(msg) = open_bot(req) else { return (401, String::new()) };
+        let reply = match msg["msgtype"].as_str() {
+            Some("text") => json!({"msgtype": "stream", "stream": {"id": "s7", "finish": false, "content": "Thinking…"}}),
+            Some("stream") => {
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                json!({"msgtype": "stream", "stream": {"id": msg["stream"]["id"], "finish": n == 3, "content": format!("step {n}")}})
+            }
+            _ => return (200, String::new()),
+        };
+        (200, bot_reply(&reply, &req.query("nonce")))
+    })
+    .await;
+    fx.sb.mention_bot(&url, AGENT, "wrinc7", "u_ada", "status?").await.unwrap();
+    assert!(fx.sb.streams_settled(Duration::from_secs(5)).await, "polled until finish");
+    let view = fx.sb.view();
+    let stream = view.streams.iter().find(|s| s.id == "s7").unwrap();
+    assert_eq!((stream.polls, stream.finish), (3, true));
+    assert_eq!(stream.shown, vec!["Thinking…", "step 1", "step 2", "step 3"]);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(polls.load(Ordering::SeqCst), 3, "no poll after finish");
+}

@@ -45,6 +45,8 @@ pub fn app() -> AppConfig {
 
 pub async fn start_with(config: SandboxConfig) -> Fx {
     let sb = WeComSandbox::new(config);
+    // These tests poll streams by hand; the one about the bot polling by itself turns it on.
+    sb.set_stream_polling(None);
     sb.add_app(app());
     sb.add_user("u_ada", "Ada", Some("13800000001"), Some("ada@corp.example"));
     sb.add_user("u_bob", "Bob", Some("13800000002"), None);

@@ -125,4 +125,12 @@ pub trait CallbackCodec: Send + Sync {
     fn decode_event(&self, request: &RawRequest<'_>) -> Result<EventDelivery, CallbackError>;
     /// The answer to a handled (or ignored) event.
     fn event_ack(&self) -> RawResponse;
+    /// The answer to an event when it carries data of its own, else `None` (then
+    /// [`CallbackCodec::event_ack`]): WeCom's smart bot answers an @mention the assistant will
+    /// answer (`answer_queued`) with the start of a `stream`, and each stream refresh with the
+    /// text so far. Called after the event was handled, also for a redelivery.
+    async fn event_answer(&self, request: &RawRequest<'_>, answer_queued: bool) -> Option<RawResponse> {
+        let _ = (request, answer_queued);
+        None
+    }
 }

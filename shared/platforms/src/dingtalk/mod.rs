@@ -21,6 +21,7 @@ mod notice;
 mod platform;
 mod probe;
 mod sign;
+mod stream;
 mod text;
 mod token;
 mod usage;
@@ -44,9 +45,9 @@ pub const API_BASE: &str = "https://api.dingtalk.com";
 /// The permission points (权限点) war rooms need, with what each is for. Sources: ref §6 and
 /// notes Q5 (Flashduty's war-room list: qyapi_chat_manage, qyapi_robot_sendmsg,
 /// qyapi_chat_read, qyapi_chat_base_read, qyapi_get_member_by_mobile; Card.Instance.Write
-/// for card-platform cards). Card.Streaming.Write is UNCERTAIN: needed for the AI-card
-/// template's streaming API; whether full updates of that template need it is not known
-/// (notes Q8), and Flashduty asks for both.
+/// for card-platform cards). Card.Streaming.Write: "权限要求 Card.Streaming.Write" of the AI-card
+/// streaming API (official page api-streamingupdate, see `stream`); whether full updates of
+/// the AI-card template need it too is not known (notes Q8), and Flashduty asks for both.
 pub const REQUIRED_SCOPES: &[(&str, &str)] = &[
     ("qyapi_chat_manage", "Create War Room scene groups, add members, disband or freeze them"),
     ("qyapi_chat_read", "Read War Room group information"),
@@ -54,7 +55,7 @@ pub const REQUIRED_SCOPES: &[(&str, &str)] = &[
     ("qyapi_robot_sendmsg", "Send War Room messages as the group robot"),
     ("qyapi_get_member_by_mobile", "Find responders' DingTalk user ids by phone number"),
     ("Card.Instance.Write", "Post and update the interactive status card, and register its callback URL"),
-    ("Card.Streaming.Write", "Update the AI-card template the status card uses by default"),
+    ("Card.Streaming.Write", "Stream the assistant's answers into AI cards as they are written (without it, the card is updated instead)"),
 ];
 
 /// The organisation's DingTalk edition, which sets the API budget. Standard (the free

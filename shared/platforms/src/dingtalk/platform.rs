@@ -28,6 +28,7 @@ const NOT_FOUND: &str = "60121";
 
 pub struct DingTalkPlatform {
     client: Client,
+    streams: super::stream::StreamState,
 }
 
 fn bad_response(what: &str) -> ImError {
@@ -52,7 +53,7 @@ fn mobile(phone: &str) -> String {
 
 impl DingTalkPlatform {
     pub fn new(credentials: DingTalkCredentials, http: reqwest::Client, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { client: Client::new(credentials, http, store, clock) }
+        Self { client: Client::new(credentials, http, store, clock), streams: Default::default() }
     }
 
     fn creds(&self) -> &DingTalkCredentials {
@@ -65,6 +66,10 @@ impl DingTalkPlatform {
 
     pub(crate) fn client(&self) -> &Client {
         &self.client
+    }
+
+    pub(crate) fn streams(&self) -> &super::stream::StreamState {
+        &self.streams
     }
 
     pub(crate) fn robot_code(&self) -> &str {
@@ -304,6 +309,20 @@ impl ImPlatform for DingTalkPlatform {
 
     async fn edit_answer(&self, _chat: &ChatId, message: &MessageId, text: &str) -> ImResult<()> {
         self.update_notice(message, text).await
+    }
+
+    /// An AI card delivered to the group, streamed into (`stream`); `Ok(None)` where DingTalk
+    /// refuses the card, and the engine posts a notice card and edits it.
+    async fn start_stream(&self, chat: &ChatId, reply_to: Option<&MessageId>, _first: &str) -> ImResult<Option<StreamRef>> {
+        self.stream_start(chat, reply_to).await
+    }
+
+    async fn append_stream(&self, _chat: &ChatId, stream: &StreamRef, so_far: &str, _delta: &str) -> ImResult<()> {
+        self.stream_append(stream, so_far).await
+    }
+
+    async fn stop_stream(&self, _chat: &ChatId, stream: &StreamRef, final_text: &str) -> ImResult<()> {
+        self.stream_stop(stream, final_text).await
     }
 
     /// Past 80% of the edition's monthly calls (see `usage.rs`): one store read.

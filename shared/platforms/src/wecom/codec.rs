@@ -120,6 +120,8 @@ pub struct WeComCodec {
     /// Where a click's `ResponseCode` is kept for the card update that follows
     /// (`platform::code_key`); without one, the next change sends new cards.
     store: Option<Arc<dyn Store>>,
+    /// Scopes the smart bot's streams (`stream`).
+    integration: Option<IntegrationId>,
 }
 
 impl WeComCodec {
@@ -136,7 +138,12 @@ impl WeComCodec {
         };
         let app = make("app", &credentials.callback_token, &credentials.callback_aes_key);
         let bot = make("bot", &credentials.bot_token, &credentials.bot_aes_key);
-        Self { credentials, app, bot, clock: Arc::new(SystemClock), store: None }
+        Self { credentials, app, bot, clock: Arc::new(SystemClock), store: None, integration: None }
+    }
+
+    pub fn with_integration(mut self, id: &IntegrationId) -> Self {
+        self.integration = Some(id.clone());
+        self
     }
 
     pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
@@ -310,6 +317,23 @@ impl CallbackCodec for WeComCodec {
     /// for the bot (notes Q1).
     fn event_ack(&self) -> RawResponse {
         empty_ok()
+    }
+
+    /// The smart bot's stream (`stream`): its start for a question the assistant will
+    /// answer, the text so far for a refresh, encrypted and signed like every bot reply.
+    /// The request is verified again: nothing unsigned is answered with a stream.
+    async fn event_answer(&self, request: &RawRequest<'_>, answer_queued: bool) -> Option<RawResponse> {
+        let store = self.store.as_ref()?;
+        let (Channel::Bot, inbound) = self.decode(request).ok()? else { return None };
+        let nonce = Self::nonce_of(request.query)?;
+        let scope = super::stream_scope(&self.credentials, self.integration.as_ref());
+        match super::stream::passive_answer(store.as_ref(), &scope, &inbound, answer_queued, request.now).await {
+            Ok(plaintext) => self.passive_reply(Channel::Bot, &plaintext?, &nonce),
+            Err(e) => {
+                tracing::warn!(corp_id = %self.credentials.corp_id, error = %e, "could not read the smart bot's stream; answering empty");
+                None
+            }
+        }
     }
 }
 

@@ -33,6 +33,7 @@ mod inbound;
 mod module;
 mod platform;
 mod reply;
+mod stream;
 mod token;
 
 pub use codec::{message_ref, parse_message_ref, WeComCodec};
@@ -41,6 +42,7 @@ pub use inbound::{button_key, parse_button_key, BotMessage, CardEvent, Channel, 
 pub use module::WeComModule;
 pub use platform::WeComPlatform;
 pub use reply::{app_reply_xml, bot_reply_json, update_button_plaintext};
+pub use stream::{STREAM_WINDOW, THINKING, UNKNOWN_STREAM};
 
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
@@ -167,6 +169,15 @@ impl fmt::Debug for WeComCredentials {
             .field("owner_userid", &self.owner_userid)
             .field("api_base", &self.api_base)
             .finish()
+    }
+}
+
+/// What the smart bot's streams are kept under: the integration where known (so a refresh
+/// signed by one integration's bot never reads another's), else the app.
+pub(crate) fn stream_scope(credentials: &WeComCredentials, integration: Option<&warroom_core::IntegrationId>) -> String {
+    match integration {
+        Some(id) => id.to_string(),
+        None => format!("{}:{}", credentials.corp_id, credentials.agent_id),
     }
 }
 

@@ -111,11 +111,13 @@ impl PlatformModule for WeComModule {
     }
 
     fn client(&self, platforms: &Platforms, integration: &Integration) -> ImResult<Arc<dyn ImPlatform>> {
-        Ok(Arc::new(WeComPlatform::new(stored(platforms, integration)?, platforms.http().clone(), platforms.store(), platforms.clock())))
+        let platform = WeComPlatform::new(stored(platforms, integration)?, platforms.http().clone(), platforms.store(), platforms.clock());
+        Ok(Arc::new(platform.with_integration(&integration.id)))
     }
 
     fn callbacks(&self, platforms: &Platforms, integration: &Integration) -> ImResult<Arc<dyn CallbackCodec>> {
-        Ok(Arc::new(WeComCodec::new(stored(platforms, integration)?).with_clock(platforms.clock()).with_store(platforms.store())))
+        let codec = WeComCodec::new(stored(platforms, integration)?).with_clock(platforms.clock()).with_store(platforms.store());
+        Ok(Arc::new(codec.with_integration(&integration.id)))
     }
 
     /// One URL serves both the app's "Receive API" and the smart bot's callback: the codec

@@ -66,15 +66,31 @@ pub struct WeComPlatform {
     client: Client,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// The integration, which scopes the smart bot's streams (`stream`).
+    integration: Option<IntegrationId>,
 }
 
 impl WeComPlatform {
     pub fn new(credentials: WeComCredentials, http: reqwest::Client, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { client: Client::new(credentials, http, store.clone(), clock.clone()), store, clock }
+        Self { client: Client::new(credentials, http, store.clone(), clock.clone()), store, clock, integration: None }
+    }
+
+    pub fn with_integration(mut self, id: &IntegrationId) -> Self {
+        self.integration = Some(id.clone());
+        self
     }
 
     fn creds(&self) -> &WeComCredentials {
         &self.client.credentials
+    }
+
+    /// What the smart bot's streams need (`stream`): credentials, store, clock, scope.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(crate) fn stream_parts(&self) -> (&WeComCredentials, &Arc<dyn Store>, &Arc<dyn Clock>, String) {
+        (self.creds(), &self.store, &self.clock, super::stream_scope(self.creds(), self.integration.as_ref()))
     }
 
     /// Proves the CorpID and Secret by fetching a fresh token.
@@ -208,7 +224,9 @@ impl ImPlatform for WeComPlatform {
         let corp = &self.creds().corp_id;
         let api = BucketSpec { key: format!("wecom.{corp}.{family:?}"), capacity: 10, interval_ms: 30 };
         match (family, chat) {
-            (ApiFamily::CreateChat, _) => vec![],
+            // The smart bot's stream is written to the store and read by WeCom's refreshes:
+            // no WeCom API is called (`stream`).
+            (ApiFamily::CreateChat | ApiFamily::Stream, _) => vec![],
             (ApiFamily::Members | ApiFamily::DismissChat, _) => {
                 vec![api, BucketSpec::within(format!("wecom.{corp}.chat_changes"), 990, Duration::from_secs(3600), 500)]
             }
@@ -336,21 +354,10 @@ impl ImPlatform for WeComPlatform {
         Ok(MessageId::new(format!("wrmsg{}", short_hash(&[chat.as_str(), text, &self.clock.now().0.to_string()]))))
     }
 
-    /// Through the smart bot when the question came to it: its `response_url` (once, within
-    /// 1 h, notes Q1), rebuilt on the configured host from the code the message id carries
-    /// (`codec::message_ref`). Otherwise, or if that fails, the app posts it to the group.
+    /// Once, complete, through the smart bot's `response_url` or else the app (`stream`).
     async fn post_answer(&self, chat: &ChatId, reply_to: Option<&MessageId>, text: &str) -> ImResult<MessageId> {
-        if let Some((msgid, Some(code))) = reply_to.map(|m| super::parse_message_ref(m.as_str())) {
-            // markdown ≤ 20480 bytes (notes Q1).
-            let mut end = text.len().min(20_000);
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            let body = json!({"msgtype": "markdown", "markdown": {"content": &text[..end]}});
-            match self.client.aibot_respond(&self.client.aibot_response_url(code), &body).await {
-                Ok(()) => return Ok(MessageId::new(format!("wrbot{}", short_hash(&[chat.as_str(), msgid])))),
-                Err(e) => tracing::info!(error = %e, "the smart bot's response_url refused the answer; the app posts it"),
-            }
+        if let Some(id) = self.answer_by_response_url(chat, reply_to, text).await {
+            return Ok(id);
         }
         self.send_text(chat, text).await
     }
@@ -390,5 +397,19 @@ impl ImPlatform for WeComPlatform {
     /// No history API (notes Q3): the engine uses the captured transcript.
     async fn chat_history(&self, _chat: &ChatId) -> ImResult<Vec<ChatMessage>> {
         Ok(vec![])
+    }
+
+    /// The smart bot's passive `stream` for a question it was asked (`stream`); `None`
+    /// elsewhere, and the answer goes once through `post_answer`.
+    async fn start_stream(&self, _chat: &ChatId, reply_to: Option<&MessageId>, _first: &str) -> ImResult<Option<StreamRef>> {
+        self.stream_start(reply_to).await
+    }
+
+    async fn append_stream(&self, _chat: &ChatId, stream: &StreamRef, so_far: &str, _delta: &str) -> ImResult<()> {
+        self.stream_append(stream, so_far).await
+    }
+
+    async fn stop_stream(&self, chat: &ChatId, stream: &StreamRef, final_text: &str) -> ImResult<()> {
+        self.stream_stop(chat, stream, final_text).await
     }
 }
