@@ -6,6 +6,7 @@ mod failures;
 mod flows;
 mod lost;
 mod notices;
+mod runbooks;
 mod scenario;
 
 use crate::{ClickOrigin, Engine, EngineConfig};
