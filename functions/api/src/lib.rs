@@ -23,6 +23,7 @@ pub mod links;
 mod lookup;
 pub mod members;
 pub mod postmortem;
+pub mod runbooks;
 pub mod settings;
 pub mod settings_model;
 pub mod slack_app;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(members::routes())
         .merge(incidents::routes())
         .merge(postmortem::routes())
+        .merge(runbooks::routes())
         .merge(settings::routes())
         .merge(keys::routes())
         .merge(dead_letters::routes())

@@ -28,6 +28,7 @@ enum Kind {
     Incident,
     Key,
     LinkRun,
+    Runbook,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +83,7 @@ fn kind_of(template: &str, name: &str) -> Option<Kind> {
                 "members" => Some(Kind::Member),
                 "incidents" => Some(Kind::Incident),
                 "keys" => Some(Kind::Key),
+                "runbooks" => Some(Kind::Runbook),
                 _ => None,
             }
         }
@@ -161,6 +163,7 @@ fn base_body(op: &Op) -> Option<Value> {
             json!({"platform": "slack", "bot_token": "xoxb-isolation-0001", "signing_secret": "isolation-signing-secret"})
         }
         ("PUT", t) if t.ends_with("/links/{member_id}") => json!({"im_user_id": "U_ISOLATION"}),
+        ("PUT", "/api/v1/runbooks/{id}") => json!({"title": "Isolation", "body": "overwritten by another tenant", "selectors": ["service=x"]}),
         _ => json!({}),
     })
 }
@@ -260,7 +263,19 @@ async fn objects(app: &App, t: &TenantCtx, tag: &str) -> Ids {
     let report = json!({"error": "the platform refused (fixture)"}).to_string();
     app.store.put_ephemeral(&format!("linkrun:{}:{run}", integration.id), &report, Duration::from_secs(86_400), fixtures::T0).await.unwrap();
 
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/runbooks",
+            Some(&t.key),
+            Some(json!({"title": format!("Runbook of {tag}"), "body": "Roll back.", "selectors": ["service=db"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "fixture runbook: {}", r.text);
+    let runbook = r.body["id"].as_str().expect("runbook id").to_string();
+
     BTreeMap::from([
+        (Kind::Runbook, runbook),
         (Kind::Integration, integration.id.to_string()),
         (Kind::Member, member.id.to_string()),
         (Kind::Incident, incident.id.to_string()),
@@ -279,6 +294,7 @@ fn missing(kind: Kind) -> String {
         // Key ids are 16 hex digits.
         Kind::Key => "f0e1d2c3b4a59687".to_string(),
         Kind::LinkRun => format!("run_missing{s}"),
+        Kind::Runbook => format!("rb_missing{s}"),
     }
 }
 
@@ -291,7 +307,7 @@ async fn snapshot(app: &App, t: &TenantCtx, ids: &Ids) -> String {
     let mut keys = s.list_api_keys(&t.id).await.unwrap();
     keys.sort_by(|x, y| x.key_hash.cmp(&y.key_hash));
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         s.get_tenant(&t.id).await.unwrap(),
         s.list_integrations(&t.id).await.unwrap(),
         s.war_room_integration(&t.id).await.unwrap(),
@@ -303,6 +319,7 @@ async fn snapshot(app: &App, t: &TenantCtx, ids: &Ids) -> String {
         s.list_incidents(&t.id, None, 100).await.unwrap(),
         keys,
         s.get_ephemeral(&run, fixtures::T0).await.unwrap(),
+        s.list_runbooks(&t.id).await.unwrap(),
     )
 }
 
@@ -323,7 +340,7 @@ async fn every_id_bearing_operation_in_the_openapi_document_hides_other_tenants_
     let ops = id_operations(&doc);
     // The document lists id-bearing routes of every kind; if this drops, parsing broke.
     let kinds: std::collections::BTreeSet<Kind> = ops.iter().flat_map(|o| o.ids.iter().map(|p| p.kind)).collect();
-    assert_eq!(kinds.len(), 5, "id kinds found in the document: {kinds:?}");
+    assert_eq!(kinds.len(), 6, "id kinds found in the document: {kinds:?}");
     assert!(
         ops.len() >= 20,
         "only {} id-bearing operations found: {:?}",

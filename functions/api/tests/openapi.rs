@@ -36,6 +36,11 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/incidents/{id}/war-room"),
     ("POST", "/api/v1/incidents/{id}/war-room"),
     ("DELETE", "/api/v1/incidents/{id}/war-room"),
+    ("GET", "/api/v1/runbooks"),
+    ("POST", "/api/v1/runbooks"),
+    ("GET", "/api/v1/runbooks/{id}"),
+    ("PUT", "/api/v1/runbooks/{id}"),
+    ("DELETE", "/api/v1/runbooks/{id}"),
     ("GET", "/api/v1/settings"),
     ("PUT", "/api/v1/settings"),
     ("GET", "/api/v1/keys"),
@@ -242,5 +247,21 @@ fn every_registered_platform_documents_exactly_its_credential_fields() {
             };
             assert!(listed(if with_platform { "ConnectRequest" } else { "CredentialsUpdate" }), "{schema} is in its oneOf");
         }
+    }
+}
+
+#[test]
+fn the_runbook_patterns_are_the_servers() {
+    let doc: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+    for schema in ["RunbookInput", "RunbookReplace"] {
+        let at = |field: &str| doc.pointer(&format!("/components/schemas/{schema}/properties/{field}")).unwrap_or_else(|| panic!("{schema}.{field}")).clone();
+        assert_eq!(at("title")["pattern"], api::validate::label_pattern().as_str(), "{schema}");
+        assert_eq!(at("title")["maxLength"], warroom_core::runbook::MAX_TITLE_CHARS);
+        assert_eq!(at("body")["pattern"], api::runbooks::text_pattern().as_str());
+        assert_eq!(at("body")["maxLength"], warroom_core::runbook::MAX_BODY_CHARS);
+        assert_eq!(at("summary")["pattern"], api::runbooks::text_pattern().as_str());
+        assert_eq!(at("summary")["maxLength"], warroom_core::runbook::MAX_SUMMARY_CHARS);
+        assert_eq!(at("selectors")["items"]["pattern"], warroom_core::runbook::SELECTOR_PATTERN);
+        assert_eq!(at("selectors")["maxItems"], warroom_core::runbook::MAX_SELECTORS);
     }
 }

@@ -12,6 +12,8 @@ pub mod links;
 pub mod ports;
 pub mod postmortem;
 pub mod ratelimit;
+pub mod runbook;
+pub mod similar;
 pub mod tenant;
 pub mod time;
 pub mod timeline;
@@ -31,7 +33,7 @@ pub use ports::model::{
 };
 pub use ports::queue::{Delivery, JobHandler, JobQueue, Outcome, QueueError, QueueResult};
 pub use ports::source::{SourceSync, SyncError, Synced};
-pub use ports::store::{ChatMessage, ChatRef, IncidentPage, Store, StoreError, StoreResult};
+pub use ports::store::{ChatMessage, ChatRef, IncidentPage, Newest, Store, StoreError, StoreResult};
 pub use postmortem::Postmortem;
 pub use tenant::*;
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -52,6 +52,8 @@ pub enum TimelineAction {
     PostmortemWritten,
     /// A post-mortem could not be drafted, and why.
     PostmortemFailed,
+    /// The runbook matching the incident's labels was posted in its war room (once).
+    RunbookPosted,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,6 +22,7 @@ mod notice;
 mod persist;
 mod reconcile;
 mod room;
+mod runbook_post;
 mod sync;
 mod throttle;
 

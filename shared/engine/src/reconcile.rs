@@ -55,7 +55,9 @@ impl Engine {
             return Ok(());
         }
         let result = self.sync_card(pass, platform, incident.clone()).await;
-        self.guard(incident, result).await.map(|_| ())
+        let incident = self.guard(incident, result).await?;
+        // The room is ready: its matching runbook, once.
+        self.post_runbook(platform, integration, &incident).await
     }
 
     /// Turns the errors that end this room (chat gone) or this integration (no

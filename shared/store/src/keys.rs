@@ -18,6 +18,7 @@
 //! | war-room guard       | `T#{t}`                     | `WARROOM`                |                                       |
 //! | link, by member      | `T#{t}#INT#{i}`             | `LINK#M#{m}`             |                                       |
 //! | link, by IM user     | `T#{t}#INT#{i}`             | `LINK#U#{u}`             |                                       |
+//! | runbook              | `T#{t}`                     | `RUNBOOK#{id}`           |                                       |
 //! | incident             | `T#{t}#INC#{id}`            | `INCIDENT`               | `T#{t}#INCIDENTS` / `{created:015}#{id}` |
 //! | incident source index| `T#{t}`                     | `SRC#{source}#{ext}`     |                                       |
 //! | timeline entry       | `T#{t}#INC#{id}`            | `TL#{entry id}`          |                                       |
@@ -134,6 +135,19 @@ pub const POSTMORTEM_PREFIX: &str = "PM#";
 pub fn postmortem(t: &TenantId, id: &IncidentId, version: u32) -> Key {
     Key::new(incident_pk(t, id), format!("{POSTMORTEM_PREFIX}{version:06}"))
 }
+pub const RUNBOOK_PREFIX: &str = "RUNBOOK#";
+pub fn runbook(t: &TenantId, id: &warroom_core::runbook::RunbookId) -> Key {
+    Key::new(tenant_pk(t), format!("{RUNBOOK_PREFIX}{id}"))
+}
+/// The first sort key after every key starting with `prefix` (its last byte plus one):
+/// the end of a prefix's run, for reading it backwards. Prefixes here end in ASCII.
+pub fn prefix_end(prefix: &str) -> String {
+    let mut bytes = prefix.as_bytes().to_vec();
+    if let Some(last) = bytes.last_mut() {
+        *last += 1;
+    }
+    String::from_utf8(bytes).expect("an ASCII prefix stays ASCII")
+}
 pub fn chat_pointer(i: &IntegrationId, chat: &ChatId) -> Key {
     Key::new(format!("CHAT#{i}#{chat}"), "CHAT")
 }
@@ -170,6 +184,7 @@ mod tests {
             timeline(&t, &"inc".into(), "1"),
             chat_message(&t, &"inc".into(), 5, "m1"),
             chat_message_id(&t, &"inc".into(), "m1"),
+            runbook(&t, &"rb_1".into()),
         ] {
             assert!(key.pk.starts_with("T#acme"), "{key:?}");
         }

@@ -67,6 +67,15 @@ pub struct ChatRef {
     pub incident_id: IncidentId,
 }
 
+/// The newest items of a list that only grows (an incident's timeline, its captured chat),
+/// oldest first. Reading them costs `limit` items whatever the list's length.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Newest<T> {
+    pub items: Vec<T>,
+    /// Older items exist and were not read (not counted: counting would read them all).
+    pub older: bool,
+}
+
 /// A page of incidents, newest first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IncidentPage {
@@ -157,11 +166,31 @@ pub trait Store: Send + Sync {
     async fn append_chat_message(&self, tenant: &TenantId, incident: &IncidentId, message: &ChatMessage) -> StoreResult<()>;
     /// Oldest first.
     async fn list_chat_messages(&self, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<ChatMessage>>;
+    /// The newest `limit` timeline entries (oldest first of them), read newest first from
+    /// the end of the list: the cost does not grow with the timeline.
+    async fn list_newest_timeline(&self, tenant: &TenantId, incident: &IncidentId, limit: usize) -> StoreResult<Newest<TimelineEntry>>;
+    /// The newest `limit` captured messages, oldest first of them, one per message id (as
+    /// `list_chat_messages` would end), read from the end of the transcript.
+    async fn list_newest_chat_messages(&self, tenant: &TenantId, incident: &IncidentId, limit: usize) -> StoreResult<Newest<ChatMessage>>;
+    /// One captured message by its id: a point read through its id marker (messages
+    /// captured before the markers existed are not found this way).
+    async fn get_chat_message(&self, tenant: &TenantId, incident: &IncidentId, message_id: &str) -> StoreResult<Option<ChatMessage>>;
     /// Stores a new post-mortem version; a version already stored is refused
     /// (`AlreadyExists`), never overwritten: two drafts racing for one number, one wins.
     async fn put_postmortem(&self, postmortem: &crate::postmortem::Postmortem) -> StoreResult<()>;
     /// Every version, oldest first (an incident has a handful).
     async fn list_postmortems(&self, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<crate::postmortem::Postmortem>>;
+
+    // --- runbooks ---------------------------------------------------------------------
+    /// Creates (`version` 0; `AlreadyExists` if the id is taken) or replaces a runbook while
+    /// the stored one is still at `runbook.version` (`VersionConflict` otherwise, `NotFound`
+    /// if it is gone); returns it as stored, at the next version.
+    async fn put_runbook(&self, runbook: &crate::runbook::Runbook) -> StoreResult<crate::runbook::Runbook>;
+    async fn get_runbook(&self, tenant: &TenantId, id: &crate::runbook::RunbookId) -> StoreResult<Option<crate::runbook::Runbook>>;
+    /// Every runbook of the tenant, ordered by id (a tenant has at most `runbook::MAX_PER_TENANT`).
+    async fn list_runbooks(&self, tenant: &TenantId) -> StoreResult<Vec<crate::runbook::Runbook>>;
+    /// Deletes one of the tenant's runbooks; true if it was there.
+    async fn delete_runbook(&self, tenant: &TenantId, id: &crate::runbook::RunbookId) -> StoreResult<bool>;
 
     // --- short-lived state ---------------------------------------------------------------
     /// Claims a key until `now + ttl`: true for exactly one claimer; an expired claim can be

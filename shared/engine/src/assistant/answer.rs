@@ -74,8 +74,18 @@ fn sources_line(prompt: &Prompt) -> String {
         (Some(a), Some(b)) => format!(" ({} {} … {} {})", a.at.to_rfc3339(), a.who, b.at.to_rfc3339(), b.who),
         _ => String::new(),
     };
-    let cut = if prompt.omitted_messages > 0 { format!("; {} older messages not read", prompt.omitted_messages) } else { String::new() };
-    format!("Sources: {} chat messages{span}, {timeline} timeline entries{cut}. AI-generated: check before acting.", messages.len())
+    let or_more = if prompt.older_unread { " or more" } else { "" };
+    let cut = if prompt.omitted_messages > 0 { format!("; {}{or_more} older messages not read", prompt.omitted_messages) } else { String::new() };
+    let runbooks: Vec<String> = prompt.knowledge.runbooks.iter().map(|r| format!("{} ({})", one_line(&r.title), r.id)).collect();
+    let runbooks = if runbooks.is_empty() { String::new() } else { format!("; runbooks: {}", runbooks.join(", ")) };
+    let past: Vec<&str> = prompt.knowledge.past.iter().map(|p| p.id.as_str()).collect();
+    let past = if past.is_empty() { String::new() } else { format!("; similar past incidents: {}", past.join(", ")) };
+    format!("Sources: {} chat messages{span}, {timeline} timeline entries{cut}{runbooks}{past}. AI-generated: check before acting.", messages.len())
+}
+
+/// A title on one line, as short as a sources line needs.
+fn one_line(text: &str) -> String {
+    warroom_core::runbook::cut(&text.split_whitespace().collect::<Vec<_>>().join(" "), 80)
 }
 
 /// Answers per room: at most [`ANSWERS_PER_MINUTE`] in any minute, two at once (Flashduty
@@ -133,17 +143,13 @@ impl Engine {
         model: &dyn ChatModel,
     ) -> Result<AnswerStats, EngineError> {
         let started = Instant::now();
-        let transcript = if platform.capabilities().history {
+        let history = if platform.capabilities().history {
             self.throttle(platform, ApiFamily::Read, Some(chat)).await?;
-            platform.chat_history(chat).await?
+            Some(platform.chat_history(chat).await?)
         } else {
-            self.store.list_chat_messages(&incident.tenant_id, &incident.id).await?
+            None
         };
-        let stored = if platform.capabilities().history { self.store.list_chat_messages(&incident.tenant_id, &incident.id).await? } else { Vec::new() };
-        let asked = transcript.iter().chain(stored.iter()).find(|m| m.id == message.as_str()).map(|m| m.text.as_str()).unwrap_or_default();
-        let question = without_mentions(asked);
-        let timeline = self.store.list_timeline(&incident.tenant_id, &incident.id).await?;
-        let prompt = context::build(incident, &timeline, &transcript, &question, PROMPT_BUDGET);
+        let prompt = self.answer_prompt(incident, history, message).await?;
         let request = ChatRequest {
             messages: vec![ChatTurn::system(prompt.system.clone()), ChatTurn::user(prompt.user.clone()), ChatTurn::user(prompt.question.clone())],
             max_output_tokens: 0,

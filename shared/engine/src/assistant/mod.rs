@@ -2,7 +2,9 @@
 //! answer reaches the room (`answer`).
 
 pub mod answer;
+mod answer_context;
 pub mod context;
+pub mod knowledge;
 pub mod postmortem;
 pub mod postmortem_job;
 

@@ -5,7 +5,8 @@
 //! Like the answers' prompt (`context`), everything from the incident and the room goes
 //! inside the data fence; the instructions are ours.
 
-use super::context::{incident_block, newest_within, quote, timeline_line, END_FENCE, FENCE};
+use super::context::{cut_note, incident_block, newest_within, quote, timeline_line, Inputs, END_FENCE, FENCE};
+use super::knowledge::{self, Knowledge};
 use std::collections::HashMap;
 use std::fmt::Write;
 use warroom_core::postmortem::{Material, Review};
@@ -51,9 +52,20 @@ pub struct Draft {
 
 /// `names`: display names for chat authors (their IM ids otherwise).
 pub fn build(incident: &Incident, timeline: &[TimelineEntry], chat: &[ChatMessage], names: &HashMap<String, String>, transcript: &str) -> Draft {
+    let none = Knowledge::default();
+    build_with(&Inputs { incident, timeline, older_timeline: false, chat, older_messages: false, knowledge: &none }, names, transcript)
+}
+
+/// The prompt from the newest timeline entries and messages read, with the tenant's
+/// runbooks and past incidents (quoted like the rest; names in them do not count as named
+/// in this incident when the draft is checked).
+pub fn build_with(inputs: &Inputs, names: &HashMap<String, String>, transcript: &str) -> Draft {
+    let (incident, timeline, chat) = (inputs.incident, inputs.timeline, inputs.chat);
     let system = instructions();
     let head = incident_block(incident);
     let room = BUDGET.saturating_sub(super::context::estimate_tokens(&system) + super::context::estimate_tokens(&head) + 64);
+    let (known, _) = knowledge::render(inputs.knowledge, (room as f32 * super::context::KNOWLEDGE_SHARE) as u32);
+    let room = room.saturating_sub(super::context::estimate_tokens(&known) + 8);
     let (tl, omitted_timeline) = newest_within(timeline, (room as f32 * TIMELINE_SHARE) as u32, |e| timeline_line(e).0);
     let used: u32 = tl.iter().map(|(_, l)| super::context::estimate_tokens(l) + 1).sum();
     let author = |m: &ChatMessage| names.get(m.author.as_str()).cloned().unwrap_or_else(|| m.author.to_string());
@@ -63,18 +75,21 @@ pub fn build(incident: &Incident, timeline: &[TimelineEntry], chat: &[ChatMessag
     let mut user = String::new();
     let _ = writeln!(user, "{FENCE}");
     user.push_str(&head);
-    let cut = |n: usize, what: &str| if n > 0 { format!("; {n} earlier {what} left out") } else { String::new() };
-    let _ = writeln!(user, "\nTimeline (oldest first{}):", cut(omitted_timeline, "entries"));
+    let _ = writeln!(user, "\nTimeline (oldest first{}):", cut_note(omitted_timeline, inputs.older_timeline, "entries"));
     for (_, l) in &tl {
         let _ = writeln!(user, "{l}");
     }
-    let _ = writeln!(user, "\nChat in the war room (oldest first{}):", cut(omitted_messages, "messages"));
+    let _ = writeln!(user, "\nChat in the war room (oldest first{}):", cut_note(omitted_messages, inputs.older_messages, "messages"));
     for (_, l) in &msgs {
         let _ = writeln!(user, "{l}");
     }
+    let shown = user.to_lowercase();
+    if !known.is_empty() {
+        let _ = writeln!(user, "\nFor context only, what the team already knows (its runbooks and similar past incidents; not facts of this incident):");
+        user.push_str(&known);
+    }
     let _ = writeln!(user, "{END_FENCE}");
     let material = Material { chat_messages: msgs.len(), omitted_messages, timeline_entries: tl.len(), omitted_timeline, transcript: transcript.to_string() };
-    let shown = user.to_lowercase();
     Draft { system, user, material, shown }
 }
 

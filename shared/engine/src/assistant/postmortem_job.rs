@@ -58,10 +58,20 @@ impl Engine {
         let Some(model) = model else {
             return self.postmortem_failed(&incident, &request, "no model is configured (WARROOM_MODEL_BASE_URL, WARROOM_MODEL, WARROOM_MODEL_API_KEY)").await;
         };
-        let (chat, transcript) = self.postmortem_chat(&incident).await?;
+        let (chat, older_messages, transcript) = self.postmortem_chat(&incident).await?;
         let names = self.author_names(&incident, &chat).await?;
-        let timeline = self.store.list_timeline(tenant, &incident.id).await?;
-        let draft = postmortem::build(&incident, &timeline, &chat, &names, transcript);
+        // The newest the budget could hold, not the whole timeline: the cost stays flat.
+        let timeline = self.store.list_newest_timeline(tenant, &incident.id, super::context::max_lines(postmortem::BUDGET * 3 / 10)).await?;
+        let knowledge = self.knowledge(&incident, None).await?;
+        let inputs = super::context::Inputs {
+            incident: &incident,
+            timeline: &timeline.items,
+            older_timeline: timeline.older,
+            chat: &chat,
+            older_messages,
+            knowledge: &knowledge,
+        };
+        let draft = postmortem::build_with(&inputs, &names, transcript);
         let ask = ChatRequest {
             messages: vec![ChatTurn::system(draft.system.clone()), ChatTurn::user(draft.user.clone())],
             max_output_tokens: OUTPUT_TOKENS,
@@ -130,17 +140,20 @@ impl Engine {
 
     /// The chat: the platform's history while the room is open (with what Warroom captured
     /// that the history lacks), the captured transcript otherwise (taken when the room was
-    /// dismissed). A history that cannot be read now falls back to the captured one.
-    async fn postmortem_chat(&self, incident: &Incident) -> Result<(Vec<ChatMessage>, &'static str), EngineError> {
-        let captured = self.store.list_chat_messages(&incident.tenant_id, &incident.id).await?;
+    /// dismissed). A history that cannot be read now falls back to the captured one. Of
+    /// the captured transcript, only the newest the prompt could hold are read; the flag
+    /// says older ones exist.
+    async fn postmortem_chat(&self, incident: &Incident) -> Result<(Vec<ChatMessage>, bool, &'static str), EngineError> {
+        let newest = self.store.list_newest_chat_messages(&incident.tenant_id, &incident.id, super::context::max_lines(postmortem::BUDGET)).await?;
+        let (captured, older) = (newest.items, newest.older);
         let (Some(chat), Some(integration_id), WarRoomState::Open) = (&incident.war_room.chat_id, &incident.war_room.integration_id, incident.war_room.state)
         else {
-            return Ok((captured, "captured"));
+            return Ok((captured, older, "captured"));
         };
-        let Some(integration) = self.store.get_integration(integration_id).await? else { return Ok((captured, "captured")) };
+        let Some(integration) = self.store.get_integration(integration_id).await? else { return Ok((captured, older, "captured")) };
         let platform = self.platforms.for_integration(&integration)?;
         if !platform.capabilities().history {
-            return Ok((captured, "captured"));
+            return Ok((captured, older, "captured"));
         }
         self.throttle(platform.as_ref(), ApiFamily::Read, Some(chat)).await?;
         match platform.chat_history(chat).await {
@@ -148,12 +161,12 @@ impl Engine {
                 let seen: BTreeSet<String> = history.iter().map(|m| m.id.clone()).collect();
                 history.extend(captured.into_iter().filter(|m| !seen.contains(&m.id)));
                 history.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
-                Ok((history, "history"))
+                Ok((history, false, "history"))
             }
             Err(e) if e.is_retryable() => Err(e.into()),
             Err(e) => {
                 tracing::info!(incident = %incident.id, error = %e, "history unreadable: the post-mortem uses the captured transcript");
-                Ok((captured, "captured"))
+                Ok((captured, older, "captured"))
             }
         }
     }

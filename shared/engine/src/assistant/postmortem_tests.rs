@@ -77,3 +77,33 @@ fn people_named_nowhere_in_the_material_are_removed_and_the_removal_is_said() {
     assert_eq!(corrections.len(), 2, "{corrections:?}");
     assert!(corrections[0].contains("\"Zed Invented\" removed as maker of \"fail over\""), "{corrections:?}");
 }
+
+#[test]
+fn past_incidents_and_runbooks_go_in_as_context_and_their_names_do_not_ground_a_draft() {
+    use crate::assistant::knowledge::{Knowledge, PastIncident};
+    let inc = incident();
+    let past = warroom_testkit::fixtures::incident(&"t1".into(), "old", Timestamp(1_600_000_000_000));
+    let knowledge = Knowledge {
+        runbooks: vec![],
+        past: vec![PastIncident {
+            id: past.id.clone(),
+            title: "Checkout 500s".into(),
+            status: warroom_core::Status::Resolved,
+            opened: past.created_at,
+            last_change: past.updated_at,
+            closed_by: Some("Zed Outsider".into()),
+            postmortem_summary: Some("a bad deploy".into()),
+            likeness: warroom_core::similar::likeness(&inc, &past),
+        }],
+    };
+    let chat = vec![msg("1", "U1", "I restarted the primary")];
+    let inputs = Inputs { incident: &inc, timeline: &[], older_timeline: false, chat: &chat, older_messages: true, knowledge: &knowledge };
+    let d = build_with(&inputs, &HashMap::new(), "captured");
+    let inside = &d.user[..d.user.find(END_FENCE).unwrap()];
+    assert!(inside.contains("not facts of this incident") && inside.contains(&format!("Past incident {}", past.id)), "{}", d.user);
+    assert!(d.user.contains("(oldest first; earlier messages left out)"), "older messages exist unread: {}", d.user);
+    let mut review =
+        Review { summary: "s".into(), decisions: vec![Decision { decision: "roll back".into(), by: Some("Zed Outsider".into()) }], ..Default::default() };
+    let corrections = ground(&mut review, &d);
+    assert_eq!(review.decisions[0].by, None, "a name only a past incident carries is not one of this incident's: {corrections:?}");
+}

@@ -7,6 +7,7 @@ mod flows;
 mod lost;
 mod notices;
 mod redelivery;
+mod runbooks;
 mod scenario;
 
 use crate::{ClickOrigin, Engine, EngineConfig};

@@ -21,7 +21,9 @@ mod errors;
 mod incidents;
 mod integrations;
 mod links;
+mod newest;
 mod ops;
+mod runbooks;
 mod table;
 mod tenancy;
 mod tenant_scan;
@@ -32,8 +34,9 @@ use async_trait::async_trait;
 use std::time::Duration;
 use warroom_core::links::{LinkPage, LinkQuery};
 use warroom_core::ratelimit::{BucketSpec, Take};
+use warroom_core::runbook::{Runbook, RunbookId};
 use warroom_core::{
-    ApiKeyRecord, ChatId, ChatMessage, ChatRef, ImUserId, Incident, IncidentId, IncidentPage, Integration, IntegrationId, Member, MemberId, Platform,
+    ApiKeyRecord, ChatId, ChatMessage, ChatRef, ImUserId, Incident, IncidentId, IncidentPage, Integration, IntegrationId, Member, MemberId, Newest, Platform,
     SourceRef, Store, StoreError, StoreResult, Tenant, TenantId, TimelineEntry, Timestamp, UserLink,
 };
 
@@ -178,11 +181,33 @@ impl Store for DynamoStore {
     async fn list_chat_messages(&self, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<ChatMessage>> {
         incidents::list_chat_messages(self, tenant, incident).await
     }
+    async fn list_newest_timeline(&self, tenant: &TenantId, incident: &IncidentId, limit: usize) -> StoreResult<Newest<TimelineEntry>> {
+        newest::list_newest_timeline(self, tenant, incident, limit).await
+    }
+    async fn list_newest_chat_messages(&self, tenant: &TenantId, incident: &IncidentId, limit: usize) -> StoreResult<Newest<ChatMessage>> {
+        newest::list_newest_chat_messages(self, tenant, incident, limit).await
+    }
+    async fn get_chat_message(&self, tenant: &TenantId, incident: &IncidentId, message_id: &str) -> StoreResult<Option<ChatMessage>> {
+        newest::get_chat_message(self, tenant, incident, message_id).await
+    }
     async fn put_postmortem(&self, postmortem: &warroom_core::Postmortem) -> StoreResult<()> {
         incidents::put_postmortem(self, postmortem).await
     }
     async fn list_postmortems(&self, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<warroom_core::Postmortem>> {
         incidents::list_postmortems(self, tenant, incident).await
+    }
+
+    async fn put_runbook(&self, runbook: &Runbook) -> StoreResult<Runbook> {
+        runbooks::put(self, runbook).await
+    }
+    async fn get_runbook(&self, tenant: &TenantId, id: &RunbookId) -> StoreResult<Option<Runbook>> {
+        runbooks::get(self, tenant, id).await
+    }
+    async fn list_runbooks(&self, tenant: &TenantId) -> StoreResult<Vec<Runbook>> {
+        runbooks::list(self, tenant).await
+    }
+    async fn delete_runbook(&self, tenant: &TenantId, id: &RunbookId) -> StoreResult<bool> {
+        runbooks::delete(self, tenant, id).await
     }
 
     async fn release_dedupe(&self, key: &str) -> StoreResult<()> {

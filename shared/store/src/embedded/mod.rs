@@ -15,7 +15,9 @@ mod ephemeral;
 mod incidents;
 mod integrations;
 mod links;
+mod newest;
 mod records;
+mod runbooks;
 mod tenant_list;
 mod tenants;
 mod timeline;
@@ -33,8 +35,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use warroom_core::links::{LinkPage, LinkQuery};
 use warroom_core::ratelimit::{BucketSpec, Take};
+use warroom_core::runbook::{Runbook, RunbookId};
 use warroom_core::{
-    ApiKeyRecord, ChatId, ChatMessage, ChatRef, ImUserId, Incident, IncidentId, IncidentPage, Integration, IntegrationId, Member, MemberId, Platform,
+    ApiKeyRecord, ChatId, ChatMessage, ChatRef, ImUserId, Incident, IncidentId, IncidentPage, Integration, IntegrationId, Member, MemberId, Newest, Platform,
     SourceRef, Store, StoreResult, Tenant, TenantId, TimelineEntry, Timestamp, UserLink,
 };
 
@@ -232,6 +235,18 @@ impl Store for EmbeddedStore {
         let (tenant, incident) = (tenant.clone(), incident.clone());
         db::read(&self.db, move |v| timeline::list_chat_messages(v, &tenant, &incident)).await
     }
+    async fn list_newest_timeline(&self, tenant: &TenantId, incident: &IncidentId, limit: usize) -> StoreResult<Newest<TimelineEntry>> {
+        let (tenant, incident) = (tenant.clone(), incident.clone());
+        db::read(&self.db, move |v| newest::list_newest_timeline(v, &tenant, &incident, limit)).await
+    }
+    async fn list_newest_chat_messages(&self, tenant: &TenantId, incident: &IncidentId, limit: usize) -> StoreResult<Newest<ChatMessage>> {
+        let (tenant, incident) = (tenant.clone(), incident.clone());
+        db::read(&self.db, move |v| newest::list_newest_chat_messages(v, &tenant, &incident, limit)).await
+    }
+    async fn get_chat_message(&self, tenant: &TenantId, incident: &IncidentId, message_id: &str) -> StoreResult<Option<ChatMessage>> {
+        let (tenant, incident, id) = (tenant.clone(), incident.clone(), message_id.to_owned());
+        db::read(&self.db, move |v| newest::get_chat_message(v, &tenant, &incident, &id)).await
+    }
     async fn put_postmortem(&self, postmortem: &warroom_core::Postmortem) -> StoreResult<()> {
         let pm = postmortem.clone();
         db::write(&self.db, move |tx| timeline::put_postmortem(tx, &pm)).await
@@ -239,6 +254,23 @@ impl Store for EmbeddedStore {
     async fn list_postmortems(&self, tenant: &TenantId, incident: &IncidentId) -> StoreResult<Vec<warroom_core::Postmortem>> {
         let (tenant, incident) = (tenant.clone(), incident.clone());
         db::read(&self.db, move |v| timeline::list_postmortems(v, &tenant, &incident)).await
+    }
+
+    async fn put_runbook(&self, runbook: &Runbook) -> StoreResult<Runbook> {
+        let runbook = runbook.clone();
+        db::write(&self.db, move |tx| runbooks::put_runbook(tx, &runbook)).await
+    }
+    async fn get_runbook(&self, tenant: &TenantId, id: &RunbookId) -> StoreResult<Option<Runbook>> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        db::read(&self.db, move |v| runbooks::get_runbook(v, &tenant, &id)).await
+    }
+    async fn list_runbooks(&self, tenant: &TenantId) -> StoreResult<Vec<Runbook>> {
+        let tenant = tenant.clone();
+        db::read(&self.db, move |v| runbooks::list_runbooks(v, &tenant)).await
+    }
+    async fn delete_runbook(&self, tenant: &TenantId, id: &RunbookId) -> StoreResult<bool> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        db::write(&self.db, move |tx| runbooks::delete_runbook(tx, &tenant, &id)).await
     }
 
     async fn release_dedupe(&self, key: &str) -> StoreResult<()> {

@@ -97,6 +97,26 @@ pub(super) trait View {
         Ok(out)
     }
 
+    /// The last `limit` items of partition `pk` under `prefix`, read backwards from the
+    /// end of the run (so the cost is `limit`, not the run's length), newest last; and
+    /// whether more precede them.
+    fn scan_last<T: DeserializeOwned>(&self, pk: &str, prefix: &str, limit: usize) -> StoreResult<(Vec<T>, bool)> {
+        let end = crate::keys::prefix_end(prefix);
+        let mut out = Vec::with_capacity(limit.min(1024));
+        let mut older = false;
+        for entry in self.items().range((pk, prefix)..(pk, end.as_str())).map_err(db_err)?.rev() {
+            if out.len() == limit {
+                older = true;
+                break;
+            }
+            let (key, value) = entry.map_err(db_err)?;
+            let (k_pk, k_sk) = key.value();
+            out.push(decode::<T>(k_pk, k_sk, value.value())?.item);
+        }
+        out.reverse();
+        Ok((out, older))
+    }
+
     /// Keys of every item whose partition key starts with `pk_prefix` (global kinds such
     /// as `DEDUPE#`), with their expiry.
     fn scan_partitions(&self, pk_prefix: &str) -> StoreResult<Vec<(Key, Option<i64>)>> {

@@ -2,7 +2,9 @@
 //! [`store_conformance!`], each case on a fresh store.
 
 pub mod admin;
+pub mod history;
 pub mod incidents;
+pub mod runbooks;
 pub mod shortlived;
 pub mod tenancy;
 
@@ -43,6 +45,11 @@ macro_rules! store_conformance {
             incidents::captured_messages_are_ordered_and_stored_once,
             incidents::a_message_id_redelivered_at_another_time_is_stored_once_per_incident,
             incidents::post_mortem_versions_are_kept_in_order_and_never_overwritten,
+            history::the_newest_timeline_entries_are_the_end_of_the_full_list_in_order,
+            history::the_newest_messages_are_the_end_of_the_transcript_and_nothing_else_of_the_partition,
+            history::a_captured_message_is_found_by_its_id_in_its_own_incident_only,
+            runbooks::a_runbook_is_created_once_and_listed_in_id_order_per_tenant,
+            runbooks::runbook_updates_are_guarded_by_version_and_deletes_are_per_tenant,
             shortlived::fifty_concurrent_dedupe_claims_have_exactly_one_winner,
             shortlived::an_expired_dedupe_claim_can_be_claimed_again,
             shortlived::a_released_dedupe_claim_can_be_claimed_again,
