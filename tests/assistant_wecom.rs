@@ -127,3 +127,24 @@ async fn on_resolve_the_postmortem_is_drafted_from_the_transcript_captured_befor
     let prompt = postmortem_prompt(&w.llm);
     assert!(TALK.iter().all(|(_, t)| prompt.contains(t)), "drafted from what the group said before it was closed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_question_past_the_rooms_answer_limit_has_its_stream_closed_with_when_to_ask_again() {
+    let w = wecom().await;
+    let mut ids = Vec::new();
+    for question in ["what changed?", "who is on it?", "and the replica lag?"] {
+        let reply = w.mention("ada", question).await.expect("a passive reply");
+        ids.push(reply["stream"]["id"].as_str().unwrap().to_string());
+    }
+    drain_in_real_time(&w.app).await;
+    assert!(w.sandbox.streams_settled(Duration::from_secs(20)).await, "every stream finished: {:?}", w.sandbox.view().streams);
+    let view = w.sandbox.view();
+    let last = |id: &str| view.streams.iter().find(|s| s.id == id).and_then(|s| s.shown.last().cloned()).unwrap_or_default();
+    // Two at once per room: the first two are answered, the third told when to ask again —
+    // in its own stream, not left at "Thinking…" until WeCom gives up.
+    assert!(last(&ids[0]).starts_with("[llm-sandbox]") && last(&ids[1]).starts_with("[llm-sandbox]"), "{:?}", view.streams);
+    assert!(last(&ids[2]).contains("ask again in"), "{:?}", view.streams);
+    let chat = w.sandbox.chat(&w.chatid).unwrap();
+    let told: Vec<_> = chat.messages.iter().filter(|m| m.text.contains("ask again in")).collect();
+    assert!(told.len() == 1 && matches!(told[0].sender, Sender::Bot(_)), "said once, as the bot's stream: {:?}", w.texts());
+}

@@ -152,7 +152,7 @@ impl Engine {
                 Err(e) => {
                     let key = crate::notice::notice_key("mention-model", &[integration.id.as_str(), chat.as_str(), message.as_str()]);
                     let text = format!("The assistant could not answer: {e}. An admin can check the model settings.");
-                    self.send_once(platform.as_ref(), &crate::notice::Notice { integration: &integration.id, chat, text: &text, key: &key }).await?;
+                    self.tell_asker(platform.as_ref(), &integration.id, chat, message, &text, &key).await?;
                     self.note(&incident, Actor::System, TimelineAction::IncidentUpdated, format!("the assistant could not answer an @mention: {e}")).await;
                     return Ok(());
                 }
@@ -169,7 +169,7 @@ impl Engine {
         let Some(model) = model else {
             let key = crate::notice::notice_key("mention", &[integration.id.as_str(), chat.as_str(), message.as_str()]);
             let text = crate::assistant::answer::NOT_CONFIGURED;
-            self.send_once(platform.as_ref(), &crate::notice::Notice { integration: &integration.id, chat, text, key: &key }).await?;
+            self.tell_asker(platform.as_ref(), &integration.id, chat, message, text, &key).await?;
             self.note(&incident, Actor::System, TimelineAction::IncidentUpdated, "answered an @mention: no model is configured").await;
             return Ok(());
         };
@@ -182,7 +182,7 @@ impl Engine {
             if let Ok(warroom_core::ratelimit::Take::Wait(wait)) = self.store.take_tokens(&bucket, 1, self.clock.now()).await {
                 let key = crate::notice::notice_key("answer-busy", &[integration.id.as_str(), chat.as_str(), message.as_str()]);
                 let text = format!("The assistant is answering as many questions in this room as it may right now; ask again in {} s.", wait.as_secs().max(1));
-                self.send_once(platform.as_ref(), &crate::notice::Notice { integration: &integration.id, chat, text: &text, key: &key }).await?;
+                self.tell_asker(platform.as_ref(), &integration.id, chat, message, &text, &key).await?;
                 return Ok(());
             }
             self.store.put_ephemeral(&slot, "taken", std::time::Duration::from_secs(3600), self.clock.now()).await?;

@@ -152,7 +152,7 @@ impl FakePlatform {
         let (t, scopes) = (true, REQUIRED_SCOPES.iter().map(|(s, _)| s.to_string()).collect());
         #[rustfmt::skip]
         let capabilities = Capabilities { interactive_cards: t, update_card: t, dismiss: t, history: t,
-            idempotent_create: t, lookup_by_email: t, lookup_by_phone: t, edit_answers: t };
+            idempotent_create: t, lookup_by_email: t, lookup_by_phone: t, edit_answers: t, reply_opened_by_callback: false };
         #[rustfmt::skip]
         let state = State { platform, capabilities, granted_scopes: scopes, users: vec![], chats: vec![], keys: HashMap::new(),
             card_dedupe: CardDedupe::default(), chat_rate: 5, failures: Failures::default(), calls: vec![], next_chat: 0, next_message: 0 };

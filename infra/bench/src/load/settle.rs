@@ -4,7 +4,8 @@
 //!   answered, else acknowledged if an Acknowledge was), its card is up to date
 //!   (`card.up_to_date`) and the card in the chat shows that status;
 //! - every @-mention answered 2xx has its answer from the bot in the chat (on DingTalk the
-//!   answer is a notice card, which the sandbox view shows as the robot's text message; on
+//!   answer is an AI card streamed to its end, or a notice card where streaming is refused,
+//!   both of which the sandbox view shows as the robot's text message; on
 //!   WeCom, whose group messages cannot be edited, it is sent once complete, as the app's
 //!   text message in the group).
 //!

@@ -6,7 +6,8 @@
 //! The status card is a card-platform card whose `cardParamMap` carries the neutral keys the
 //! adapter writes (`title`, `status`, `severity`, `markdown`, `incident_id`) and the shared
 //! template's `sys_full_json_obj` with its `msgButtons` (see `warroom_platforms::dingtalk`'s
-//! `card.rs`). Notices are cards with `kind = notice` and are shown as the robot's text.
+//! `card.rs`). Notices (`kind = notice`) and the assistant's streamed AI cards (`kind =
+//! answer`) are shown as the robot's text.
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -45,8 +46,15 @@ fn message(m: &DingMessage) -> Message {
 
 fn card_message(c: &DingCard, robot: &str) -> Message {
     let data = &c.card_data;
-    let notice = data.get("kind").is_some_and(|k| k == "notice");
-    let text = if notice { data.get("markdown").cloned().unwrap_or_default().replace("**", "") } else { String::new() };
+    // Notices and the assistant's AI cards (their answer streamed into `msgContent`) read
+    // as the robot's text; the rest are status cards.
+    let kind = data.get("kind").map(String::as_str);
+    let notice = matches!(kind, Some("notice" | "answer"));
+    let text = match kind {
+        Some("notice") => data.get("markdown").cloned().unwrap_or_default().replace("**", ""),
+        Some("answer") => data.get("msgContent").cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
     Message {
         id: c.out_track_id.clone(),
         author: robot.to_string(),

@@ -28,6 +28,11 @@ pub struct Capabilities {
     /// The bot's answer can be edited as it grows (the assistant streams into it). Without:
     /// the answer is sent once, complete.
     pub edit_answers: bool,
+    /// The platform's callback already opened a reply to a question the bot was asked
+    /// (WeCom's smart bot answers an @mention with a stream at once): an answer job that
+    /// ends without answering (busy, settings that cannot work) closes that reply with what
+    /// it has to say, or the asker is left looking at "Thinking…".
+    pub reply_opened_by_callback: bool,
 }
 
 /// Everything a failed IM call can mean to the engine.

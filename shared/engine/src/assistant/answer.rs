@@ -266,6 +266,27 @@ impl Engine {
         Ok(())
     }
 
+    /// Tells whoever asked something other than an answer (busy, no model, settings that
+    /// cannot work): in the reply the platform's callback already opened for the question
+    /// where it did (WeCom's smart-bot stream, which would otherwise show "Thinking…" until
+    /// WeCom gives up), else as a notice sent once under `key`.
+    pub(crate) async fn tell_asker(
+        &self,
+        platform: &dyn ImPlatform,
+        integration: &IntegrationId,
+        chat: &ChatId,
+        question: &MessageId,
+        text: &str,
+        key: &str,
+    ) -> Result<(), EngineError> {
+        if platform.capabilities().reply_opened_by_callback {
+            if let Some(stream) = platform.start_stream(chat, Some(question), "").await? {
+                return Ok(platform.stop_stream(chat, &stream, text).await?);
+            }
+        }
+        self.send_once(platform, &crate::notice::Notice { integration, chat, text, key }).await
+    }
+
     /// The timeline line of an answer: model, tokens, times, edits.
     pub(crate) async fn note_answer(&self, incident: &Incident, model: &ModelInfo, stats: &AnswerStats) {
         let usage = stats.usage.map_or("usage not reported".to_string(), |u| format!("{} tokens in, {} out", u.input, u.output));

@@ -144,6 +144,7 @@ impl ImPlatform for DingTalkPlatform {
             lookup_by_email: false,
             lookup_by_phone: true,
             edit_answers: true,
+            reply_opened_by_callback: false,
         }
     }
 

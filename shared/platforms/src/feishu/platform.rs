@@ -204,6 +204,7 @@ impl ImPlatform for FeishuPlatform {
             lookup_by_email: true,
             lookup_by_phone: true,
             edit_answers: true,
+            reply_opened_by_callback: false,
         }
     }
 

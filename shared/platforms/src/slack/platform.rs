@@ -220,6 +220,7 @@ impl ImPlatform for SlackPlatform {
             lookup_by_email: true,
             lookup_by_phone: false,
             edit_answers: true,
+            reply_opened_by_callback: false,
         }
     }
 

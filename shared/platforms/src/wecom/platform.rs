@@ -202,6 +202,8 @@ impl ImPlatform for WeComPlatform {
             lookup_by_phone: true,
             // App group messages cannot be edited (notes Q2): an answer is sent complete.
             edit_answers: false,
+            // The smart bot's passive `stream` reply (stream.rs).
+            reply_opened_by_callback: self.creds().has_bot(),
         }
     }
 
