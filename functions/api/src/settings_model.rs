@@ -67,6 +67,12 @@ fn bad(field: &str, why: impl std::fmt::Display) -> Failure {
     Failure::bad_request(format!("model.{field}: {why}"))
 }
 
+/// A well-formed Bedrock setting this deployment cannot honour: a conflict with how it was
+/// deployed, not a malformed request (409, so a client can tell the two apart).
+fn bedrock_off(why: &str) -> Failure {
+    Failure::conflict("bedrock_not_enabled", format!("model.provider: {why}"))
+}
+
 /// A name as `validate::token_pattern(true)` says, at most `NAME_MAX` characters as sent.
 fn name(field: &str, value: &Value) -> ApiResult<String> {
     let text = value.as_str().ok_or_else(|| bad(field, "must be a string"))?;
@@ -100,8 +106,7 @@ pub fn merge_with(stored: Option<TenantModel>, patch: Value, seal: &dyn Fn(&str,
             ("provider", v) => {
                 let p = v.as_str().filter(|p| PROVIDERS.contains(p)).ok_or_else(|| bad("provider", "must be openai-compatible, azure-openai or bedrock"))?;
                 if p == "bedrock" && !bedrock {
-                    return Err(bad(
-                        "provider",
+                    return Err(bedrock_off(
                         "bedrock is not enabled in this deployment: deploy with the EnableBedrock=true parameter (it sets WARROOM_BEDROCK_ENABLED=true and lets the functions' role invoke Bedrock models)",
                     ));
                 }
@@ -147,7 +152,7 @@ pub fn merge_with(stored: Option<TenantModel>, patch: Value, seal: &dyn Fn(&str,
     if next.provider == "bedrock" {
         if !bedrock {
             // Stored while enabled, the deployment since turned it off: say so on any change.
-            return Err(bad("provider", "bedrock is not enabled in this deployment: deploy with the EnableBedrock=true parameter"));
+            return Err(bedrock_off("bedrock is not enabled in this deployment: deploy with the EnableBedrock=true parameter"));
         }
         if next.model.is_empty() {
             return Err(incomplete("bedrock needs model (a model or inference-profile id, e.g. anthropic.claude-3-haiku-20240307-v1:0)"));
@@ -189,7 +194,7 @@ mod tests {
     #[test]
     fn bedrock_is_refused_with_how_to_enable_it_unless_the_deployment_enabled_it() {
         let e = merge(None, json!({"provider": "bedrock", "model": "anthropic.claude-3-haiku-20240307-v1:0"}), &seal).unwrap_err();
-        assert_eq!(e.error.status, axum::http::StatusCode::BAD_REQUEST);
+        assert_eq!((e.error.status, e.error.code), (axum::http::StatusCode::CONFLICT, "bedrock_not_enabled"));
         assert!(e.error.message.contains("EnableBedrock=true"), "{}", e.error.message);
         let m = merge_with(None, json!({"provider": "bedrock", "model": "anthropic.claude-3-haiku-20240307-v1:0", "region": "eu-central-1"}), &seal, true)
             .unwrap()
