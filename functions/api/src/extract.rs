@@ -18,6 +18,9 @@ pub struct Caller {
     pub tenant: TenantId,
     pub label: String,
     pub prefix: String,
+    /// The admin member acting through a console session signed in through the IM (`label`
+    /// is then their name); `None` for an API key.
+    pub member: Option<warroom_core::MemberId>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -31,7 +34,7 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(caller.clone());
         }
         let key = auth::authenticate(state.store().as_ref(), &parts.headers, KeyScope::Admin).await?;
-        Ok(Caller { tenant: key.tenant_id, label: key.label, prefix: key.prefix })
+        Ok(Caller { tenant: key.tenant_id, label: key.label, prefix: key.prefix, member: None })
     }
 }
 

@@ -22,7 +22,8 @@ pub fn routes() -> Router<AppState> {
 
 async fn list(State(state): State<AppState>, caller: Caller, query: QueryMap) -> ApiResult<Json<Value>> {
     let limit = query.number("limit", 25, 100)?;
-    let page = state.store().list_incidents(&caller.tenant, query.exact("cursor"), limit).await?;
+    let filter = crate::incident_filter::Filter::parse(&query)?;
+    let page = crate::incident_filter::page(&state, &caller.tenant, &filter, query.exact("cursor"), limit).await?;
     let items: Vec<Value> = page.incidents.iter().map(views::incident_summary).collect();
     Ok(Json(json!({ "incidents": items, "next": page.next })))
 }
@@ -43,8 +44,12 @@ async fn war_room(State(state): State<AppState>, caller: Caller, PathParams(id):
     Ok(Json(views::war_room(&incident, state.clock().now())))
 }
 
+/// Who the timeline names: the key's label, or the admin member signed in to the console.
 fn actor(caller: &Caller) -> Actor {
-    Actor::ApiKey { label: caller.label.clone() }
+    match &caller.member {
+        Some(id) => Actor::Member { id: id.clone(), name: caller.label.clone() },
+        None => Actor::ApiKey { label: caller.label.clone() },
+    }
 }
 
 /// Asks for a war room: 202 while the worker creates it, 200 if it is already open.

@@ -16,6 +16,7 @@ pub mod console;
 pub mod dead_letters;
 pub mod error;
 pub mod extract;
+pub mod incident_filter;
 pub mod incidents;
 pub mod integrations;
 pub mod keys;

@@ -10,7 +10,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use warroom_core::{Member, MemberId};
+use warroom_core::{Member, MemberId, MemberRole};
 use warroom_http::AppState;
 
 /// The most members one upsert may carry.
@@ -34,6 +34,12 @@ struct MemberInput {
     name: String,
     email: Option<String>,
     phone: Option<String>,
+    role: Option<String>,
+}
+
+/// `member` or `admin`, exactly (what the document's `enum` says).
+fn role(raw: &str) -> Result<MemberRole, String> {
+    MemberRole::parse(raw).ok_or_else(|| format!("{raw:?} is not a role: member or admin"))
 }
 
 /// Creates or replaces every member given (all are validated before any is written). An
@@ -43,6 +49,9 @@ async fn upsert(State(state): State<AppState>, caller: Caller, ListBody(items): 
         return Err(Failure::bad_request(format!("body: at most {MAX_BATCH} members per request, got {}", items.len())));
     }
     let now = state.clock().now();
+    // A role left out keeps the stored one (a re-imported staff list must not demote the
+    // admins in it); a new member is a plain member.
+    let stored = state.store().list_members(&caller.tenant).await?;
     let mut members: Vec<Member> = Vec::with_capacity(items.len());
     for (n, item) in items.into_iter().enumerate() {
         let at = |field: &str| format!("[{n}].{field}");
@@ -60,8 +69,12 @@ async fn upsert(State(state): State<AppState>, caller: Caller, ListBody(items): 
             Some(p) => validate::phone(p).map_err(|m| Failure::bad_request(format!("{}: {m}", at("phone"))))?,
             None => None,
         };
+        let role = match input.role.as_deref() {
+            Some(r) => role(r).map_err(|m| Failure::bad_request(format!("{}: {m}", at("role"))))?,
+            None => stored.iter().find(|m| m.id == id).map_or(MemberRole::Member, |m| m.role),
+        };
         members.retain(|m| m.id != id);
-        members.push(Member { tenant_id: caller.tenant.clone(), id, name, email, phone, updated_at: now });
+        members.push(Member { tenant_id: caller.tenant.clone(), id, name, email, phone, role, updated_at: now });
     }
     for member in &members {
         state.store().put_member(member).await?;

@@ -15,7 +15,7 @@ pub fn opt_time(t: Option<Timestamp>) -> Value {
 }
 
 pub fn member(m: &Member) -> Value {
-    json!({ "id": m.id, "name": m.name, "email": m.email, "phone": m.phone, "updated_at": time(m.updated_at) })
+    json!({ "id": m.id, "name": m.name, "email": m.email, "phone": m.phone, "role": m.role, "updated_at": time(m.updated_at) })
 }
 
 pub fn link(l: &UserLink) -> Value {
@@ -68,7 +68,7 @@ pub fn integration_detail(state: &AppState, i: &Integration) -> Value {
 }
 
 /// A short state for people: `requested` (wanted, not created yet), `dismissing`, ...
-fn war_room_phase(i: &Incident) -> &'static str {
+pub(crate) fn war_room_phase(i: &Incident) -> &'static str {
     let w = &i.war_room;
     match w.state {
         WarRoomState::None if w.wanted => "requested",

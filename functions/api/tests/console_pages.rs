@@ -270,7 +270,7 @@ async fn a_new_api_key_is_shown_once_and_revoking_the_sessions_own_key_signs_it_
     let mine = app.store.find_api_key(&warroom_http::auth::hash_key(&t.key)).await.unwrap().unwrap();
     let id = &mine.key_hash[..16];
     let page = b.submit("/console/keys", &format!("/console/keys/{id}/revoke"), &[]).await;
-    assert!(page.html.contains("It was this session's key"), "{}", page.html);
+    assert_eq!((page.status, page.location()), (StatusCode::SEE_OTHER, "/console/?expired=1"), "{}", page.html);
     assert_eq!(b.get("/console/keys").await.status, StatusCode::SEE_OTHER);
     let newer = Browser::signed_in(&app, key).await;
     assert_eq!(newer.get("/console/keys").await.status, StatusCode::OK);

@@ -87,3 +87,38 @@ async fn deleting_a_member_removes_them_and_a_second_delete_is_404() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "not_found");
 }
+
+#[tokio::test]
+async fn a_members_role_is_member_by_default_admin_when_asked_and_kept_when_left_out() {
+    let app = App::new();
+    let t = app.tenant("acme").await;
+    let r = app
+        .call(Method::PUT, "/api/v1/members", Some(&t.key), Some(json!([{"id": "ada", "name": "Ada", "role": "admin"}, {"id": "bob", "name": "Bob"}])))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!((r.body["members"][0]["role"].as_str(), r.body["members"][1]["role"].as_str()), (Some("admin"), Some("member")));
+
+    // A re-import without roles demotes nobody; an explicit role changes it.
+    let r = app
+        .call(Method::PUT, "/api/v1/members", Some(&t.key), Some(json!([{"id": "ada", "name": "Ada L."}, {"id": "bob", "name": "Bob", "role": "admin"}])))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let stored = app.store.list_members(&t.id).await.unwrap();
+    let role = |id: &str| stored.iter().find(|m| m.id.as_str() == id).unwrap().role;
+    assert_eq!((role("ada"), role("bob")), (warroom_core::MemberRole::Admin, warroom_core::MemberRole::Admin));
+    let list = app.get("/api/v1/members", &t.key).await;
+    assert!(list.body["members"].as_array().unwrap().iter().all(|m| m["role"] == "admin"), "{}", list.text);
+
+    for bad in [json!("owner"), json!("Admin"), json!(1), json!(" admin")] {
+        let r = app
+            .call(Method::PUT, "/api/v1/members", Some(&t.key), Some(json!([{"id": "ada", "name": "Ada", "role": "member"}, {"name": "Cy", "role": bad}])))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+        assert!(r.message().starts_with("[1]"), "{bad}: {}", r.message());
+    }
+    assert_eq!(
+        app.store.list_members(&t.id).await.unwrap().iter().find(|m| m.id.as_str() == "ada").unwrap().role,
+        warroom_core::MemberRole::Admin,
+        "nothing was stored"
+    );
+}

@@ -6,10 +6,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
-use warroom_core::{Integration, IntegrationId, IntegrationStatus, LinkMethod, Platform, UserLink};
+use warroom_core::{ImUserId, Integration, IntegrationId, IntegrationStatus, LinkMethod, Member, Platform, UserLink};
 use warroom_http::oauth_state::{self as state, Pending};
 use warroom_http::AppState;
-use warroom_platforms::{slack, Platforms};
+use warroom_platforms::{slack, Platforms, SignedIn};
 
 #[derive(Deserialize)]
 pub struct Callback {
@@ -31,7 +31,7 @@ fn platforms(app: &AppState) -> Result<Arc<Platforms>, Response> {
         .ok_or_else(|| page::error(StatusCode::SERVICE_UNAVAILABLE, "Not available", "This deployment has no IM platform adapters configured."))
 }
 
-fn store_failed(e: impl std::fmt::Display) -> Response {
+pub(crate) fn store_failed(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "oauth flow: store failed");
     page::error(StatusCode::SERVICE_UNAVAILABLE, "Try again", "Warroom could not reach its storage. Please try again in a minute.")
 }
@@ -169,7 +169,7 @@ async fn finish_slack_install(app: &AppState, code: String, tenant: warroom_core
     Ok(page(StatusCode::OK, "Slack connected", &lines))
 }
 
-async fn integration_of(app: &AppState, id: &str) -> Result<Integration, Response> {
+pub(crate) async fn integration_of(app: &AppState, id: &str) -> Result<Integration, Response> {
     match app.store().get_integration(&IntegrationId::new(id)).await {
         Ok(Some(i)) => Ok(i),
         Ok(None) => Err(page::error(StatusCode::NOT_FOUND, "Unknown integration", "This link does not belong to any Warroom integration.")),
@@ -207,7 +207,7 @@ pub async fn authorize(State(app): State<AppState>, Path(id): Path<String>) -> R
 }
 
 fn sign_in_redirect_uri(app: &AppState, integration: &IntegrationId) -> String {
-    format!("{}/oauth/{integration}/callback", app.settings.public_url.trim_end_matches('/'))
+    state::sign_in_redirect_uri(&app.settings.public_url, integration)
 }
 
 /// The IM app's homepage for Warroom: sends the person through the platform's sign-in.
@@ -216,30 +216,32 @@ pub async fn sign_in(State(app): State<AppState>, Path(id): Path<String>) -> Res
         Ok(i) => i,
         Err(r) => return r,
     };
-    let platforms = match platforms(&app) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let pending = Pending::SignIn { tenant_id: integration.tenant_id.clone(), integration_id: integration.id.clone() };
+    match sign_in_url(&app, &integration, &pending).await {
+        Ok(url) | Err(url) => url,
+    }
+}
+
+/// A redirect to the platform's sign-in page for `pending` (to link an account, or to sign
+/// in to the console), or the page saying why there is none.
+pub async fn sign_in_url(app: &AppState, integration: &Integration, pending: &Pending) -> Result<Response, Response> {
+    let platforms = platforms(app)?;
     let Some(sign_in) = platforms.module(integration.platform).and_then(|m| m.sign_in()) else {
-        return page::error(
+        return Err(page::error(
             StatusCode::NOT_FOUND,
             "Not available",
             &format!("Signing in from the IM app is not offered for {} integrations; accounts are linked by email or phone.", integration.platform),
-        );
+        ));
     };
-    let pending = Pending::SignIn { tenant_id: integration.tenant_id.clone(), integration_id: integration.id.clone() };
-    let state = match state::begin(&app, &pending).await {
-        Ok(state) => state,
-        Err(e) => return store_failed(e),
-    };
-    match sign_in.authorize_url(&platforms, &integration, &sign_in_redirect_uri(&app, &integration.id), &state) {
-        Ok(url) => redirect(&url),
-        Err(e) => page::error(StatusCode::SERVICE_UNAVAILABLE, "Integration not usable", &e.to_string()),
+    let state = state::begin(app, pending).await.map_err(store_failed)?;
+    match sign_in.authorize_url(&platforms, integration, &sign_in_redirect_uri(app, &integration.id), &state) {
+        Ok(url) => Ok(redirect(&url)),
+        Err(e) => Err(page::error(StatusCode::SERVICE_UNAVAILABLE, "Integration not usable", &e.to_string())),
     }
 }
 
 /// The platform's redirect after sign-in: links the person to the member with their email
-/// (or phone).
+/// (or phone); for a console sign-in, then hands an admin member to the console.
 pub async fn sign_in_callback(State(app): State<AppState>, Path(id): Path<String>, Query(q): Query<Callback>) -> Response {
     let (Some(code), Some(state)) = (q.code, q.state) else {
         return page::error(
@@ -252,19 +254,35 @@ pub async fn sign_in_callback(State(app): State<AppState>, Path(id): Path<String
         Ok(i) => i,
         Err(r) => return r,
     };
-    match state::finish(&app, &state).await {
-        Ok(Some(Pending::SignIn { integration_id, .. })) if integration_id == integration.id => {}
+    let console = match state::finish(&app, &state).await {
+        Ok(Some(Pending::SignIn { integration_id, .. })) if integration_id == integration.id => false,
+        Ok(Some(Pending::ConsoleSignIn { integration_id, .. })) if integration_id == integration.id => true,
         Ok(_) => {
             return page::error(StatusCode::BAD_REQUEST, "Link expired", "This sign-in link expired or was already used. Open Warroom from the IM app again.")
         }
         Err(e) => return store_failed(e),
+    };
+    let signed_in = match signed_in_member(&app, &integration, &code).await {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    if console {
+        return crate::console::hand_over(&app, &integration, signed_in).await;
     }
-    match link_signed_in(&app, &integration, &code).await {
-        Ok(r) | Err(r) => r,
-    }
+    let (user, member) = signed_in;
+    page(
+        StatusCode::OK,
+        "Account linked",
+        &[format!(
+            "Your {} account ({}) is now linked to the Warroom member {}. You can use the war-room buttons.",
+            integration.platform, user.name, member.name
+        )],
+    )
 }
 
-async fn link_signed_in(app: &AppState, integration: &Integration, code: &str) -> Result<Response, Response> {
+/// Who signed in, and their member: the one their IM account is linked to, else the one
+/// with their email (or phone), whom it links.
+async fn signed_in_member(app: &AppState, integration: &Integration, code: &str) -> Result<(SignedIn, Member), Response> {
     let platforms = platforms(app)?;
     let sign_in = platforms.module(integration.platform).and_then(|m| m.sign_in()).ok_or_else(|| {
         page::error(StatusCode::NOT_FOUND, "Not available", &format!("Signing in from the IM app is not offered for {} integrations.", integration.platform))
@@ -274,6 +292,12 @@ async fn link_signed_in(app: &AppState, integration: &Integration, code: &str) -
         .await
         .map_err(|e| page::error(StatusCode::BAD_GATEWAY, "Sign-in failed", &format!("{e}. Open Warroom from the IM app again.")))?;
     let members = app.store().list_members(&integration.tenant_id).await.map_err(store_failed)?;
+    let im_user = ImUserId::from(user.im_user_id.as_str());
+    if let Some(link) = app.store().link_by_im_user(&integration.tenant_id, &integration.id, &im_user).await.map_err(store_failed)? {
+        if let Some(member) = members.iter().find(|m| m.id == link.member_id) {
+            return Ok((user, member.clone()));
+        }
+    }
     let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
     let member = members.iter().find(|m| matches!((&m.email, &user.email), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))).or_else(|| {
         let mobile = user.mobile.as_deref().map(digits).filter(|d| !d.is_empty())?;
@@ -289,18 +313,11 @@ async fn link_signed_in(app: &AppState, integration: &Integration, code: &str) -
         tenant_id: integration.tenant_id.clone(),
         integration_id: integration.id.clone(),
         member_id: member.id.clone(),
-        im_user_id: user.im_user_id.as_str().into(),
+        im_user_id: im_user,
         method: LinkMethod::SignIn,
         linked_at: app.clock().now(),
     };
     app.store().put_link(&link).await.map_err(store_failed)?;
     app.engine.forget_lookup_misses(&integration.id, member).await;
-    Ok(page(
-        StatusCode::OK,
-        "Account linked",
-        &[format!(
-            "Your {} account ({}) is now linked to the Warroom member {}. You can use the war-room buttons.",
-            integration.platform, user.name, member.name
-        )],
-    ))
+    Ok((user, member.clone()))
 }

@@ -3,11 +3,13 @@
 //! - `GET /oauth/{integration_id}/authorize`: where an integration's `reauthorize_url` points.
 //! - `GET /im/{integration_id}/web` + `GET /oauth/{integration_id}/callback`: signing in from
 //!   the IM app (Feishu's web-app homepage and redirect URL), which links the person's IM
-//!   account to the member with the same email or phone.
+//!   account to the member with the same email or phone; the same callback finishes a
+//!   sign-in to the web console through the IM ([`console`]: admin members only).
 //!
 //! Every `state` is random, single-use and expires after ten minutes; every answer is a
 //! short HTML page saying what happened and what to do next.
 
+mod console;
 mod flows;
 mod page;
 

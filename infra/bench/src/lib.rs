@@ -201,6 +201,7 @@ pub async fn run(s: &Scenario) -> Result<Report, String> {
             name: format!("Responder {j}"),
             email: Some(email(j)),
             phone: None,
+            role: Default::default(),
             updated_at: now,
         };
         store.put_member(&member).await.map_err(err("member"))?;

@@ -69,6 +69,7 @@ pub async fn members(store: &dyn Store, tenant_id: &TenantId) -> LocalResult<()>
             name: p.name.into(),
             email: Some(p.email.into()),
             phone: p.phone.map(Into::into),
+            role: Default::default(),
             updated_at: now,
         };
         store.put_member(&member).await.map_err(store_error("store a member"))?;

@@ -94,6 +94,7 @@ mod tests {
             name: name.into(),
             email: Some(format!("{}@example.com", name.to_lowercase())),
             phone: None,
+            role: Default::default(),
             updated_at: Timestamp(0),
         }
     }

@@ -79,7 +79,36 @@ pub struct Member {
     pub name: String,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// What the member may do besides responding; records stored before roles existed read
+    /// as [`MemberRole::Member`].
+    #[serde(default)]
+    pub role: MemberRole,
     pub updated_at: Timestamp,
+}
+
+/// A member's role. Admins may sign in to the console through the team's IM (an API key is
+/// the other way in); members only respond to incidents.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    #[default]
+    Member,
+    Admin,
+}
+
+impl MemberRole {
+    pub const ALL: [MemberRole; 2] = [MemberRole::Member, MemberRole::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Member => "member",
+            MemberRole::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
 }
 
 impl Member {
@@ -95,7 +124,27 @@ mod tests {
     use super::*;
 
     fn member(name: &str, email: Option<&str>) -> Member {
-        Member { tenant_id: "t".into(), id: MemberId::generate(), name: name.into(), email: email.map(Into::into), phone: None, updated_at: Timestamp(0) }
+        Member {
+            tenant_id: "t".into(),
+            id: MemberId::generate(),
+            name: name.into(),
+            email: email.map(Into::into),
+            phone: None,
+            role: MemberRole::Member,
+            updated_at: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn a_member_stored_before_roles_reads_as_a_plain_member() {
+        let old = r#"{"tenant_id":"t","id":"m1","name":"Ada","email":null,"phone":null,"updated_at":0}"#;
+        let m: Member = serde_json::from_str(old).unwrap();
+        assert_eq!(m.role, MemberRole::Member);
+        let admin = Member { role: MemberRole::Admin, ..m };
+        let json = serde_json::to_value(&admin).unwrap();
+        assert_eq!(json["role"], "admin");
+        assert_eq!(MemberRole::parse("admin"), Some(MemberRole::Admin));
+        assert_eq!(MemberRole::parse("owner"), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub fn member(tenant: &TenantId, id: &str, name: &str) -> Member {
         name: name.into(),
         email: Some(format!("{}@example.com", name.to_lowercase().replace(' ', "."))),
         phone: Some("+8613800000000".into()),
+        role: Default::default(),
         updated_at: T0,
     }
 }

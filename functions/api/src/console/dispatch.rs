@@ -62,6 +62,10 @@ impl Api {
         Self { state: state.clone(), caller, router: OnceLock::new() }
     }
 
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     pub fn caller(&self) -> &Caller {
         &self.caller
     }

@@ -79,7 +79,19 @@ const NAV: [(Section, &str, &str); 6] = [
 ];
 
 /// A whole page. `notices` go first in the main content, so a screen reader hears them.
-pub fn page(title: &str, session: Option<&Session>, section: Section, notices: &[Notice], body: Markup) -> Markup {
+pub fn page<N: std::borrow::Borrow<Notice>>(title: &str, session: Option<&Session>, section: Section, notices: &[N], body: Markup) -> Markup {
+    page_with_head(title, session, section, notices, body, html! {})
+}
+
+/// [`page`] with more in its `head` (a `meta` refresh: no inline script is ever needed).
+pub fn page_with_head<N: std::borrow::Borrow<Notice>>(
+    title: &str,
+    session: Option<&Session>,
+    section: Section,
+    notices: &[N],
+    body: Markup,
+    head: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -89,6 +101,7 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, notices: &
                 title { (title) " · Warroom" }
                 link rel="stylesheet" href="/console/static/console.css";
                 script src="/console/static/console.js" defer {}
+                (head)
             }
             body {
                 a.skip href="#main" { "Skip to content" }
@@ -107,14 +120,15 @@ pub fn page(title: &str, session: Option<&Session>, section: Section, notices: &
                         }
                         form.signout method="post" action="/console/sign-out" {
                             (csrf::input(s))
-                            span.who { "Key " (s.caller.label) " (" (s.caller.prefix) "…)" }
+                            @if s.caller.member.is_some() { span.who { "Admin " (s.caller.label) } }
+                            @else { span.who { "Key " (s.caller.label) " (" (s.caller.prefix) "…)" } }
                             button type="submit" { "Sign out" }
                         }
                     }
                 }
                 main #main tabindex="-1" {
                     h1 { (title) }
-                    @for n in notices { (notice(n)) }
+                    @for n in notices { (notice(n.borrow())) }
                     (body)
                 }
             }
@@ -129,7 +143,14 @@ pub fn respond(status: StatusCode, markup: Markup) -> Response {
 /// A page of a signed-in session, with the status its notices call for.
 pub fn render(title: &str, session: &Session, section: Section, notices: &[Notice], body: Markup) -> Response {
     let status = notices.iter().map(Notice::status).find(|s| !s.is_success()).unwrap_or(StatusCode::OK);
-    respond(status, page(title, Some(session), section, notices, body))
+    // What the form before the redirect did comes first; it is shown once.
+    let flash: Vec<Notice> = session.flash.iter().map(|f| Notice::Done(f.message.clone())).collect();
+    let all: Vec<&Notice> = flash.iter().chain(notices).collect();
+    let mut response = respond(status, page(title, Some(session), section, &all, body));
+    if session.flash.is_some() {
+        response.headers_mut().insert(header::SET_COOKIE, super::flash::clear_cookie(session.secure));
+    }
+    response
 }
 
 /// A page that only says what went wrong (no session needed to show it).
@@ -138,7 +159,7 @@ pub fn failure_page(status: StatusCode, message: &str) -> Response {
         p.notice.failed role="alert" { (message) }
         p { a href="/console/" { "Back to the console" } }
     };
-    respond(status, page(status.canonical_reason().unwrap_or("Error"), None, Section::None, &[], body))
+    respond(status, page::<Notice>(status.canonical_reason().unwrap_or("Error"), None, Section::None, &[], body))
 }
 
 /// The page of an API refusal that leaves nothing else to show (a missing incident, ...).

@@ -7,15 +7,18 @@
 //! cannot disagree, and tenancy is exactly the API's.
 //!
 //! - [`session`]: sign-in with an admin API key, exchanged for a signed, expiring cookie (the
-//!   key never reaches the browser); every request re-checks that the key still exists.
+//!   key never reaches the browser), or through the team's IM for admin members
+//!   ([`pages::im_sign_in`]); every request re-checks that the key or the admin still exists.
 //! - [`csrf`]: every form carries a token bound to the session; a POST without it changes
 //!   nothing.
+//! - [`flash`]: post-redirect-get; what a form did is carried to the page it redirects to.
 //! - [`layout`]: the page shell, security headers (a CSP without inline script or style).
 //! - [`pages`]: one module per resource. [`assets`]: the one CSS and one JS file.
 
 pub mod assets;
 pub mod csrf;
 pub mod dispatch;
+pub mod flash;
 pub mod layout;
 pub mod pages;
 pub mod session;
@@ -28,12 +31,14 @@ use warroom_http::AppState;
 /// The console's routes, merged into [`crate::router`]. Every one of them answers with the
 /// security headers of [`layout::security_headers`].
 pub fn routes() -> Router<AppState> {
-    use pages::{admin, connect, incidents, integrations, links, members, signin};
+    use pages::{admin, connect, im_sign_in, incidents, integrations, links, members, signin};
     Router::new()
         .route("/console", get(signin::root))
         .route("/console/", get(signin::show))
         .route("/console/sign-in", post(signin::sign_in))
         .route("/console/sign-out", post(signin::sign_out))
+        .route("/console/sign-in/im/done", get(im_sign_in::done))
+        .route("/console/sign-in/im/{integration_id}", get(im_sign_in::start))
         .route("/console/static/console.css", get(assets::css))
         .route("/console/static/console.js", get(assets::js))
         .route("/console/integrations", get(integrations::list).post(connect::connect))

@@ -187,6 +187,7 @@ pub async fn run(s: &DingScenario) -> Result<DingReport, String> {
             name: format!("Responder {j}"),
             email: None,
             phone: Some(phone(j)),
+            role: Default::default(),
             updated_at: now,
         };
         store.put_member(&member).await.map_err(err("member"))?;

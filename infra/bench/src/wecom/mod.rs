@@ -146,6 +146,7 @@ pub async fn run(s: &WeComScenario) -> Result<WeComReport, String> {
             name: format!("Responder {j}"),
             email: None,
             phone: Some(phone(j)),
+            role: Default::default(),
             updated_at: now,
         };
         store.put_member(&member).await.map_err(err("member"))?;

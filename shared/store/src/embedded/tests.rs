@@ -35,7 +35,7 @@ pub(super) fn integration(id: &str, external: Option<&str>) -> Integration {
 }
 
 pub(super) fn member(id: &str) -> Member {
-    Member { tenant_id: tenant(), id: id.into(), name: id.to_uppercase(), email: None, phone: None, updated_at: Timestamp(0) }
+    Member { tenant_id: tenant(), id: id.into(), name: id.to_uppercase(), email: None, phone: None, role: Default::default(), updated_at: Timestamp(0) }
 }
 
 pub(super) fn link(integration: &str, member: &str, user: &str) -> UserLink {

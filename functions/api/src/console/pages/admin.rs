@@ -4,6 +4,7 @@
 use super::{humanize, is_secret};
 use crate::console::csrf::{self, Form};
 use crate::console::dispatch::enc;
+use crate::console::flash::{self, Flash};
 use crate::console::layout::{self, text, when, Notice, Section};
 use crate::console::session::{Session, Signed};
 use axum::extract::{Path, State};
@@ -146,14 +147,18 @@ pub async fn save_settings(State(_state): State<AppState>, form: Form) -> Respon
         Err(message) => return settings_page(s, vec![Notice::Invalid(message)]).await,
     };
     if patch.as_object().is_some_and(Map::is_empty) {
-        return settings_page(s, vec![Notice::Done("Nothing changed.".into())]).await;
+        return flash::done(s, "/console/settings", "Nothing changed.");
     }
-    let answer = s.api.put("/api/v1/settings", patch).await;
-    settings_page(s, vec![Notice::from_answer(&answer, "Settings saved.")]).await
+    match s.api.put("/api/v1/settings", patch).await {
+        Ok(_) => flash::done(s, "/console/settings", "Settings saved."),
+        Err(r) => settings_page(s, vec![Notice::Failed(r)]).await,
+    }
 }
 
 pub async fn keys(State(_state): State<AppState>, Signed(session): Signed) -> Response {
-    keys_page(&session, vec![], None).await
+    // A key created by the form before the redirect, shown this once.
+    let created = session.flash.as_ref().and_then(|f| f.key.clone());
+    keys_page(&session, vec![], created.as_ref()).await
 }
 
 async fn keys_page(session: &Session, mut notices: Vec<Notice>, created: Option<&Value>) -> Response {
@@ -212,17 +217,24 @@ async fn keys_page(session: &Session, mut notices: Vec<Notice>, created: Option<
 pub async fn create_key(State(_state): State<AppState>, form: Form) -> Response {
     let s = &form.session;
     match s.api.post("/api/v1/keys", Some(json!({ "label": form.get("label"), "scope": form.get("scope") }))).await {
-        Ok(k) => keys_page(s, vec![Notice::Done(format!("Key “{}” created.", text(&k, "label")))], Some(&k)).await,
+        Ok(k) => {
+            let mut done = Flash::new(format!("Key “{}” created.", text(&k, "label")), s.api.state().clock().now().0);
+            done.key = Some(json!({ "label": text(&k, "label"), "key": text(&k, "key") }));
+            flash::redirect(s, "/console/keys", done)
+        }
         Err(r) => keys_page(s, vec![Notice::Failed(r)], None).await,
     }
 }
 
 pub async fn revoke_key(State(_state): State<AppState>, Path(id): Path<String>, form: Form) -> Response {
     let s = &form.session;
-    let own = id == s.key_id;
-    let answer = s.api.delete(&format!("/api/v1/keys/{}", enc(&id))).await;
-    let done = if own { "The key was revoked. It was this session's key: the next page asks you to sign in again." } else { "The key was revoked." };
-    keys_page(s, vec![Notice::from_answer(&answer, done)], None).await
+    let own = id == s.key_id();
+    match s.api.delete(&format!("/api/v1/keys/{}", enc(&id))).await {
+        // This session ended with its key: the sign-in page says so.
+        Ok(_) if own => flash::see_other("/console/?expired=1"),
+        Ok(_) => flash::done(s, "/console/keys", "The key was revoked."),
+        Err(r) => keys_page(s, vec![Notice::Failed(r)], None).await,
+    }
 }
 
 pub async fn dead_letters(State(_state): State<AppState>, Signed(session): Signed) -> Response {
@@ -265,7 +277,8 @@ async fn dead_letters_page(session: &Session, mut notices: Vec<Notice>) -> Respo
 
 pub async fn redrive(State(_state): State<AppState>, form: Form) -> Response {
     let s = &form.session;
-    let answer = s.api.post("/api/v1/dead-letters/redrive", None).await;
-    let n = answer.as_ref().ok().and_then(|v| v["redriven"].as_u64()).unwrap_or(0);
-    dead_letters_page(s, vec![Notice::from_answer(&answer, format!("{n} dead letters were moved back to the job queue."))]).await
+    match s.api.post("/api/v1/dead-letters/redrive", None).await {
+        Ok(v) => flash::done(s, "/console/dead-letters", format!("{} dead letters were moved back to the job queue.", v["redriven"].as_u64().unwrap_or(0))),
+        Err(r) => dead_letters_page(s, vec![Notice::Failed(r)]).await,
+    }
 }

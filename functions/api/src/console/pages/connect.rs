@@ -5,6 +5,7 @@
 use super::{catalog, is_secret, platform_name};
 use crate::console::csrf::{self, Form};
 use crate::console::dispatch::enc;
+use crate::console::flash;
 use crate::console::layout::{self, text, Notice, Section};
 use crate::console::pages::integrations;
 use crate::console::session::{Session, Signed};
@@ -103,8 +104,8 @@ pub async fn connect(State(state): State<AppState>, form: Form) -> Response {
     };
     match s.api.post("/api/v1/integrations", Some(body(&form, Some(p), platform_fields))).await {
         Ok(i) => {
-            let done = Notice::Done(format!("Connected \"{}\". Paste the URLs below into the app's settings.", text(&i, "name")));
-            integrations::detail(&state, s, text(&i, "id"), vec![done], None).await
+            let done = format!("Connected \"{}\". Paste the URLs below into the app's settings.", text(&i, "name"));
+            flash::done(s, &integrations::page_of(text(&i, "id")), done)
         }
         Err(r) => {
             let existing = (r.code == "already_connected").then(|| r.detail("integration_id").as_str().map(str::to_owned)).flatten();
@@ -147,9 +148,10 @@ pub async fn rotate(State(state): State<AppState>, Path(id): Path<String>, form:
         Err(r) => return layout::refusal_page("Integration", s, Section::Integrations, r),
     };
     let platform_fields = catalog_entry(&state, text(&current, "platform")).map_or(&[][..], |(_, f)| f);
-    let answer = s.api.put(&format!("/api/v1/integrations/{}/credentials", enc(&id)), body(&form, None, platform_fields)).await;
-    let notice = Notice::from_answer(&answer, "The credentials were replaced; the integration is connected.");
-    integrations::detail(&state, s, &id, vec![notice], None).await
+    match s.api.put(&format!("/api/v1/integrations/{}/credentials", enc(&id)), body(&form, None, platform_fields)).await {
+        Ok(_) => flash::done(s, &integrations::page_of(&id), "The credentials were replaced; the integration is connected."),
+        Err(r) => integrations::detail(&state, s, &id, vec![Notice::Failed(r)], None).await,
+    }
 }
 
 /// The deployment's own Slack app: off to Slack's consent page.

@@ -4,6 +4,7 @@
 use super::humanize;
 use crate::console::csrf::{self, Form};
 use crate::console::dispatch::enc;
+use crate::console::flash;
 use crate::console::layout::{self, text, when, Notice, Section};
 use crate::console::session::{Session, Signed};
 use axum::extract::{Path, RawQuery, State};
@@ -15,9 +16,18 @@ use std::collections::HashMap;
 use warroom_core::IncidentId;
 use warroom_http::AppState;
 
+/// The list's filters: (query name, label, allowed values), as the API validates them.
+fn filters() -> [(&'static str, &'static str, &'static [&'static str]); 4] {
+    use crate::incident_filter::{PHASES, SEVERITIES, SOURCES, STATUSES};
+    [("status", "Status", &STATUSES), ("severity", "Severity", &SEVERITIES), ("source", "Source", SOURCES), ("phase", "War room", &PHASES)]
+}
+
 pub async fn list(State(_state): State<AppState>, Signed(session): Signed, RawQuery(raw): RawQuery) -> Response {
     let query = super::query(raw.as_deref());
-    let mut path = "/api/v1/incidents?limit=25".to_owned();
+    // The chosen filters as a query string (the API says what is wrong with a value).
+    let chosen: String =
+        filters().iter().filter_map(|(name, _, _)| query.get(*name).filter(|v| !v.is_empty()).map(|v| format!("&{name}={}", enc(v)))).collect();
+    let mut path = format!("/api/v1/incidents?limit=25{chosen}");
     let cursor = query.get("cursor").filter(|c| !c.is_empty());
     if let Some(c) = cursor {
         path += &format!("&cursor={}", enc(c));
@@ -31,7 +41,21 @@ pub async fn list(State(_state): State<AppState>, Signed(session): Signed, RawQu
         }
     };
     let body = html! {
-        @if items.is_empty() { p { "No incidents." } }
+        form.inline.filters method="get" action="/console/incidents" role="search" aria-label="Filter incidents" {
+            @for (name, label, values) in filters() {
+                @let current = query.get(name).map_or("", String::as_str);
+                div {
+                    label for={ "filter-" (name) } { (label) }
+                    select #{ "filter-" (name) } name=(name) {
+                        option value="" selected[current.is_empty()] { "any" }
+                        @for v in values { option value=(v) selected[current == *v] { (humanize(v)) } }
+                    }
+                }
+            }
+            button type="submit" { "Filter" }
+            @if !chosen.is_empty() { a href="/console/incidents" { "Clear filters" } }
+        }
+        @if items.is_empty() { p { @if chosen.is_empty() { "No incidents." } @else { "No incident matches these filters." } } }
         @else {
             div.scroll { table {
                 thead { tr { th scope="col" { "Incident" } th scope="col" { "Severity" } th scope="col" { "Status" } th scope="col" { "Source" } th scope="col" { "War room" } th scope="col" { "Opened" } } }
@@ -48,8 +72,8 @@ pub async fn list(State(_state): State<AppState>, Signed(session): Signed, RawQu
             } }
         }
         p.actions {
-            @if cursor.is_some() { a href="/console/incidents" { "Newest" } }
-            @if let Some(next) = next { a href={ "/console/incidents?cursor=" (enc(&next)) } { "Older incidents" } }
+            @if cursor.is_some() { a href={ "/console/incidents?" (chosen.trim_start_matches('&')) } { "Newest" } }
+            @if let Some(next) = next { a href={ "/console/incidents?cursor=" (enc(&next)) (chosen) } { "Older incidents" } }
         }
     };
     layout::render("Incidents", &session, Section::Incidents, &notices, body)
@@ -63,6 +87,10 @@ fn severity(i: &Value) -> Markup {
 /// Only web links are links: a URL from an alert payload could be `javascript:`.
 fn web_link(url: &str) -> Option<&str> {
     (url.starts_with("https://") || url.starts_with("http://")).then_some(url)
+}
+
+fn page_of(id: &str) -> String {
+    format!("/console/incidents/{}", enc(id))
 }
 
 pub async fn show(State(state): State<AppState>, Signed(session): Signed, Path(id): Path<String>) -> Response {
@@ -227,11 +255,11 @@ pub async fn create_war_room(State(state): State<AppState>, Path(id): Path<Strin
             return layout::refusal_page("Incident", s, Section::Incidents, r.clone());
         }
     }
-    let done = match &answer {
-        Ok(w) if w["state"] == "open" => "The war room is open.",
-        _ => "War room requested: the chat is being created and the responders invited.",
-    };
-    page(&state, s, &id, vec![Notice::from_answer(&answer, done)]).await
+    match answer {
+        Ok(w) if w["state"] == "open" => flash::done(s, &page_of(&id), "The war room is open."),
+        Ok(_) => flash::done(s, &page_of(&id), "War room requested: the chat is being created and the responders invited."),
+        Err(r) => page(&state, s, &id, vec![Notice::Failed(r)]).await,
+    }
 }
 
 pub async fn dismiss_war_room(State(state): State<AppState>, Path(id): Path<String>, form: Form) -> Response {
@@ -242,5 +270,8 @@ pub async fn dismiss_war_room(State(state): State<AppState>, Path(id): Path<Stri
             return layout::refusal_page("Incident", s, Section::Incidents, r.clone());
         }
     }
-    page(&state, s, &id, vec![Notice::from_answer(&answer, "Dismissing the war room: the transcript is captured, then the chat is disbanded.")]).await
+    match answer {
+        Ok(_) => flash::done(s, &page_of(&id), "Dismissing the war room: the transcript is captured, then the chat is disbanded."),
+        Err(r) => page(&state, s, &id, vec![Notice::Failed(r)]).await,
+    }
 }

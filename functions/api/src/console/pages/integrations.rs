@@ -4,6 +4,7 @@
 use super::{catalog, humanize, platform_name};
 use crate::console::csrf::{self, Form};
 use crate::console::dispatch::{enc, Refusal};
+use crate::console::flash;
 use crate::console::layout::{self, text, when, Notice, Section};
 use crate::console::session::{Session, Signed};
 use axum::extract::{Path, State};
@@ -84,6 +85,7 @@ pub async fn detail(state: &AppState, session: &Session, id: &str, notices: Vec<
         }
         p.actions { a.button href={ (base) "/links" } { "Linked users" } }
         (setup(&i))
+        (console_sign_in(state, &i))
         (war_room(session, &i, &base, problem))
         (super::connect::rotate_form(state, session, &i, &base))
         h2 { "Delete" }
@@ -115,6 +117,27 @@ fn setup(i: &Value) -> Markup {
                     button type="button" data-copy={ "setup-" (name) } hidden { "Copy" }
                 }
             }
+        }
+    }
+}
+
+/// The integration's console sign-in link, where its platform offers signing in.
+fn console_sign_in(state: &AppState, i: &Value) -> Markup {
+    let platform = text(i, "platform");
+    let offered = state.platforms.as_ref().and_then(|p| p.modules().find(|m| m.platform().as_str() == platform)).is_some_and(|m| m.sign_in().is_some());
+    if !offered || text(i, "status") != "active" {
+        return html! {};
+    }
+    let url = format!("{}/console/sign-in/im/{}", state.settings.public_url.trim_end_matches('/'), text(i, "id"));
+    html! {
+        h2 { "Console sign-in through " (platform_name(platform)) }
+        p.muted { "Members whose role is admin sign in to this console here with their " (platform_name(platform)) " account (it is linked on the way). Bookmark it or share it with them." }
+        div.copyable {
+            label for="console-sign-in" { "Console sign-in link" }
+        }
+        div.copyable {
+            input #console-sign-in type="text" readonly value=(url);
+            button type="button" data-copy="console-sign-in" hidden { "Copy" }
         }
     }
 }
@@ -183,7 +206,7 @@ pub async fn manifest(State(_state): State<AppState>, Signed(session): Signed, P
 pub async fn enable_war_room(State(state): State<AppState>, Path(id): Path<String>, form: Form) -> Response {
     let s = &form.session;
     match s.api.post(&format!("/api/v1/integrations/{}/war-room", enc(&id)), None).await {
-        Ok(_) => detail(&state, s, &id, vec![Notice::Done("War rooms are enabled for this integration.".into())], None).await,
+        Ok(_) => flash::done(s, &page_of(&id), "War rooms are enabled for this integration."),
         Err(r) if r.status == axum::http::StatusCode::NOT_FOUND => layout::refusal_page("Integration", s, Section::Integrations, r),
         Err(r) => detail(&state, s, &id, vec![Notice::Failed(r.clone())], Some(&r)).await,
     }
@@ -191,8 +214,10 @@ pub async fn enable_war_room(State(state): State<AppState>, Path(id): Path<Strin
 
 pub async fn disable_war_room(State(state): State<AppState>, Path(id): Path<String>, form: Form) -> Response {
     let s = &form.session;
-    let answer = s.api.delete(&format!("/api/v1/integrations/{}/war-room", enc(&id))).await;
-    after(&state, s, &id, Notice::from_answer(&answer, "War rooms are disabled for this integration.")).await
+    match s.api.delete(&format!("/api/v1/integrations/{}/war-room", enc(&id))).await {
+        Ok(_) => flash::done(s, &page_of(&id), "War rooms are disabled for this integration."),
+        Err(r) => after(&state, s, &id, Notice::Failed(r)).await,
+    }
 }
 
 /// Moves war rooms from the integration that has them to this one: disable there, enable here.
@@ -206,7 +231,7 @@ pub async fn move_war_room(State(state): State<AppState>, Path(id): Path<String>
         return after(&state, s, &id, Notice::Failed(r)).await;
     }
     match s.api.post(&format!("/api/v1/integrations/{}/war-room", enc(&id)), None).await {
-        Ok(_) => detail(&state, s, &id, vec![Notice::Done("War rooms moved to this integration.".into())], None).await,
+        Ok(_) => flash::done(s, &page_of(&id), "War rooms moved to this integration."),
         Err(r) => {
             let notice = Notice::Invalid(format!("war rooms were disabled on the other integration, but enabling them here was refused: {}", r.message));
             detail(&state, s, &id, vec![notice], Some(&r)).await
@@ -217,9 +242,14 @@ pub async fn move_war_room(State(state): State<AppState>, Path(id): Path<String>
 pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, form: Form) -> Response {
     let s = &form.session;
     match s.api.delete(&format!("/api/v1/integrations/{}", enc(&id))).await {
-        Ok(_) => list_page(&state, s, vec![Notice::Done("The integration was deleted.".into())]).await,
+        Ok(_) => flash::done(s, "/console/integrations", "The integration was deleted."),
         Err(r) => after(&state, s, &id, Notice::Failed(r)).await,
     }
+}
+
+/// The console page of an integration.
+pub fn page_of(id: &str) -> String {
+    format!("/console/integrations/{}", enc(id))
 }
 
 /// The detail page after an action, with what happened (the API's status on a refusal).

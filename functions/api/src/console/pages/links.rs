@@ -3,6 +3,7 @@
 
 use crate::console::csrf::{self, Form};
 use crate::console::dispatch::{enc, Refusal};
+use crate::console::flash;
 use crate::console::layout::{self, text, when, Notice, Section};
 use crate::console::session::{Session, Signed};
 use axum::extract::{Path, RawQuery, State};
@@ -29,6 +30,18 @@ impl View {
         Self { filter, search: get("search").trim().to_owned(), after: get("after") }
     }
 
+    /// The console page of this view (where a form redirects to).
+    fn page(&self, integration: &str) -> String {
+        let mut to = format!("/console/integrations/{}/links?filter={}", enc(integration), self.filter);
+        if !self.search.is_empty() {
+            to += &format!("&search={}", enc(&self.search));
+        }
+        if !self.after.is_empty() {
+            to += &format!("&after={}", enc(&self.after));
+        }
+        to
+    }
+
     fn api_query(&self) -> String {
         let mut q = format!("filter={}&limit=50", self.filter);
         if !self.search.is_empty() {
@@ -53,7 +66,26 @@ impl View {
 pub async fn list(State(_state): State<AppState>, Signed(session): Signed, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
     let query: HashMap<String, String> = super::query(raw.as_deref());
     let view = View::from(|k| query.get(k).cloned().unwrap_or_default());
-    page(&session, &id, &view, vec![], None).await
+    // After *One-Click Link*: its report, kept by the API under the run's id.
+    let report = match query.get("run").filter(|r| !r.is_empty()) {
+        Some(run) => Some(run_report(&session, &id, run).await),
+        None => None,
+    };
+    page(&session, &id, &view, vec![], report).await
+}
+
+async fn run_report(session: &Session, id: &str, run: &str) -> Markup {
+    match session.api.get(&format!("/api/v1/integrations/{}/links/runs/{}", enc(id), enc(run))).await {
+        Ok(v) if v["status"] == "failed" => html! { p.notice.failed role="alert" { "One-Click Link failed: " (text(&v, "error")) } },
+        Ok(v) => {
+            let names: HashMap<String, String> = match session.api.get("/api/v1/members").await {
+                Ok(m) => m["members"].as_array().into_iter().flatten().map(|m| (text(m, "id").to_owned(), text(m, "name").to_owned())).collect(),
+                Err(_) => HashMap::new(),
+            };
+            report(&v, &names)
+        }
+        Err(_) => html! { p.notice.next role="status" { "One-Click Link continues in the background: reload this page for its report." } },
+    }
 }
 
 async fn page(session: &Session, id: &str, view: &View, mut notices: Vec<Notice>, report: Option<Markup>) -> Response {
@@ -165,12 +197,8 @@ pub async fn auto_link(State(_state): State<AppState>, Path(id): Path<String>, f
     let view = form_view(&form);
     match s.api.post(&format!("/api/v1/integrations/{}/links/auto", enc(&id)), None).await {
         Ok(v) => {
-            let names: HashMap<String, String> = match s.api.get("/api/v1/members").await {
-                Ok(m) => m["members"].as_array().into_iter().flatten().map(|m| (text(m, "id").to_owned(), text(m, "name").to_owned())).collect(),
-                Err(_) => HashMap::new(),
-            };
             let done = if v.get("results").is_some() { "One-Click Link finished." } else { "One-Click Link continues in the background." };
-            page(s, &id, &view, vec![Notice::Done(done.into())], Some(report(&v, &names))).await
+            flash::done(s, &format!("{}&run={}", view.page(&id), enc(text(&v, "run_id"))), done)
         }
         Err(r) => refused(s, &id, &view, r).await,
     }
@@ -185,9 +213,7 @@ pub async fn link(State(_state): State<AppState>, Path((id, member)): Path<(Stri
     let view = form_view(&form);
     let path = format!("/api/v1/integrations/{}/links/{}", enc(&id), enc(&member));
     match s.api.put(&path, json!({ "im_user_id": form.get("im_user_id") })).await {
-        Ok(v) => {
-            page(s, &id, &view, vec![Notice::Done(format!("{} is linked to {}.", text(&v["member"], "name"), text(&v["link"], "im_user_id")))], None).await
-        }
+        Ok(v) => flash::done(s, &view.page(&id), format!("{} is linked to {}.", text(&v["member"], "name"), text(&v["link"], "im_user_id"))),
         Err(r) => refused(s, &id, &view, r).await,
     }
 }
@@ -196,7 +222,7 @@ pub async fn unlink(State(_state): State<AppState>, Path((id, member)): Path<(St
     let s = &form.session;
     let view = form_view(&form);
     match s.api.delete(&format!("/api/v1/integrations/{}/links/{}", enc(&id), enc(&member))).await {
-        Ok(_) => page(s, &id, &view, vec![Notice::Done(format!("Member {member} is unlinked."))], None).await,
+        Ok(_) => flash::done(s, &view.page(&id), format!("Member {member} is unlinked.")),
         Err(r) => refused(s, &id, &view, r).await,
     }
 }

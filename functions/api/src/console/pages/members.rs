@@ -3,6 +3,7 @@
 
 use crate::console::csrf::{self, Form};
 use crate::console::dispatch::enc;
+use crate::console::flash;
 use crate::console::layout::{self, text, when, Notice, Section};
 use crate::console::session::{Session, Signed};
 use axum::extract::{Path, RawQuery, State};
@@ -29,7 +30,7 @@ async fn page(session: &Session, edit: Option<&str>, mut notices: Vec<Notice>) -
         @if members.is_empty() { p { "No members yet." } }
         @else {
             div.scroll { table {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Phone" } th scope="col" { "Updated" } th scope="col" { "Actions" } } }
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Email" } th scope="col" { "Phone" } th scope="col" { "Role" } th scope="col" { "Updated" } th scope="col" { "Actions" } } }
                 tbody { @for m in &members { (row(session, m)) } }
             } }
         }
@@ -40,7 +41,7 @@ async fn page(session: &Session, edit: Option<&str>, mut notices: Vec<Notice>) -
             div {
                 label for="import-text" {
                     "Members as JSON or CSV"
-                    span.help { "JSON: an array like " code { r#"[{"name": "Ada", "email": "ada@example.com"}]"# } ". CSV: a header line naming the columns (name, email, phone, id), then one member a line. A member with an existing id is replaced." }
+                    span.help { "JSON: an array like " code { r#"[{"name": "Ada", "email": "ada@example.com"}]"# } ". CSV: a header line naming the columns (name, email, phone, role, id), then one member a line. Role is member or admin; left out, an existing member keeps theirs. A member with an existing id is replaced." }
                 }
                 textarea #import-text name="members" required spellcheck="false" {}
             }
@@ -57,6 +58,7 @@ fn row(session: &Session, m: &Value) -> Markup {
             td data-label="Name" { (text(m, "name")) br; span.muted { (id) } }
             td data-label="Email" { (text(m, "email")) }
             td data-label="Phone" { (text(m, "phone")) }
+            td data-label="Role" { @if text(m, "role") == "admin" { strong { "admin" } } @else { "member" } }
             td data-label="Updated" { (when(&m["updated_at"])) }
             td data-label="Actions" {
                 div.inline {
@@ -81,6 +83,13 @@ fn editor(session: &Session, m: Option<&Value>) -> Markup {
             div { label for="m-name" { "Name" } input #m-name type="text" name="name" required value=(value("name")); }
             div { label for="m-email" { "Email (optional)" } input #m-email type="email" name="email" value=(value("email")); }
             div { label for="m-phone" { "Phone (optional)" span.help { "With the country code, e.g. +86 138 0000 0000" } } input #m-phone type="tel" name="phone" value=(value("phone")); }
+            div {
+                label for="m-role" { "Role" span.help { "An admin may sign in to this console through the team's IM, once their IM account is linked." } }
+                select #m-role name="role" {
+                    option value="member" selected[value("role") != "admin"] { "member: responds to incidents" }
+                    option value="admin" selected[value("role") == "admin"] { "admin: may also sign in to the console" }
+                }
+            }
             div.actions {
                 button.primary type="submit" { @if m.is_some() { "Save member" } @else { "Add member" } }
                 @if m.is_some() { a href="/console/members" { "Cancel" } }
@@ -92,7 +101,7 @@ fn editor(session: &Session, m: Option<&Value>) -> Markup {
 pub async fn save(State(_state): State<AppState>, form: Form) -> Response {
     let s = &form.session;
     let mut member = Map::new();
-    for field in ["id", "name", "email", "phone"] {
+    for field in ["id", "name", "email", "phone", "role"] {
         let v = form.get(field).trim();
         if !v.is_empty() {
             member.insert(field.into(), v.into());
@@ -103,10 +112,12 @@ pub async fn save(State(_state): State<AppState>, form: Form) -> Response {
         member.insert("name".into(), "".into());
     }
     let editing = member.contains_key("id");
-    let answer = s.api.put("/api/v1/members", json!([member])).await;
+    let answer = s.api.put("/api/v1/members", json!([member.clone()])).await;
     let name = answer.as_ref().ok().map_or(String::new(), |v| text(&v["members"][0], "name").to_owned());
-    let done = if editing { format!("Saved {name}.") } else { format!("Added {name}.") };
-    page(s, None, vec![Notice::from_answer(&answer, done)]).await
+    match answer {
+        Ok(_) => flash::done(s, "/console/members", if editing { format!("Saved {name}.") } else { format!("Added {name}.") }),
+        Err(r) => page(s, member.get("id").and_then(Value::as_str), vec![Notice::Failed(r)]).await,
+    }
 }
 
 pub async fn import(State(_state): State<AppState>, form: Form) -> Response {
@@ -115,16 +126,22 @@ pub async fn import(State(_state): State<AppState>, form: Form) -> Response {
         Ok(m) => m,
         Err(message) => return page(s, None, vec![Notice::Invalid(message)]).await,
     };
-    let answer = s.api.put("/api/v1/members", Value::Array(members)).await;
-    let count = answer.as_ref().ok().and_then(|v| v["members"].as_array().map(Vec::len)).unwrap_or(0);
-    page(s, None, vec![Notice::from_answer(&answer, format!("Imported {count} members."))]).await
+    match s.api.put("/api/v1/members", Value::Array(members)).await {
+        Ok(v) => flash::done(s, "/console/members", format!("Imported {} members.", v["members"].as_array().map_or(0, Vec::len))),
+        Err(r) => page(s, None, vec![Notice::Failed(r)]).await,
+    }
 }
 
 pub async fn delete(State(_state): State<AppState>, Path(id): Path<String>, form: Form) -> Response {
     let s = &form.session;
-    let answer = s.api.delete(&format!("/api/v1/members/{}", enc(&id))).await;
-    page(s, None, vec![Notice::from_answer(&answer, format!("Member {id} was deleted."))]).await
+    match s.api.delete(&format!("/api/v1/members/{}", enc(&id))).await {
+        Ok(_) => flash::done(s, "/console/members", format!("Member {id} was deleted.")),
+        Err(r) => page(s, None, vec![Notice::Failed(r)]).await,
+    }
 }
+
+/// The CSV columns: the API's member fields.
+const COLUMNS: [&str; 5] = ["id", "name", "email", "phone", "role"];
 
 /// Pasted members as the API's JSON array: JSON as is (the API validates it), or CSV with
 /// a header line. Only the shape is checked here; the API says what is wrong with a member.
@@ -145,8 +162,8 @@ pub fn parse_import(raw: &str) -> Result<Vec<Value>, String> {
     if !header.iter().any(|h| h == "name") {
         return Err("the CSV's first line must name its columns, including name (e.g. name,email,phone)".into());
     }
-    if let Some(unknown) = header.iter().find(|h| !["id", "name", "email", "phone"].contains(&h.as_str())) {
-        return Err(format!("unknown CSV column {unknown:?}; the columns are id, name, email, phone"));
+    if let Some(unknown) = header.iter().find(|h| !COLUMNS.contains(&h.as_str())) {
+        return Err(format!("unknown CSV column {unknown:?}; the columns are {}", COLUMNS.join(", ")));
     }
     let mut out = Vec::new();
     for (n, line) in lines.enumerate() {
@@ -195,9 +212,12 @@ mod tests {
 
     #[test]
     fn csv_and_json_imports_become_the_apis_array() {
-        let csv = "name,email,phone\nAda,ada@example.com,\n\"Lovelace, Ada\",,+86 138 0000 0000\n";
+        let csv = "name,email,phone,role\nAda,ada@example.com,,admin\n\"Lovelace, Ada\",,+86 138 0000 0000\n";
         let got = parse_import(csv).unwrap();
-        assert_eq!(got, vec![json!({"name": "Ada", "email": "ada@example.com"}), json!({"name": "Lovelace, Ada", "phone": "+86 138 0000 0000"})]);
+        assert_eq!(
+            got,
+            vec![json!({"name": "Ada", "email": "ada@example.com", "role": "admin"}), json!({"name": "Lovelace, Ada", "phone": "+86 138 0000 0000"})]
+        );
         assert_eq!(parse_import(r#"[{"name":"Bo"}]"#).unwrap(), vec![json!({"name": "Bo"})]);
         assert!(parse_import("email\nx@example.com").unwrap_err().contains("name"));
         assert!(parse_import("name,team\nAda,ops").unwrap_err().contains("team"));

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod connect;
+pub mod im_sign_in;
 pub mod incidents;
 pub mod integrations;
 pub mod links;

@@ -14,7 +14,7 @@ use warroom_core::KeyScope;
 use warroom_http::{auth, AppState};
 
 /// Where a signed-in admin lands.
-const HOME: &str = "/console/incidents";
+pub const HOME: &str = "/console/incidents";
 
 pub async fn root() -> Response {
     see_other("/console/")
@@ -40,11 +40,13 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(query
     } else {
         vec![]
     };
-    form_page(StatusCode::OK, &notices)
+    let im = super::im_sign_in::buttons(&state, &headers).await;
+    form_page(StatusCode::OK, &notices, im)
 }
 
-fn form_page(status: StatusCode, notices: &[Notice]) -> Response {
+fn form_page(status: StatusCode, notices: &[Notice], im: maud::Markup) -> Response {
     let body = html! {
+        (im)
         p { "Sign in with an " strong { "admin API key" } " of your tenant (from " code { "warroom-admin" } " or the API keys page). The key is checked once and never kept in the browser: you get a session for 12 hours." }
         form.stack method="post" action="/console/sign-in" {
             div {
@@ -53,12 +55,13 @@ fn form_page(status: StatusCode, notices: &[Notice]) -> Response {
             }
             div { button.primary type="submit" { "Sign in" } }
         }
+        p.muted { "Members marked admin can sign in through the team's IM instead: with the console sign-in link on the integration's page (an admin can share it), or the button above once this browser has signed in." }
     };
     layout::respond(status, layout::page("Sign in", None, Section::None, notices, body))
 }
 
 fn refused(status: StatusCode, message: impl Into<String>) -> Response {
-    form_page(status, &[Notice::Invalid(message.into())])
+    form_page(status, &[Notice::Invalid(message.into())], html! {})
 }
 
 /// Exchanges the key for a session cookie. The key is looked up exactly as the API does
@@ -88,10 +91,14 @@ pub async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: By
             return refused(StatusCode::SERVICE_UNAVAILABLE, "the console is briefly unavailable; try again shortly.");
         }
     };
-    let token = session::issue(&keys, &record.tenant_id, crate::keys::key_id(&record), state.clock().now());
+    let principal = session::Principal::Key(crate::keys::key_id(&record).to_owned());
+    let token = session::issue(&keys, &record.tenant_id, &principal, state.clock().now());
     tracing::info!(tenant = %record.tenant_id, key = %record.prefix, "console sign-in");
     let mut response = see_other(HOME);
-    response.headers_mut().insert(header::SET_COOKIE, session::set_cookie(&state, &token));
+    response.headers_mut().append(header::SET_COOKIE, session::set_cookie(&state, &token));
+    if let Some(hint) = super::im_sign_in::hint_cookie(&state, &keys, &record.tenant_id) {
+        response.headers_mut().append(header::SET_COOKIE, hint);
+    }
     response
 }
 
