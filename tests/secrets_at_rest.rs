@@ -94,6 +94,7 @@ async fn write_secrets(store: Arc<dyn Store>) -> Written {
         slack_oauth_base: slack_base,
         slack_app: Some(SlackApp { client_id: "1234.5678".into(), client_secret: Secret::new(CLIENT_SECRET), signing_secret: Secret::new(DEPLOYMENT_SIGNING) }),
         base_overrides: [(warroom_core::Platform::Feishu, feishu_base)].into(),
+        chat_links: None,
     };
     let state = warroom_runtime::compose(store.clone(), queue, clock.clone(), SecretBox::from_key(&[9u8; 32]), config, Default::default()).unwrap();
     let router = api::router(state);

@@ -33,6 +33,7 @@ async fn a_burst_beyond_the_tier_limits_finishes_with_zero_rate_limited_answers(
         slack_oauth_base: base.clone(),
         slack_app: Some(SlackApp { client_id: "c".into(), client_secret: Secret::new("s"), signing_secret: Secret::new("sig") }),
         base_overrides: Default::default(),
+        chat_links: None,
     })
     .await;
     let platforms = app.state.platforms.clone().unwrap();

@@ -33,6 +33,7 @@ async fn start() -> (SlackSandbox, PlatformApp) {
         slack_oauth_base: base.clone(),
         slack_app: Some(SlackApp { client_id: "1234.5678".into(), client_secret: Secret::new("client-secret"), signing_secret: Secret::new("signing-secret") }),
         base_overrides: Default::default(),
+        chat_links: None,
     })
     .await;
     let mut tenant = app.store.get_tenant(&app.tenant).await.unwrap().unwrap();

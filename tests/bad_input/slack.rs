@@ -42,6 +42,7 @@ pub(crate) async fn slack_callbacks_refuse_the_bad_input_corpus_and_change_nothi
         slack_oauth_base: base.clone(),
         slack_app: Some(SlackApp { client_id: "1234.5678".into(), client_secret: Secret::new("client-secret"), signing_secret: Secret::new(SLACK_SECRET) }),
         base_overrides: Default::default(),
+        chat_links: None,
     })
     .await;
 

@@ -60,6 +60,7 @@ pub async fn start(key: &str) -> World {
                 signing_secret: Secret::new("signing-secret"),
             }),
             base_overrides: Default::default(),
+            chat_links: None,
         },
         Some(&settings),
     )

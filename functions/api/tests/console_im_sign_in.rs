@@ -42,6 +42,7 @@ async fn world() -> World {
         slack_oauth_base: "http://127.0.0.1:9".into(),
         slack_app: None,
         base_overrides: [(Platform::Feishu, base)].into(),
+        chat_links: None,
     });
     let t = app.tenant("acme").await;
     let reply = app

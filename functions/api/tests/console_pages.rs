@@ -136,6 +136,7 @@ async fn a_feishu_app_is_added_by_its_form_and_its_urls_are_shown_to_copy() {
         slack_oauth_base: "http://127.0.0.1:9".into(),
         slack_app: None,
         base_overrides: [(Platform::Feishu, base)].into(),
+        chat_links: None,
     });
     let t = app.tenant("acme").await;
     let b = Browser::signed_in(&app, &t.key).await;

@@ -211,6 +211,8 @@ pub fn platforms_config(sandbox_base: &str, public_url: &str) -> PlatformsConfig
             (warroom_core::Platform::Wecom, format!("{sandbox_base}{WECOM_PATH}")),
         ]
         .into(),
+        // The sandbox page (served by the bundle) shows every chat, anchored by its id.
+        chat_links: Some(format!("{}/sandbox/", public_url.trim_end_matches('/'))),
     }
 }
 

@@ -25,7 +25,10 @@ async fn metrics_show_the_war_room_s_work_and_readyz_answers() {
     assert_eq!(ready.json::<serde_json::Value>().await.unwrap(), json!({"ready": true}));
 
     let incident = fire(&stack, intake, "metrics-1").await;
-    wait_for_open_room(&stack, admin, &incident).await;
+    let room = wait_for_open_room(&stack, admin, &incident).await;
+    // View War Room opens the sandbox page at the chat (its `chat-{id}` anchor).
+    let chat = room["chat_id"].as_str().unwrap_or_else(|| panic!("a chat id in {room}"));
+    assert_eq!(room["chat_url"], format!("{}/sandbox/#chat-{chat}", stack.url), "{room}");
     let (code, answer) =
         post(&format!("{}/sandbox/control/slack/click", stack.url), None, json!({"incident_id": incident, "user": "U_ADA", "action": "ack"})).await;
     assert_eq!(code, 200, "{answer}");

@@ -66,10 +66,11 @@ impl Engine {
             incident_id: incident.id.clone(),
         };
         self.store.put_chat_ref(&chat_ref).await?;
+        let chat_url = self.platforms.chat_link(&created.chat_id, created.url.clone());
         let saved = self
             .save_with(&incident, |inc| {
                 inc.war_room.chat_id = Some(created.chat_id.clone());
-                inc.war_room.chat_url = created.url.clone();
+                inc.war_room.chat_url = chat_url.clone();
                 inc.war_room.state = WarRoomState::Open;
                 inc.war_room.last_error = None;
                 true

@@ -13,7 +13,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
-use warroom_core::{CallbackCodec, Clock, ImError, ImPlatform, ImResult, Integration, IntegrationId, Platform, PlatformFactory, SealedCredentials, Store};
+use warroom_core::{
+    CallbackCodec, ChatId, Clock, ImError, ImPlatform, ImResult, Integration, IntegrationId, Platform, PlatformFactory, SealedCredentials, Store,
+};
 use warroom_secrets::{Secret, SecretBox};
 
 /// The deployment's own Slack app (one Request URL for every workspace, installed by OAuth).
@@ -36,6 +38,10 @@ pub struct PlatformsConfig {
     /// credentials (the sandbox); empty in production. Keyed by platform, so the runtime
     /// reads `WARROOM_{PLATFORM}_BASE_URL` for each registered platform.
     pub base_overrides: BTreeMap<Platform, String>,
+    /// Where people open a war room's chat when the platforms are sandboxes: the sandbox
+    /// page, whose chats are anchored `#chat-{id}`. `None` in production: the platform's
+    /// own link (Slack's app_redirect, Feishu's AppLink) stands.
+    pub chat_links: Option<String>,
 }
 
 impl PlatformsConfig {
@@ -46,6 +52,7 @@ impl PlatformsConfig {
             slack_oauth_base: slack::OAUTH_BASE.to_string(),
             slack_app: None,
             base_overrides: BTreeMap::new(),
+            chat_links: None,
         }
     }
 
@@ -166,6 +173,13 @@ impl PlatformFactory for Platforms {
         // and the integration's own health record.
         let client = self.module_or_err(integration.platform)?.client(self, integration)?;
         Ok(metered::metered_with_health(client, self.health.clone(), integration.id.clone()))
+    }
+
+    fn chat_link(&self, chat: &ChatId, given: Option<String>) -> Option<String> {
+        match &self.config.chat_links {
+            Some(page) => Some(format!("{page}#chat-{}", chat.as_str())),
+            None => given,
+        }
     }
 
     fn required_scopes(&self, platform: Platform) -> Vec<(&'static str, &'static str)> {

@@ -98,3 +98,21 @@ async fn one_integrations_health_is_not_anothers() {
     assert_eq!(read(w.store.as_ref(), &a.id, w.clock.now()).await.unwrap().last_error.map(|e| e.code), Some("unavailable".into()));
     assert_eq!(read(w.store.as_ref(), &b.id, w.clock.now()).await.unwrap(), IntegrationHealth::default());
 }
+
+// The factory's chat links (factory.rs), tested beside the rest of what the factory adds
+// to every client.
+#[test]
+fn a_war_rooms_chat_link_is_the_platforms_own_unless_chats_are_shown_on_a_sandbox_page() {
+    use crate::{Platforms, PlatformsConfig};
+    use warroom_core::PlatformFactory;
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open_temporary().unwrap());
+    let make = |config: PlatformsConfig| {
+        Platforms::new(config, warroom_secrets::SecretBox::from_key(&[7u8; 32]), store.clone(), Arc::new(ManualClock::at(Timestamp(0)))).unwrap()
+    };
+    let slack_link = Some("https://slack.com/app_redirect?channel=C1&team=T1".to_string());
+    let production = make(PlatformsConfig::production("https://warroom.example.com"));
+    assert_eq!(production.chat_link(&ChatId::new("C1"), slack_link.clone()), slack_link);
+    assert_eq!(production.chat_link(&ChatId::new("oc_1"), None), None);
+    let local = make(PlatformsConfig { chat_links: Some("http://127.0.0.1:3000/sandbox/".into()), ..PlatformsConfig::production("http://127.0.0.1:3000") });
+    assert_eq!(local.chat_link(&ChatId::new("C1"), slack_link).as_deref(), Some("http://127.0.0.1:3000/sandbox/#chat-C1"));
+}

@@ -66,16 +66,18 @@ pub enum Section {
     Settings,
     Keys,
     DeadLetters,
+    Status,
     None,
 }
 
-const NAV: [(Section, &str, &str); 6] = [
+const NAV: [(Section, &str, &str); 7] = [
     (Section::Incidents, "/console/incidents", "Incidents"),
     (Section::Integrations, "/console/integrations", "Integrations"),
     (Section::Members, "/console/members", "Members"),
     (Section::Settings, "/console/settings", "Settings"),
     (Section::Keys, "/console/keys", "API keys"),
     (Section::DeadLetters, "/console/dead-letters", "Dead letters"),
+    (Section::Status, "/console/status", "Status"),
 ];
 
 /// A whole page. `notices` go first in the main content, so a screen reader hears them.

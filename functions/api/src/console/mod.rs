@@ -31,7 +31,7 @@ use warroom_http::AppState;
 /// The console's routes, merged into [`crate::router`]. Every one of them answers with the
 /// security headers of [`layout::security_headers`].
 pub fn routes() -> Router<AppState> {
-    use pages::{admin, connect, im_sign_in, incidents, integrations, links, members, signin};
+    use pages::{admin, connect, im_sign_in, incidents, integrations, links, members, signin, status};
     Router::new()
         .route("/console", get(signin::root))
         .route("/console/", get(signin::show))
@@ -68,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/keys/{id}/revoke", post(admin::revoke_key))
         .route("/console/dead-letters", get(admin::dead_letters))
         .route("/console/dead-letters/redrive", post(admin::redrive))
+        .route("/console/status", get(status::show))
         .route("/console/{*rest}", get(layout::not_found).post(layout::not_found))
         .layer(axum::middleware::map_response(layout::security_headers))
 }

@@ -68,6 +68,7 @@ async fn world_with(deployment_slack_app: bool) -> World {
         slack_oauth_base: slack_base,
         slack_app,
         base_overrides: [(warroom_core::Platform::Feishu, feishu_base)].into(),
+        chat_links: None,
     });
     let t = app.tenant("acme").await;
     World { app, platforms, slack, feishu, t }

@@ -140,7 +140,8 @@
     node.send = el('button', { type: 'submit', text: 'Send' });
     node.form = el('form', { class: 'say', onsubmit: (e) => { e.preventDefault(); say(ws, chat.id, node); } },
       el('label', {}, 'Act as', node.select), node.input, el('label', {}, node.mention, '@bot'), node.send);
-    node.root = el('article', { class: 'chat', 'data-testid': 'chat', 'data-platform': ws.platform, 'data-chat-id': chat.id },
+    // `#chat-{id}`: the link a war room's "View War Room" opens (the bundle's chat_links).
+    node.root = el('article', { class: 'chat', id: 'chat-' + chat.id, 'data-testid': 'chat', 'data-platform': ws.platform, 'data-chat-id': chat.id },
       node.head, node.msgs, node.form);
     return node;
   }
@@ -229,11 +230,25 @@
       if (key !== lastState) {
         lastState = key;
         (s.workspaces || [s.slack, s.feishu]).forEach(renderWorkspace);
+        showLinkedChat();
       }
     } catch (e) {
       live.textContent = 'disconnected: ' + e.message;
       live.classList.add('down');
     }
+  }
+
+  // The chats are drawn after the page loads, so the browser's own jump to `#chat-…`
+  // finds nothing: do it once the chat exists, and mark it.
+  let linkedShown = false;
+  function showLinkedChat() {
+    if (linkedShown || !location.hash.startsWith('#chat-')) return;
+    const target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!target) return;
+    linkedShown = true;
+    target.classList.add('linked');
+    target.setAttribute('aria-current', 'true');
+    target.scrollIntoView({ block: 'start' });
   }
 
   function loop() {

@@ -237,4 +237,11 @@ pub trait PlatformFactory: Send + Sync {
         let _ = platform;
         None
     }
+    /// The link that opens a war room's chat for people: the platform's own (`given`, from
+    /// the create call), unless this deployment shows chats elsewhere (the local stack's
+    /// sandbox page).
+    fn chat_link(&self, chat: &ChatId, given: Option<String>) -> Option<String> {
+        let _ = chat;
+        given
+    }
 }

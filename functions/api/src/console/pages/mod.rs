@@ -8,6 +8,7 @@ pub mod integrations;
 pub mod links;
 pub mod members;
 pub mod signin;
+pub mod status;
 
 use std::collections::HashMap;
 use warroom_core::Platform;
