@@ -1,6 +1,7 @@
 //! Demo mode's IM sandboxes and their seed: Slack at `/sandbox/slack` (Web API under
-//! `/api`, OAuth under `/oauth`), Feishu at `/sandbox/feishu` (`/open-apis/...`), DingTalk
-//! at `/sandbox/dingtalk` (its demo app is not connected by the seed), with
+//! `/api`, OAuth under `/oauth`), Feishu at `/sandbox/feishu` (`/open-apis/...`; two apps,
+//! the second not connected by the seed), DingTalk at `/sandbox/dingtalk` (its demo app is
+//! not connected by the seed), with
 //! deterministic workspaces, apps and users. They live in memory: in-process (served by the
 //! bundle's own listener, built afresh on every start), or in the `warroom-sandbox` process
 //! (`sandbox_server`, seeded by the same [`Sandboxes::start`]) that outlives restarts of
@@ -27,6 +28,21 @@ pub const FEISHU_APP_ID: &str = "cli_demo0warroom01";
 pub const FEISHU_APP_SECRET: &str = "demo-feishu-app-secret";
 pub const FEISHU_VERIFICATION_TOKEN: &str = "demo-feishu-verification-token";
 pub const FEISHU_ENCRYPT_KEY: &str = "demo-feishu-encrypt-key";
+/// A second app in the same Feishu tenant that the demo does not connect, so a newcomer (and
+/// the console's browser test) can add a Feishu integration that succeeds. It lacks
+/// [`FEISHU_SECOND_APP_WITHHELD`], so enabling war rooms on it is first refused; grant them
+/// with `POST /sandbox/control/feishu/scopes` ([`FEISHU_CONTROL_PATH`]).
+pub const FEISHU_SECOND_APP_ID: &str = "cli_demo0warroom02";
+pub const FEISHU_SECOND_APP_SECRET: &str = "demo-feishu-second-app-secret";
+pub const FEISHU_SECOND_VERIFICATION_TOKEN: &str = "demo-feishu-second-verification-token";
+pub const FEISHU_SECOND_ENCRYPT_KEY: &str = "demo-feishu-second-encrypt-key";
+/// Required scopes the second app is not granted: war rooms cannot open a chat or find
+/// responders by email without them.
+pub const FEISHU_SECOND_APP_WITHHELD: [&str; 2] = ["im:chat", "contact:user.id:readonly"];
+/// Where the Feishu sandbox's control routes are served in-process
+/// (`warroom_sandbox::feishu::control`: an app's granted scopes). `/sandbox/control/feishu/click`
+/// beside them is the bundle's own (`crate::control`): a static path wins over the nest.
+pub const FEISHU_CONTROL_PATH: &str = "/sandbox/control/feishu";
 
 /// A demo person: the member's name, email and phone, and their sandbox user ids.
 pub struct Person {
@@ -129,6 +145,8 @@ impl Sandboxes {
         let feishu = FeishuSandbox::new(feishu_sandbox::SandboxConfig::default());
         let scopes: Vec<&str> = feishu::REQUIRED_SCOPES.iter().map(|(s, _)| *s).collect();
         feishu.add_app(FEISHU_APP_ID, FEISHU_APP_SECRET, FEISHU_VERIFICATION_TOKEN, FEISHU_ENCRYPT_KEY, &scopes);
+        let partial: Vec<&str> = scopes.iter().copied().filter(|s| !FEISHU_SECOND_APP_WITHHELD.contains(s)).collect();
+        feishu.add_app(FEISHU_SECOND_APP_ID, FEISHU_SECOND_APP_SECRET, FEISHU_SECOND_VERIFICATION_TOKEN, FEISHU_SECOND_ENCRYPT_KEY, &partial);
         let dingtalk = DingTalkSandbox::new(dingtalk_sandbox::SandboxConfig { enforce_rate_limits: true, ..Default::default() });
         dingtalk.set_base_url(&format!("{base_url}{DINGTALK_PATH}"));
         let mut app = dingtalk_sandbox::AppConfig::new(DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET);
@@ -154,13 +172,15 @@ impl Sandboxes {
         Self { slack, feishu, dingtalk, wecom, llm, base_url: base_url.to_string() }
     }
 
-    /// Every sandbox's API, by the path it is served under, and the DingTalk sandbox's
-    /// control routes (a person clicks, @-mentions, disbands: `warroom_sandbox::dingtalk::control`)
-    /// under [`DINGTALK_CONTROL_PATH`].
+    /// Every sandbox's API, by the path it is served under, and the control routes of the
+    /// DingTalk sandbox (a person clicks, @-mentions, disbands: `warroom_sandbox::dingtalk::control`)
+    /// under [`DINGTALK_CONTROL_PATH`], of the Feishu sandbox (an admin changes an app's grant)
+    /// under [`FEISHU_CONTROL_PATH`] and of the WeCom sandbox under [`WECOM_CONTROL_PATH`].
     pub fn routers(&self) -> Vec<(&'static str, Router)> {
         vec![
             (SLACK_PATH, self.slack.router()),
             (FEISHU_PATH, self.feishu.router()),
+            (FEISHU_CONTROL_PATH, feishu_sandbox::control::router(&self.feishu)),
             (DINGTALK_PATH, self.dingtalk.router()),
             (DINGTALK_CONTROL_PATH, dingtalk_sandbox::control::router(&self.dingtalk)),
             (WECOM_PATH, self.wecom.router()),
@@ -229,6 +249,15 @@ fn slack_channel_number(id: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_second_feishu_apps_withheld_scopes_are_ones_war_rooms_require() {
+        // Otherwise enabling war rooms on it would not be refused and the console's test of
+        // the missing-permission warning would prove nothing.
+        for withheld in FEISHU_SECOND_APP_WITHHELD {
+            assert!(feishu::REQUIRED_SCOPES.iter().any(|(s, _)| *s == withheld), "{withheld} is not required");
+        }
+    }
 
     #[test]
     fn new_slack_channels_never_reuse_an_id_stored_before_a_restart() {

@@ -12,13 +12,14 @@
 //!
 //! Serve [`FeishuSandbox::router`] anywhere (it answers `/open-apis/...`), point the adapter's
 //! base URL at it, register apps and users, then inspect [`FeishuSandbox::chats`] and
-//! [`FeishuSandbox::calls`].
+//! [`FeishuSandbox::calls`]. [`control::router`] changes an app's grant over HTTP.
 
 mod auth;
 mod callbacks;
 mod cardkit;
 mod chats;
 mod contact;
+pub mod control;
 pub mod crypto;
 mod gate;
 mod listing;
