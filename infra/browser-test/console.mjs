@@ -183,17 +183,23 @@ async function incidentFlow(context, page, incident) {
     const link = page.getByRole('link', { name: 'View War Room' });
     return (await link.count()) ? link.getAttribute('href') : null;
   });
-  if (chatUrl === null) {
-    // The API gives no chat_url for a sandbox chat (the Feishu adapter links only to
-    // applink.feishu.cn / larksuite.com, and the sandbox view has no address per chat), so the
-    // console rightly shows no link: said loudly, not failed, until the adapter gives one.
-    log(`NOT CHECKED: the API gives no chat_url for this sandbox war room, so there is no View War Room link (chat ${await page.locator('#live [data-chat-id]').getAttribute('data-chat-id').catch(() => '?')})`);
-  } else {
-    await step('View War Room points at the sandbox chat', TIMEOUTS.page, async () => {
-      if (!chatUrl.startsWith(`${BASE}/sandbox/`)) throw new StepError(`it points at ${chatUrl}`);
-      log(`View War Room → ${chatUrl}`);
-    });
-  }
+  await step('View War Room opens the sandbox page at the war room\'s chat', TIMEOUTS.room, async (timeout) => {
+    const chatId = await page.locator('#live [data-chat-id]').getAttribute('data-chat-id').catch(() => null);
+    if (chatUrl === null) throw new StepError(`no View War Room link on the incident page (chat ${chatId})`);
+    if (!chatUrl.startsWith(`${BASE}/sandbox/#chat-`)) throw new StepError(`it points at ${chatUrl}`);
+    const chat = await context.newPage();
+    try {
+      await chat.goto(chatUrl, { waitUntil: 'domcontentloaded', timeout });
+      // The page draws its chats after loading, then scrolls to and marks the linked one.
+      const shown = chat.locator('article.chat.linked');
+      await shown.waitFor({ state: 'visible', timeout });
+      const shownId = await shown.getAttribute('data-chat-id');
+      if (chatId && shownId !== chatId) throw new StepError(`the page marked chat ${shownId}, not the war room's ${chatId}`);
+      log(`View War Room → ${chatUrl}: chat ${shownId} shown and marked`);
+    } finally {
+      await chat.close();
+    }
+  });
   await checkAxe(page, 'incident page, war room open');
 
   await step('click Acknowledge on the card in the sandbox view', TIMEOUTS.room, async (timeout) => {
@@ -254,6 +260,18 @@ async function incidentFlow(context, page, incident) {
   for (const l of entries) log(`  ${l}`);
   await checkAxe(page, 'incident page, dismissed');
   await shoot(page, 'incident');
+
+  // After a war room's life: the status page shows the integrations' health and, from this
+  // process's Prometheus numbers, that war rooms opened.
+  await visit(page, '/console/status', 'status');
+  await step('the status page shows working integrations and the war rooms opened', TIMEOUTS.page, async () => {
+    const body = await page.locator('main').innerText();
+    if (!/works/.test(body)) throw new StepError(`no integration reads "works":\n${body}`);
+    const opened = body.match(/War rooms opened\s*(?:\([^)]*\))?\s*(\d+)/);
+    if (!opened || Number(opened[1]) < 1) throw new StepError(`war rooms opened not shown as at least 1:\n${body}`);
+    log(`status page: war rooms opened ${opened[1]}`);
+  });
+  await shoot(page, 'status');
 }
 
 const guard = setTimeout(() => {
