@@ -149,6 +149,9 @@ pub fn merge_with(stored: Option<TenantModel>, patch: Value, seal: &dyn Fn(&str,
         }
     }
     let incomplete = |what: &str| Failure::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "incomplete_settings", format!("model: {what}"));
+    // Fields each well formed that do not go together (the schema cannot say so): 422.
+    let inconsistent =
+        |field: &str, why: &str| Failure::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "inconsistent_settings", format!("model.{field}: {why}"));
     if next.provider == "bedrock" {
         if !bedrock {
             // Stored while enabled, the deployment since turned it off: say so on any change.
@@ -159,7 +162,7 @@ pub fn merge_with(stored: Option<TenantModel>, patch: Value, seal: &dyn Fn(&str,
         }
         // The deployment's IAM role calls Bedrock: a URL or key from another provider means nothing.
         if patch_names_key_or_url {
-            return Err(bad("provider", "bedrock takes no base_url, api_key or azure_api_version: it calls with the deployment's IAM role"));
+            return Err(inconsistent("provider", "bedrock takes no base_url, api_key or azure_api_version: it calls with the deployment's IAM role"));
         }
         next.base_url.clear();
         next.api_key = None;
@@ -167,7 +170,7 @@ pub fn merge_with(stored: Option<TenantModel>, patch: Value, seal: &dyn Fn(&str,
         return Ok(Some(next));
     }
     if next.region.is_some() {
-        return Err(bad("region", "only for provider bedrock"));
+        return Err(inconsistent("region", "only for provider bedrock"));
     }
     if next.base_url.is_empty() || next.model.is_empty() {
         return Err(incomplete("base_url and model are both required"));
