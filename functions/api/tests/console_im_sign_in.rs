@@ -13,8 +13,7 @@ use axum::Router;
 use browser::{Browser, Page};
 use common::{App, PUBLIC_URL};
 use tower::ServiceExt;
-use warroom_core::{Actor, Integration, Member, MemberRole, Platform, Store, TenantId};
-use warroom_platforms::PlatformsConfig;
+use warroom_core::{Actor, Integration, Member, MemberRole, Store, TenantId};
 use warroom_sandbox::feishu::FeishuSandbox;
 
 struct World {
@@ -27,23 +26,11 @@ struct World {
 }
 
 async fn world() -> World {
-    let sandbox = FeishuSandbox::new(Default::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = sandbox.router();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (app, sandbox) = App::with_feishu_sandbox().await;
     sandbox.add_app("cli_signin", "app-secret-0123456789", "verify-token", "encrypt-key", &["im:message", "contact:user.email:readonly"]);
     sandbox.add_user("ou_ada", "Ada", Some("ada@example.com"), None);
     sandbox.add_user("ou_bob", "Bob", Some("bob@example.com"), None);
     sandbox.add_user("ou_eve", "Eve", Some("eve@elsewhere.example"), None);
-    let (app, _platforms) = App::with_platforms(PlatformsConfig {
-        public_url: PUBLIC_URL.into(),
-        slack_api_base: "http://127.0.0.1:9/api".into(),
-        slack_oauth_base: "http://127.0.0.1:9".into(),
-        slack_app: None,
-        base_overrides: [(Platform::Feishu, base)].into(),
-        chat_links: None,
-    });
     let t = app.tenant("acme").await;
     let reply = app
         .call(

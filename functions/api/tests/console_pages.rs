@@ -11,8 +11,7 @@ use browser::Browser;
 use common::{App, PUBLIC_URL};
 use serde_json::json;
 use warroom_core::{Platform, Store, WarRoomState};
-use warroom_platforms::{feishu, PlatformsConfig};
-use warroom_sandbox::feishu::FeishuSandbox;
+use warroom_platforms::feishu;
 
 #[tokio::test]
 async fn creating_and_dismissing_a_war_room_by_the_console_has_the_apis_effect() {
@@ -124,20 +123,8 @@ async fn enabling_war_rooms_lists_each_missing_permission_with_a_reauthorize_lin
 
 #[tokio::test]
 async fn a_feishu_app_is_added_by_its_form_and_its_urls_are_shown_to_copy() {
-    let sandbox = FeishuSandbox::new(Default::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = sandbox.router();
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let (app, sandbox) = App::with_feishu_sandbox().await;
     sandbox.add_app("cli_console", "app-secret-0123456789", "verify-token", "encrypt-key", &["im:message"]);
-    let (app, _platforms) = App::with_platforms(PlatformsConfig {
-        public_url: PUBLIC_URL.into(),
-        slack_api_base: "http://127.0.0.1:9/api".into(),
-        slack_oauth_base: "http://127.0.0.1:9".into(),
-        slack_app: None,
-        base_overrides: [(Platform::Feishu, base)].into(),
-        chat_links: None,
-    });
     let t = app.tenant("acme").await;
     let b = Browser::signed_in(&app, &t.key).await;
     let form = b.get("/console/integrations/new?platform=feishu").await;

@@ -93,6 +93,23 @@ impl App {
 
     /// The real platform adapters (pointed at the IM sandboxes by `config`) instead of the
     /// fakes: the engine's factory and the routers' `platforms` are the same [`Platforms`].
+    /// An app whose Feishu adapter talks to a Feishu sandbox served on a free port (Slack
+    /// pointed at nothing); the sandbox, to add apps and users to.
+    pub async fn with_feishu_sandbox() -> (Self, warroom_sandbox::feishu::FeishuSandbox) {
+        let sandbox = warroom_sandbox::feishu::FeishuSandbox::new(Default::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = sandbox.router();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let (app, _platforms) = App::with_platforms(PlatformsConfig {
+            slack_api_base: "http://127.0.0.1:9/api".into(),
+            slack_oauth_base: "http://127.0.0.1:9".into(),
+            base_overrides: [(Platform::Feishu, base)].into(),
+            ..PlatformsConfig::production(PUBLIC_URL)
+        });
+        (app, sandbox)
+    }
+
     pub fn with_platforms(config: PlatformsConfig) -> (Self, Arc<Platforms>) {
         warroom_testkit::logging::init();
         let clock = Arc::new(ManualClock::at(fixtures::T0));
